@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Monban needs to build (and xmlsec1 for the SAML
+# conformance run), only those missing. Used by run.sh, test.sh and .ci/run.
+set -euo pipefail
+pkgs=(build-essential pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev xmlsec1 curl ca-certificates)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: no Rust toolchain (cargo). Install one with rustup (https://rustup.rs), then run this again." >&2
+  exit 1
+fi

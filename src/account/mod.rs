@@ -1,0 +1,63 @@
+//! The signed-in user's own pages. For now: `/account`, the landing page after sign-in.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::http::{self, csrf, templates};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account", web::get().to(account_page));
+}
+
+/// Redirect to the login page, coming back to `path` afterwards.
+pub fn to_login(path: &str) -> HttpResponse {
+    let target = format!(
+        "/login?return_to={}",
+        percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC)
+    );
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let Some((session, user)) = http::current_session(&req, &state).await? else {
+        return Ok(to_login("/account"));
+    };
+    let locale = http::locale(&req, &state);
+    let token = csrf::issue(&req, &state);
+    let sessions = state
+        .store
+        .list_live_sessions(user.id)
+        .await?
+        .into_iter()
+        .map(|s| templates::SessionRow {
+            started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ip: s.ip.clone().unwrap_or_default(),
+            agent: s.user_agent.clone().unwrap_or_default(),
+            current: s.id == session.id,
+        })
+        .collect();
+    let page = templates::account(
+        locale,
+        &state.cfg.ui.product_name,
+        &templates::AccountView {
+            display_name: &user.display_name,
+            email: &user.email,
+            login_id: user.login_id.as_deref(),
+            sessions,
+            csrf: &token.token,
+        },
+    );
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = token.set_cookie {
+        res.cookie(c);
+    }
+    crate::authn::routes::remember_locale(&req, &mut res);
+    Ok(res.body(page.into_string()))
+}

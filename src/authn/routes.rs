@@ -1,0 +1,180 @@
+//! `GET/POST /login`, `GET/POST /logout`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::authn::login::{self, PasswordOutcome};
+use crate::error::AppResult;
+use crate::http::{self, csrf, templates};
+use crate::sessions::{self, AuthContext};
+use crate::util::safe_local_path;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/login")
+            .route(web::get().to(login_page))
+            .route(web::post().to(login_submit)),
+    )
+    .service(
+        web::resource("/logout")
+            .route(web::get().to(logout_page))
+            .route(web::post().to(logout_submit)),
+    );
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    return_to: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: Option<String>,
+    password: Option<String>,
+    csrf_token: Option<String>,
+    return_to: Option<String>,
+}
+
+/// Renders the login form with a fresh CSRF token (and its cookie when new).
+fn render_login(
+    req: &HttpRequest,
+    state: &AppState,
+    status: actix_web::http::StatusCode,
+    username: &str,
+    return_to: Option<&str>,
+    error_key: Option<&str>,
+) -> HttpResponse {
+    let locale = http::locale(req, state);
+    let token = csrf::issue(req, state);
+    let page = templates::login(
+        locale,
+        &state.cfg.ui.product_name,
+        &templates::LoginView {
+            csrf: &token.token,
+            username,
+            return_to: return_to.and_then(safe_local_path),
+            error: error_key.map(|k| locale.t(k)),
+        },
+    );
+    let mut res = HttpResponse::build(status);
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = token.set_cookie {
+        res.cookie(c);
+    }
+    remember_locale(req, &mut res);
+    res.body(page.into_string())
+}
+
+/// `?ui_locales=` on a page sets the language cookie so later pages follow it.
+pub fn remember_locale(req: &HttpRequest, res: &mut actix_web::HttpResponseBuilder) {
+    if let Some(l) = http::i18n::query_param(req.query_string(), "ui_locales")
+        .and_then(|v| http::i18n::Locale::from_ui_locales(&v))
+    {
+        res.cookie(
+            actix_web::cookie::Cookie::build(http::i18n::LANG_COOKIE, l.tag())
+                .path("/")
+                .same_site(actix_web::cookie::SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::days(365))
+                .finish(),
+        );
+    }
+}
+
+async fn login_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<LoginQuery>,
+) -> AppResult<HttpResponse> {
+    Ok(render_login(
+        &req,
+        &state,
+        actix_web::http::StatusCode::OK,
+        "",
+        q.return_to.as_deref(),
+        None,
+    ))
+}
+
+async fn login_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let username = form.username.unwrap_or_default();
+    let password = form.password.unwrap_or_default();
+    let return_to = form.return_to.as_deref().and_then(safe_local_path);
+    let fail = |key: &str| {
+        render_login(
+            &req,
+            &state,
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            &username,
+            return_to,
+            Some(key),
+        )
+    };
+    if username.trim().is_empty() || password.is_empty() {
+        return Ok(fail("login.missing"));
+    }
+    let meta = http::request_meta(&req);
+    let user = match login::password_step(&state, &username, &password, &meta).await? {
+        PasswordOutcome::Verified(user) => user,
+        PasswordOutcome::Failed => return Ok(fail("login.failed")),
+        PasswordOutcome::Locked => return Ok(fail("login.locked")),
+        PasswordOutcome::Suspended => return Ok(fail("login.suspended")),
+    };
+    // A new session id on every sign-in (no fixation); the previous one, if any, ends.
+    if let Some((old, _)) = http::current_session(&req, &state).await? {
+        sessions::end(&state, old.id, "replaced").await?;
+    }
+    let (_, token) =
+        login::finish(&state, &user, &AuthContext::password(), &meta, &username).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, return_to.unwrap_or("/account")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(sessions::cookie(&state, token))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf_token: Option<String>,
+}
+
+async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let locale = http::locale(&req, &state);
+    let product = &state.cfg.ui.product_name;
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if http::current_session(&req, &state).await?.is_none() {
+        return Ok(res.body(templates::logged_out(locale, product).into_string()));
+    }
+    let token = csrf::issue(&req, &state);
+    if let Some(c) = token.set_cookie {
+        res.cookie(c);
+    }
+    Ok(res.body(templates::logout_confirm(locale, product, &token.token).into_string()))
+}
+
+async fn logout_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LogoutForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    if let Some((session, _)) = http::current_session(&req, &state).await? {
+        sessions::end(&state, session.id, "logout").await?;
+    }
+    let locale = http::locale(&req, &state);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(sessions::removal_cookie(&state))
+        .body(templates::logged_out(locale, &state.cfg.ui.product_name).into_string()))
+}

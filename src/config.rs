@@ -1,0 +1,523 @@
+//! Typed configuration: built-in defaults < TOML file < `MONBAN_<SECTION>__<KEY>` env.
+//!
+//! Every key is documented with its default in `config/monban.toml`. Unknown keys and
+//! values of the wrong type stop start-up with a message that names the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub keys: KeysConfig,
+    pub data: DataConfig,
+    pub session: SessionConfig,
+    pub password: PasswordConfig,
+    pub lockout: LockoutConfig,
+    pub tokens: TokensConfig,
+    pub ui: UiConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on. Port 0 picks a free port (tests).
+    pub listen: String,
+    /// Public base URL of this IdP; used as the OIDC issuer and SAML entity base.
+    pub issuer: String,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// Seconds to let in-flight requests finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            issuer: "http://127.0.0.1:8080".into(),
+            workers: 0,
+            body_limit_bytes: 64 * 1024,
+            shutdown_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`. Empty: `sqlite://<data.dir>/monban.db`.
+    pub url: String,
+    /// PostgreSQL only: schema to use (created if missing). Empty: the server default.
+    pub schema: String,
+    pub max_connections: u32,
+    /// Seconds to wait for a connection at start-up before giving up.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            schema: String::new(),
+            max_connections: 16,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Directory holding signing keys (created with mode 0700, files 0600).
+    pub dir: PathBuf,
+    /// After `keys rotate`, seconds a new key is only published (JWKS) before it signs.
+    pub publish_before_use_secs: i64,
+    /// Seconds between checks of the key manifest for keys rotated by another process.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            dir: "keys".into(),
+            publish_before_use_secs: 3600,
+            reload_interval_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Directory for the embedded SQLite database and other local state.
+    pub dir: PathBuf,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self { dir: "data".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// A browser session ends after this many seconds without a request.
+    pub idle_timeout_secs: i64,
+    /// A browser session ends this many seconds after sign-in, whatever happens.
+    pub absolute_lifetime_secs: i64,
+    pub cookie_name: String,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 2 * 3600,
+            absolute_lifetime_secs: 24 * 3600,
+            cookie_name: "monban_session".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    pub min_length: usize,
+    pub max_length: usize,
+    /// Refuse passwords found in the common-password dictionary (zxcvbn's list).
+    pub reject_common: bool,
+    /// Minimum zxcvbn strength score 0..=4 (0 disables the check).
+    pub min_score: u8,
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (OWASP: 2).
+    pub argon2_iterations: u32,
+    /// argon2id lanes (OWASP: 1).
+    pub argon2_parallelism: u32,
+    /// Concurrent hashes; 0 = number of cores.
+    pub hash_concurrency: usize,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            min_length: 10,
+            max_length: 256,
+            reject_common: true,
+            min_score: 2,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_concurrency: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    /// Consecutive failed sign-ins that lock an account; 0 disables lockout.
+    pub max_failures: u32,
+    /// true: a locked account stays locked until an admin unlocks it.
+    pub permanent: bool,
+    /// First temporary lock, in seconds.
+    pub lock_duration_secs: i64,
+    /// Each further lock lasts this many times longer than the one before.
+    pub backoff_multiplier: u32,
+    /// Longest temporary lock, in seconds.
+    pub max_lock_duration_secs: i64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            permanent: false,
+            lock_duration_secs: 300,
+            backoff_multiplier: 2,
+            max_lock_duration_secs: 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokensConfig {
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+}
+
+impl Default for TokensConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 300,
+            id_token_ttl_secs: 3600,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+        }
+    }
+}
+
+impl TokensConfig {
+    /// The longest time a signed token can stay valid: keys are retired only after it.
+    pub fn longest_signed_lifetime_secs(&self) -> i64 {
+        self.access_token_ttl_secs.max(self.id_token_ttl_secs)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Locale when neither `ui_locales`, the cookie nor `Accept-Language` chooses: `ja` or `en`.
+    pub default_locale: String,
+    /// Product name shown on pages.
+    pub product_name: String,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            default_locale: "en".into(),
+            product_name: "Monban".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// tracing filter, e.g. `info` or `monban=debug,actix_web=info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration key `{key}`: {message}")]
+    Key { key: String, message: String },
+    #[error("configuration: {0}")]
+    Other(String),
+}
+
+impl Config {
+    /// Loads defaults < `file` (if any) < environment (`MONBAN_SECTION__KEY`).
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Other(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("MONBAN_") && k.contains("__"))
+            .collect();
+        fig = fig.merge(env_provider(env));
+        let cfg: Config = fig.extract().map_err(|e| {
+            let e = e.into_iter().next().expect("figment error has one entry");
+            let key = if e.path.is_empty() {
+                "(root)".to_string()
+            } else {
+                e.path.join(".")
+            };
+            let key = match &e.kind {
+                figment::error::Kind::UnknownField(f, _) => {
+                    if e.path.is_empty() {
+                        f.clone()
+                    } else {
+                        format!("{key}.{f}")
+                    }
+                }
+                _ => key,
+            };
+            let env_hint = format!("MONBAN_{}", key.to_uppercase().replace('.', "__"));
+            ConfigError::Key {
+                message: format!("{} (from the file, or the env var {env_hint})", e.kind),
+                key,
+            }
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| {
+            Err(ConfigError::Key {
+                key: key.into(),
+                message,
+            })
+        };
+        if self.server.listen.parse::<SocketAddr>().is_err() {
+            return bad(
+                "server.listen",
+                format!(
+                    "`{}` is not an address like 127.0.0.1:8080",
+                    self.server.listen
+                ),
+            );
+        }
+        match url::Url::parse(&self.server.issuer) {
+            Ok(u)
+                if (u.scheme() == "https" || u.scheme() == "http")
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.host().is_some() => {}
+            _ => {
+                return bad(
+                    "server.issuer",
+                    format!(
+                        "`{}` must be an http(s) URL without query or fragment",
+                        self.server.issuer
+                    ),
+                )
+            }
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return bad("server.body_limit_bytes", "must be at least 1024".into());
+        }
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
+            return bad(
+                "database.url",
+                format!("`{url}` must start with sqlite: or postgres:"),
+            );
+        }
+        if !self.database.schema.is_empty()
+            && !self
+                .database
+                .schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return bad(
+                "database.schema",
+                "only letters, digits and _ are allowed".into(),
+            );
+        }
+        if self.database.max_connections == 0 {
+            return bad("database.max_connections", "must be at least 1".into());
+        }
+        if self.session.idle_timeout_secs <= 0 {
+            return bad("session.idle_timeout_secs", "must be positive".into());
+        }
+        if self.session.absolute_lifetime_secs < self.session.idle_timeout_secs {
+            return bad(
+                "session.absolute_lifetime_secs",
+                "must be at least session.idle_timeout_secs".into(),
+            );
+        }
+        if self.session.cookie_name.is_empty()
+            || !self
+                .session
+                .cookie_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return bad(
+                "session.cookie_name",
+                "must be letters, digits, _ or -".into(),
+            );
+        }
+        if self.password.min_length < 8 {
+            return bad("password.min_length", "must be at least 8".into());
+        }
+        if self.password.max_length < self.password.min_length || self.password.max_length > 1024 {
+            return bad(
+                "password.max_length",
+                "must be between password.min_length and 1024".into(),
+            );
+        }
+        if self.password.min_score > 4 {
+            return bad("password.min_score", "must be 0..=4".into());
+        }
+        if argon2::Params::new(
+            self.password.argon2_memory_kib,
+            self.password.argon2_iterations,
+            self.password.argon2_parallelism,
+            None,
+        )
+        .is_err()
+        {
+            return bad(
+                "password.argon2_memory_kib",
+                "argon2 parameters out of range (memory >= 8*parallelism KiB, iterations >= 1, parallelism >= 1)".into(),
+            );
+        }
+        if self.lockout.lock_duration_secs <= 0 {
+            return bad("lockout.lock_duration_secs", "must be positive".into());
+        }
+        if self.lockout.backoff_multiplier == 0 {
+            return bad("lockout.backoff_multiplier", "must be at least 1".into());
+        }
+        if self.lockout.max_lock_duration_secs < self.lockout.lock_duration_secs {
+            return bad(
+                "lockout.max_lock_duration_secs",
+                "must be at least lockout.lock_duration_secs".into(),
+            );
+        }
+        for (k, v) in [
+            (
+                "tokens.access_token_ttl_secs",
+                self.tokens.access_token_ttl_secs,
+            ),
+            ("tokens.id_token_ttl_secs", self.tokens.id_token_ttl_secs),
+            (
+                "tokens.refresh_token_ttl_secs",
+                self.tokens.refresh_token_ttl_secs,
+            ),
+        ] {
+            if v <= 0 {
+                return bad(k, "must be positive".into());
+            }
+        }
+        if self.keys.publish_before_use_secs < 0 {
+            return bad(
+                "keys.publish_before_use_secs",
+                "must not be negative".into(),
+            );
+        }
+        if self.keys.reload_interval_secs == 0 {
+            return bad("keys.reload_interval_secs", "must be at least 1".into());
+        }
+        if !matches!(self.ui.default_locale.as_str(), "ja" | "en") {
+            return bad("ui.default_locale", "must be `ja` or `en`".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", "must be `text` or `json`".into());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return bad(
+                "log.level",
+                format!("`{}` is not a valid filter", self.log.level),
+            );
+        }
+        Ok(())
+    }
+
+    /// The effective database URL (the embedded SQLite file when none is configured).
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}/monban.db", self.data.dir.display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let u = self.database_url();
+        u.starts_with("postgres:") || u.starts_with("postgresql:")
+    }
+
+    /// The issuer without a trailing slash.
+    pub fn issuer(&self) -> &str {
+        self.server.issuer.trim_end_matches('/')
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.server.issuer.starts_with("https://")
+    }
+}
+
+/// `MONBAN_SERVER__LISTEN=…` → `server.listen`. Values are parsed like figment's
+/// `Env` provider does (numbers and booleans keep their type, the rest are strings).
+fn env_provider(vars: Vec<(String, String)>) -> Serialized<figment::value::Dict> {
+    use figment::value::{Dict, Value};
+    let mut root = Dict::new();
+    for (k, v) in vars {
+        let path: Vec<String> = k["MONBAN_".len()..]
+            .split("__")
+            .map(|p| p.to_lowercase())
+            .collect();
+        let value: Value = v.parse().unwrap_or_else(|_| Value::from(v.clone()));
+        // Strings that merely look like numbers stay usable: figment coerces when extracting.
+        insert_path(&mut root, &path, value);
+    }
+    fn insert_path(dict: &mut Dict, path: &[String], value: Value) {
+        if path.len() == 1 {
+            dict.insert(path[0].clone(), value);
+            return;
+        }
+        let entry = dict
+            .entry(path[0].clone())
+            .or_insert_with(|| Value::from(Dict::new()));
+        if let Value::Dict(_, inner) = entry {
+            insert_path(inner, &path[1..], value);
+        }
+    }
+    Serialized::defaults(root)
+}

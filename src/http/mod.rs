@@ -1,0 +1,59 @@
+//! HTTP plumbing shared by the handlers: request metadata, the signed-in session,
+//! CSRF, i18n, middleware and page templates.
+
+pub mod csrf;
+pub mod i18n;
+pub mod middleware;
+pub mod templates;
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+
+use crate::app::AppState;
+use crate::error::AppResult;
+use crate::sessions::{self, RequestMeta};
+use crate::store::{user_status, Session, User};
+use i18n::Locale;
+
+/// Client address and user agent of a request.
+pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    RequestMeta {
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+    }
+}
+
+/// The page locale for a request.
+pub fn locale(req: &HttpRequest, state: &AppState) -> Locale {
+    Locale::from_request(
+        req,
+        Locale::parse(&state.cfg.ui.default_locale).unwrap_or(Locale::En),
+    )
+}
+
+/// The signed-in session and its user, if the session cookie names a live session of
+/// a user who may still use it. A session whose user was suspended or deleted is ended.
+pub async fn current_session(
+    req: &HttpRequest,
+    state: &AppState,
+) -> AppResult<Option<(Session, User)>> {
+    let Some(cookie) = req.cookie(&state.cfg.session.cookie_name) else {
+        return Ok(None);
+    };
+    let Some(session) = sessions::lookup(state, cookie.value()).await? else {
+        return Ok(None);
+    };
+    let user = state.store.get_user(session.user_id).await?;
+    if matches!(
+        user.status.as_str(),
+        user_status::SUSPENDED | user_status::DELETED
+    ) {
+        sessions::end(state, session.id, "user_inactive").await?;
+        return Ok(None);
+    }
+    Ok(Some((session, user)))
+}

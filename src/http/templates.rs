@@ -1,0 +1,158 @@
+//! Server-rendered pages (maud: compile-time templates, HTML-escaped by default).
+
+use maud::{html, Markup, DOCTYPE};
+
+use super::i18n::Locale;
+
+/// The page frame: language, title, stylesheet, language switch.
+pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Markup {
+    let other = match locale {
+        Locale::Ja => "en",
+        Locale::En => "ja",
+    };
+    html! {
+        (DOCTYPE)
+        html lang=(locale.tag()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " — " (product) }
+                link rel="stylesheet" href="/static/monban.css";
+            }
+            body {
+                header.top {
+                    span.brand { (product) }
+                    a.lang href={ "?ui_locales=" (other) } hreflang=(other) { (locale.t("lang.switch")) }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+pub struct LoginView<'a> {
+    pub csrf: &'a str,
+    pub username: &'a str,
+    pub return_to: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub fn login(locale: Locale, product: &str, v: &LoginView) -> Markup {
+    let body = html! {
+        h1 { (locale.t("login.title")) }
+        @if let Some(e) = v.error {
+            p.error role="alert" { (e) }
+        }
+        form method="post" action="/login" {
+            input type="hidden" name="csrf_token" value=(v.csrf);
+            @if let Some(r) = v.return_to {
+                input type="hidden" name="return_to" value=(r);
+            }
+            label for="username" { (locale.t("login.username")) }
+            input #username type="text" name="username" value=(v.username)
+                autocomplete="username" autocapitalize="none" spellcheck="false"
+                maxlength="256" required autofocus;
+            label for="password" { (locale.t("login.password")) }
+            input #password type="password" name="password"
+                autocomplete="current-password" maxlength="1024" required;
+            button type="submit" { (locale.t("login.submit")) }
+        }
+    };
+    layout(locale, product, locale.t("login.title"), body)
+}
+
+pub struct SessionRow {
+    pub started: String,
+    pub ip: String,
+    pub agent: String,
+    pub current: bool,
+}
+
+pub struct AccountView<'a> {
+    pub display_name: &'a str,
+    pub email: &'a str,
+    pub login_id: Option<&'a str>,
+    pub sessions: Vec<SessionRow>,
+    pub csrf: &'a str,
+}
+
+pub fn account(locale: Locale, product: &str, v: &AccountView) -> Markup {
+    let body = html! {
+        h1 { (locale.t("account.title")) }
+        p { (locale.t("account.signed_in_as")) ": " strong { (v.display_name) } }
+        dl {
+            dt { (locale.t("account.email")) } dd { (v.email) }
+            @if let Some(l) = v.login_id { dt { (locale.t("account.login_id")) } dd { (l) } }
+        }
+        h2 { (locale.t("account.sessions")) }
+        table {
+            thead { tr {
+                th { (locale.t("account.session_started")) }
+                th { (locale.t("account.session_ip")) }
+                th { (locale.t("account.session_agent")) }
+            } }
+            tbody {
+                @for s in &v.sessions {
+                    tr {
+                        td { (s.started) @if s.current { " " (locale.t("account.this_session")) } }
+                        td { (s.ip) }
+                        td { (s.agent) }
+                    }
+                }
+            }
+        }
+        (logout_form(locale, v.csrf))
+    };
+    layout(locale, product, locale.t("account.title"), body)
+}
+
+fn logout_form(locale: Locale, csrf: &str) -> Markup {
+    html! {
+        form method="post" action="/logout" {
+            input type="hidden" name="csrf_token" value=(csrf);
+            button type="submit" { (locale.t("logout.submit")) }
+        }
+    }
+}
+
+pub fn logout_confirm(locale: Locale, product: &str, csrf: &str) -> Markup {
+    let body = html! {
+        h1 { (locale.t("logout.title")) }
+        p { (locale.t("logout.confirm")) }
+        (logout_form(locale, csrf))
+    };
+    layout(locale, product, locale.t("logout.title"), body)
+}
+
+pub fn logged_out(locale: Locale, product: &str) -> Markup {
+    let body = html! {
+        h1 { (locale.t("logout.title")) }
+        p { (locale.t("logout.done")) }
+        p { a href="/login" { (locale.t("logout.again")) } }
+    };
+    layout(locale, product, locale.t("logout.title"), body)
+}
+
+pub fn error(locale: Locale, product: &str, status: u16, message: &str) -> Markup {
+    let body = html! {
+        h1 { (locale.t("error.title")) " " (status) }
+        p.error { (message) }
+        p { a href="/login" { (locale.t("error.back")) } }
+    };
+    layout(locale, product, locale.t("error.title"), body)
+}
+
+pub const CSS: &str = r#"
+:root { color-scheme: light dark; font-family: system-ui, "Hiragino Sans", "Noto Sans JP", sans-serif; }
+body { margin: 0; }
+header.top { display: flex; justify-content: space-between; padding: .75rem 1.25rem; border-bottom: 1px solid #8884; }
+.brand { font-weight: 600; }
+main { max-width: 34rem; margin: 2rem auto; padding: 0 1.25rem; }
+form { display: grid; gap: .5rem; margin: 1rem 0; }
+input, button { font: inherit; padding: .55rem .65rem; }
+button { cursor: pointer; }
+.error { color: #b00020; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884; font-size: .9rem; }
+"#;

@@ -1,0 +1,19 @@
+//! Monban (門番): a self-hosted identity provider.
+//!
+//! See `README.md` for running it and `../shared/DESIGN.md` for the architecture.
+
+pub mod account;
+pub mod app;
+pub mod authn;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod sessions;
+pub mod store;
+pub mod users;
+pub mod util;
+
+pub use app::{AppState, Application};
+pub use config::Config;

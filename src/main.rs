@@ -1,0 +1,254 @@
+//! The `monban` command: CLI → config → app. Nothing else lives here.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use monban::clock::{SharedClock, SystemClock};
+use monban::keys::KeyManager;
+use monban::{AppState, Application, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "monban",
+    version,
+    about = "Monban (門番): a self-hosted identity provider"
+)]
+struct Cli {
+    /// Configuration file (TOML). Environment variables MONBAN_<SECTION>__<KEY> override it.
+    #[arg(long, global = true, env = "MONBAN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a user. Without --password-stdin the user is `pending` (no password yet).
+    Add(UserAdd),
+}
+
+#[derive(Args)]
+struct UserAdd {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    login_id: Option<String>,
+    #[arg(long)]
+    display_name: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Add new signing keys: published in the JWKS at once, used after
+    /// keys.publish_before_use_secs; the keys they replace retire later.
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the keys and their time windows.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = rt.block_on(run(cli.command.unwrap_or(Command::Serve), cfg));
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    match cmd {
+        Command::Serve => serve(cfg, clock).await,
+        Command::Migrate => {
+            let store = monban::store::connect_and_migrate(&cfg).await?;
+            println!("migrations applied ({})", store.dialect());
+            store.close().await;
+            Ok(())
+        }
+        Command::User(UserCmd::Add(a)) => user_add(cfg, clock, a).await,
+        Command::Keys(KeysCmd::Rotate { json }) => {
+            let added = KeyManager::rotate(&cfg, clock)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&added)?);
+            } else {
+                for k in added {
+                    println!(
+                        "added {} key {} (signs from {})",
+                        k.alg,
+                        k.kid,
+                        k.not_before.to_rfc3339()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Keys(KeysCmd::List { json }) => {
+            let km = KeyManager::open(&cfg, clock)?;
+            let set = km.current();
+            let entries: Vec<_> = set
+                .keys
+                .iter()
+                .map(|k| &k.entry)
+                .chain(set.saml.iter().map(|k| &k.entry))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    println!(
+                        "{:6} {}  signs from {}  retires {}",
+                        e.alg,
+                        e.kid,
+                        e.not_before.to_rfc3339(),
+                        e.retire_after
+                            .map(|t| t.to_rfc3339())
+                            .unwrap_or_else(|| "-".into())
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if cfg.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(cfg: Config, clock: SharedClock) -> anyhow::Result<()> {
+    init_logging(&cfg);
+    let db = cfg.database_url();
+    let issuer = cfg.issuer().to_string();
+    let app = Application::build(cfg, clock).await?;
+    let state = app.state();
+    let users = state.store.count_users(state.org.id).await.unwrap_or(0);
+    let host = state
+        .cfg
+        .server
+        .listen
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    println!(
+        "Monban listening on http://{host}:{} (issuer {issuer})",
+        app.port()
+    );
+    println!("  database: {db}");
+    println!("  keys:     {}", state.keys.dir().display());
+    if users == 0 {
+        println!("  No users yet. Create the first one with:");
+        println!("    echo 'a-long-passphrase' | monban user add --email you@example.com --password-stdin");
+        println!("  (or: cargo run --release -- user add …), then sign in at {issuer}/login");
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn user_add(cfg: Config, clock: SharedClock, a: UserAdd) -> anyhow::Result<()> {
+    let password = if a.password_stdin {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            eprint!("password: ");
+        }
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            anyhow::bail!("--password-stdin: no password on standard input");
+        }
+        Some(pw)
+    } else {
+        None
+    };
+    let state = AppState::init(cfg, clock).await?;
+    let user = monban::users::create(
+        &state,
+        monban::users::CreateUser {
+            email: a.email,
+            login_id: a.login_id,
+            display_name: a.display_name,
+            password,
+        },
+    )
+    .await
+    .map_err(|e| {
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        if fields.is_empty() {
+            anyhow::anyhow!("{}", e.detail)
+        } else {
+            anyhow::anyhow!("{} ({})", e.detail, fields.join("; "))
+        }
+    })?;
+    state.store.close().await;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&user)?);
+    } else {
+        println!(
+            "created user {} <{}>{} status={}",
+            user.id,
+            user.email,
+            user.login_id
+                .as_deref()
+                .map(|l| format!(" login_id={l}"))
+                .unwrap_or_default(),
+            user.status
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Browser sessions: the cookie holds an opaque random id (256 bits); the server keeps
+//! the row (user, times, IP, user agent, how the user authenticated), keyed by a keyed
+//! hash of the id, so admins can list and end sessions and a database dump yields no
+//! usable cookie.
+
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::Duration;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::store::{Session, StoreResult, User};
+
+/// How the user proved who they are: RFC 8176 `amr` values and an `acr`.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    pub amr: Vec<&'static str>,
+    pub acr: &'static str,
+}
+
+impl AuthContext {
+    pub fn password() -> Self {
+        AuthContext {
+            amr: vec!["pwd"],
+            acr: ACR_PASSWORD,
+        }
+    }
+}
+
+/// `acr` for a password-only sign-in.
+pub const ACR_PASSWORD: &str = "urn:monban:acr:pwd";
+
+/// Where a request comes from, for session rows and sign-in records.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Last-seen is written at most this often per session (saves a write per request).
+const TOUCH_EVERY_SECS: i64 = 60;
+
+pub fn hash_token(state: &AppState, token: &str) -> Vec<u8> {
+    state.keys.secrets().token_hash(token.as_bytes())
+}
+
+/// Starts a session for `user`; returns the row and the cookie value.
+pub async fn create(
+    state: &AppState,
+    user: &User,
+    ctx: &AuthContext,
+    meta: &RequestMeta,
+) -> StoreResult<(Session, String)> {
+    let token = crate::util::random_token(32);
+    let now = state.clock.now();
+    let s = Session {
+        id: Uuid::new_v4(),
+        token_hash: hash_token(state, &token),
+        org_id: user.org_id,
+        user_id: user.id,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + Duration::seconds(state.cfg.session.absolute_lifetime_secs),
+        auth_time: now,
+        amr: ctx.amr.join(" "),
+        acr: ctx.acr.to_string(),
+        ip: meta.ip.clone(),
+        user_agent: meta
+            .user_agent
+            .as_deref()
+            .map(|u| crate::util::truncate(u, 512)),
+        ended_at: None,
+        end_reason: None,
+    };
+    state.store.insert_session(&s).await?;
+    Ok((s, token))
+}
+
+/// The live session for a cookie value: ended here when idle or past its lifetime.
+pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session>> {
+    // Malformed values cannot match; skip the database.
+    if token.len() != 43 || B64.decode(token).is_err() {
+        return Ok(None);
+    }
+    let Some(s) = state
+        .store
+        .find_live_session(&hash_token(state, token))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle = Duration::seconds(state.cfg.session.idle_timeout_secs);
+    if now >= s.expires_at {
+        end(state, s.id, "expired").await?;
+        return Ok(None);
+    }
+    if now - s.last_seen_at >= idle {
+        end(state, s.id, "idle_timeout").await?;
+        return Ok(None);
+    }
+    if now - s.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECS) {
+        state.store.touch_session(s.id, now).await?;
+    }
+    Ok(Some(s))
+}
+
+/// Ends one session. Returns false if it had already ended.
+pub async fn end(state: &AppState, id: Uuid, reason: &str) -> StoreResult<bool> {
+    let ended = state
+        .store
+        .end_session(id, state.clock.now(), reason)
+        .await?;
+    if ended {
+        tracing::info!(session = %id, reason, "session ended");
+    }
+    Ok(ended)
+}
+
+/// Ends every session of a user; returns the ids ended.
+pub async fn end_all_for_user(
+    state: &AppState,
+    user_id: Uuid,
+    reason: &str,
+) -> StoreResult<Vec<Uuid>> {
+    let ids = state
+        .store
+        .end_user_sessions(user_id, state.clock.now(), reason)
+        .await?;
+    tracing::info!(user = %user_id, count = ids.len(), reason, "sessions ended");
+    Ok(ids)
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, Secure when the issuer is https.
+pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(state.cfg.session.cookie_name.clone(), token)
+        .path("/")
+        .http_only(true)
+        .secure(state.cfg.secure_cookies())
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// A cookie that removes the session cookie.
+pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
+    Cookie::build(state.cfg.session.cookie_name.clone(), "")
+        .path("/")
+        .http_only(true)
+        .secure(state.cfg.secure_cookies())
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::ZERO)
+        .finish()
+}

@@ -1,0 +1,243 @@
+//! Persistence. The only module that names sqlx: one trait per aggregate, one
+//! implementation per dialect ([`sqlite::SqliteStore`], [`postgres::PostgresStore`]),
+//! both expanded from the same SQL in [`sql`] (placeholders `$n` work in both).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::Config;
+
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint failed; the field that clashed.
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    pub(crate) fn from_sqlx(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                let text = format!("{} {}", db.constraint().unwrap_or(""), db.message());
+                let field = if text.contains("login_id") {
+                    "login_id"
+                } else if text.contains("email") {
+                    "email"
+                } else if text.contains("slug") {
+                    "slug"
+                } else {
+                    "id"
+                };
+                return StoreError::Conflict(field);
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+// ---------------------------------------------------------------- models
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Organization {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Account status as stored. `locked` with a past `locked_until` has lifted by itself.
+pub mod user_status {
+    pub const ACTIVE: &str = "active";
+    pub const PENDING: &str = "pending";
+    pub const SUSPENDED: &str = "suspended";
+    pub const LOCKED: &str = "locked";
+    pub const DELETED: &str = "deleted";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub email: String,
+    pub login_id: Option<String>,
+    pub display_name: String,
+    pub status: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub failed_logins: i64,
+    pub lock_count: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    /// Locked now: permanently (no `locked_until`) or until a time still ahead.
+    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
+        self.status == user_status::LOCKED && self.locked_until.is_none_or(|t| t > now)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub org_id: Uuid,
+    /// Already normalised (trimmed, lower-case).
+    pub email: String,
+    pub login_id: Option<String>,
+    pub display_name: String,
+    pub status: String,
+    pub password_hash: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Session {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub token_hash: Vec<u8>,
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub auth_time: DateTime<Utc>,
+    /// Space-separated RFC 8176 values, e.g. `pwd` or `pwd otp mfa`.
+    pub amr: String,
+    pub acr: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct LoginEvent {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub user_id: Option<Uuid>,
+    /// What was typed as the login (truncated), kept for failed attempts.
+    pub login: String,
+    pub result: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub session_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+// ---------------------------------------------------------------- traits
+
+#[async_trait]
+pub trait OrgStore {
+    /// Creates the organisation with this slug if it does not exist; returns it.
+    async fn ensure_org(
+        &self,
+        slug: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Organization>;
+    async fn get_org_by_slug(&self, slug: &str) -> StoreResult<Organization>;
+}
+
+#[async_trait]
+pub trait UserStore {
+    async fn insert_user(&self, new: &NewUser) -> StoreResult<User>;
+    async fn get_user(&self, id: Uuid) -> StoreResult<User>;
+    async fn count_users(&self, org_id: Uuid) -> StoreResult<i64>;
+    /// Matches the normalised e-mail or login id within an organisation.
+    async fn find_user_by_login(&self, org_id: Uuid, login: &str) -> StoreResult<Option<User>>;
+    async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Atomically adds one failed sign-in; returns the new count.
+    async fn increment_failed_logins(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<i64>;
+    /// Locks the account (until `until`, or until unlocked when `None`) unless it is
+    /// already under a lock that has not expired; resets the failure count. Returns
+    /// whether this call applied the lock.
+    async fn lock_user(
+        &self,
+        id: Uuid,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// After a successful sign-in: failures and lock history reset, an expired lock
+    /// cleared. A lock still in force is left as it is.
+    async fn clear_login_failures(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait SessionStore {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()>;
+    /// A session that has not been ended, by the hash of its cookie value.
+    async fn find_live_session(&self, token_hash: &[u8]) -> StoreResult<Option<Session>>;
+    async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Ends one session; false when it was already ended or unknown.
+    async fn end_session(&self, id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<bool>;
+    /// Ends every live session of a user; returns the ids ended.
+    async fn end_user_sessions(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<Vec<Uuid>>;
+    async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>>;
+}
+
+#[async_trait]
+pub trait LoginEventStore {
+    async fn insert_login_event(&self, e: &LoginEvent) -> StoreResult<()>;
+    /// Newest first, at most `limit`.
+    async fn list_login_events(
+        &self,
+        user_id: Uuid,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<LoginEvent>>;
+}
+
+#[async_trait]
+pub trait Backend:
+    OrgStore + UserStore + SessionStore + LoginEventStore + Send + Sync + 'static
+{
+    fn dialect(&self) -> &'static str;
+    async fn ping(&self) -> StoreResult<()>;
+    async fn migrate(&self) -> StoreResult<()>;
+    async fn close(&self);
+}
+
+/// The handle the rest of the app uses.
+pub type Store = Arc<dyn Backend>;
+
+/// Connects to the configured database (creating the SQLite file or the Postgres
+/// schema if needed). Does not migrate.
+pub async fn connect(cfg: &Config) -> anyhow::Result<Store> {
+    if cfg.is_postgres() {
+        Ok(Arc::new(postgres::PostgresStore::connect(cfg).await?))
+    } else {
+        Ok(Arc::new(sqlite::SqliteStore::connect(cfg).await?))
+    }
+}
+
+/// Connects and applies migrations.
+pub async fn connect_and_migrate(cfg: &Config) -> anyhow::Result<Store> {
+    let store = connect(cfg).await?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("applying database migrations failed: {e}"))?;
+    Ok(store)
+}

@@ -1,0 +1,304 @@
+//! The SQL shared by both dialects, expanded once per pool type by
+//! [`impl_sql_store!`]. Placeholders are `$n`, which SQLite and PostgreSQL both take.
+
+/// Implements every store trait for `$store` (a struct with a `pool: sqlx::Pool<$db>`).
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty) => {
+        use $crate::store::{
+            LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
+            SessionStore, StoreError, StoreResult, User, UserStore,
+        };
+        use async_trait::async_trait as __async_trait;
+        use chrono::{DateTime, Utc};
+        use uuid::Uuid;
+
+        const USER_COLS: &str = "id, org_id, email, login_id, display_name, status, \
+            password_hash, password_changed_at, failed_logins, lock_count, locked_until, \
+            created_at, updated_at";
+        const SESSION_COLS: &str = "id, token_hash, org_id, user_id, created_at, \
+            last_seen_at, expires_at, auth_time, amr, acr, ip, user_agent, ended_at, end_reason";
+
+        #[__async_trait]
+        impl OrgStore for $store {
+            async fn ensure_org(
+                &self,
+                slug: &str,
+                name: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Organization> {
+                sqlx::query::<$db>(
+                    "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (slug) DO NOTHING",
+                )
+                .bind(Uuid::new_v4())
+                .bind(slug)
+                .bind(name)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                self.get_org_by_slug(slug).await
+            }
+
+            async fn get_org_by_slug(&self, slug: &str) -> StoreResult<Organization> {
+                sqlx::query_as::<$db, Organization>(
+                    "SELECT id, slug, name, created_at FROM organizations WHERE slug = $1",
+                )
+                .bind(slug)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)
+            }
+        }
+
+        #[__async_trait]
+        impl UserStore for $store {
+            async fn insert_user(&self, n: &NewUser) -> StoreResult<User> {
+                let id = Uuid::new_v4();
+                let changed = n.password_hash.as_ref().map(|_| n.now);
+                sqlx::query::<$db>(
+                    "INSERT INTO users (id, org_id, email, login_id, display_name, status, \
+                     password_hash, password_changed_at, failed_logins, lock_count, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $9)",
+                )
+                .bind(id)
+                .bind(n.org_id)
+                .bind(&n.email)
+                .bind(&n.login_id)
+                .bind(&n.display_name)
+                .bind(&n.status)
+                .bind(&n.password_hash)
+                .bind(changed)
+                .bind(n.now)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                self.get_user(id).await
+            }
+
+            async fn get_user(&self, id: Uuid) -> StoreResult<User> {
+                sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users WHERE id = $1")))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            }
+
+            async fn count_users(&self, org_id: Uuid) -> StoreResult<i64> {
+                let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>("SELECT COUNT(*) FROM users WHERE org_id = $1")
+                    .bind(org_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n)
+            }
+
+            async fn find_user_by_login(&self, org_id: Uuid, login: &str) -> StoreResult<Option<User>> {
+                // E-mail first: a login id can never look like an e-mail (validated on write).
+                Ok(sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND (email = $2 OR login_id = $2) \
+                     ORDER BY CASE WHEN email = $2 THEN 0 ELSE 1 END LIMIT 1"
+                )))
+                .bind(org_id)
+                .bind(login)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                let r = sqlx::query::<$db>(
+                    "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
+                     status = CASE WHEN status = 'pending' THEN 'active' ELSE status END WHERE id = $1",
+                )
+                .bind(id)
+                .bind(hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn increment_failed_logins(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<i64> {
+                let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>(
+                    "UPDATE users SET failed_logins = failed_logins + 1, updated_at = $2 \
+                     WHERE id = $1 RETURNING failed_logins",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                Ok(n)
+            }
+
+            async fn lock_user(
+                &self,
+                id: Uuid,
+                until: Option<DateTime<Utc>>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let r = sqlx::query::<$db>(
+                    "UPDATE users SET status = 'locked', locked_until = $2, lock_count = lock_count + 1, \
+                     failed_logins = 0, updated_at = $3 \
+                     WHERE id = $1 AND (status = 'active' OR (status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $3))",
+                )
+                .bind(id)
+                .bind(until)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn clear_login_failures(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query::<$db>(
+                    "UPDATE users SET \
+                     failed_logins = CASE WHEN status = 'locked' AND (locked_until IS NULL OR locked_until > $2) \
+                                   THEN failed_logins ELSE 0 END, \
+                     lock_count = CASE WHEN status = 'locked' AND (locked_until IS NULL OR locked_until > $2) \
+                                   THEN lock_count ELSE 0 END, \
+                     status = CASE WHEN status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $2 \
+                                   THEN 'active' ELSE status END, \
+                     locked_until = CASE WHEN status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $2 \
+                                   THEN NULL ELSE locked_until END, \
+                     updated_at = $2 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[__async_trait]
+        impl SessionStore for $store {
+            async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+                sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO sessions ({SESSION_COLS}) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                )))
+                .bind(s.id)
+                .bind(&s.token_hash)
+                .bind(s.org_id)
+                .bind(s.user_id)
+                .bind(s.created_at)
+                .bind(s.last_seen_at)
+                .bind(s.expires_at)
+                .bind(s.auth_time)
+                .bind(&s.amr)
+                .bind(&s.acr)
+                .bind(&s.ip)
+                .bind(&s.user_agent)
+                .bind(s.ended_at)
+                .bind(&s.end_reason)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn find_live_session(&self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
+                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE token_hash = $1 AND ended_at IS NULL"
+                )))
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query::<$db>("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn end_session(&self, id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<bool> {
+                let r = sqlx::query::<$db>(
+                    "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(reason)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn end_user_sessions(
+                &self,
+                user_id: Uuid,
+                now: DateTime<Utc>,
+                reason: &str,
+            ) -> StoreResult<Vec<Uuid>> {
+                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
+                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
+                     WHERE user_id = $1 AND ended_at IS NULL RETURNING id",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(reason)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(id,)| id).collect())
+            }
+
+            async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
+                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL \
+                     ORDER BY created_at DESC"
+                )))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+
+        #[__async_trait]
+        impl LoginEventStore for $store {
+            async fn insert_login_event(&self, e: &LoginEvent) -> StoreResult<()> {
+                sqlx::query::<$db>(
+                    "INSERT INTO login_events (id, org_id, user_id, login, result, ip, user_agent, session_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(e.id)
+                .bind(e.org_id)
+                .bind(e.user_id)
+                .bind(&e.login)
+                .bind(&e.result)
+                .bind(&e.ip)
+                .bind(&e.user_agent)
+                .bind(e.session_id)
+                .bind(e.at)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn list_login_events(
+                &self,
+                user_id: Uuid,
+                since: DateTime<Utc>,
+                limit: i64,
+            ) -> StoreResult<Vec<LoginEvent>> {
+                Ok(sqlx::query_as::<$db, LoginEvent>(
+                    "SELECT id, org_id, user_id, login, result, ip, user_agent, session_id, at \
+                     FROM login_events WHERE user_id = $1 AND at >= $2 ORDER BY at DESC LIMIT $3",
+                )
+                .bind(user_id)
+                .bind(since)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

@@ -1,0 +1,68 @@
+//! SQLite dialect: the embedded default (a WAL-mode file under `data.dir`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::config::Config;
+
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(cfg: &Config) -> anyhow::Result<Self> {
+        let url = cfg.database_url();
+        let opts = SqliteConnectOptions::from_str(&url)
+            .map_err(|e| anyhow::anyhow!("database.url `{url}` is not a SQLite URL: {e}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(parent) = opts.get_filename().parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot create the database directory {}: {e}",
+                        parent.display()
+                    )
+                })?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(cfg.database.max_connections)
+            .acquire_timeout(Duration::from_secs(cfg.database.connect_timeout_secs))
+            .connect_with(opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the SQLite database `{url}`: {e}"))?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::store::Backend for SqliteStore {
+    fn dialect(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> crate::store::StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn migrate(&self) -> crate::store::StoreResult<()> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);

@@ -1,0 +1,148 @@
+//! User accounts: creation with validated, normalised identifiers.
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::store::{user_status, NewUser, User};
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateUser {
+    pub email: String,
+    pub login_id: Option<String>,
+    pub display_name: Option<String>,
+    /// None: the user is `pending` until a password is set.
+    pub password: Option<String>,
+}
+
+/// Lower-cased, trimmed e-mail if it is plausible (one `@`, sane lengths, a dotted or
+/// `localhost` domain, no spaces or control characters).
+pub fn normalize_email(s: &str) -> Option<String> {
+    let s = s.trim().to_lowercase();
+    let (local, domain) = s.split_once('@')?;
+    let ok = !local.is_empty()
+        && local.len() <= 64
+        && !domain.is_empty()
+        && domain.len() <= 253
+        && !domain.contains('@')
+        && (domain.contains('.') || domain == "localhost")
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
+        && s.len() <= 254;
+    ok.then_some(s)
+}
+
+/// Login ids: 3–64 of `a-z 0-9 . _ -`, lower-cased; never containing `@`, so a login
+/// can be told from an e-mail.
+pub fn normalize_login_id(s: &str) -> Option<String> {
+    let s = s.trim().to_lowercase();
+    let ok = (3..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    ok.then_some(s)
+}
+
+pub async fn create(state: &AppState, req: CreateUser) -> AppResult<User> {
+    let email = normalize_email(&req.email).ok_or_else(|| {
+        AppError::bad_request("invalid_email", "not a valid e-mail address")
+            .with_field("email", "invalid")
+    })?;
+    let login_id = match req.login_id.as_deref() {
+        Some(l) => Some(normalize_login_id(l).ok_or_else(|| {
+            AppError::bad_request("invalid_login_id", "login id must be 3-64 of a-z 0-9 . _ -")
+                .with_field("login_id", "invalid")
+        })?),
+        None => None,
+    };
+    let display_name = req
+        .display_name
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
+    if display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_display_name",
+            "display name is too long or has control characters",
+        )
+        .with_field("display_name", "invalid"));
+    }
+    let password_hash = match req.password.as_deref() {
+        Some(pw) => {
+            let personal: Vec<&str> = [
+                Some(email.as_str()),
+                login_id.as_deref(),
+                Some(display_name.as_str()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if let Err(v) = state.passwords.check_policy(pw, &personal) {
+                let mut e = AppError::unprocessable(
+                    "weak_password",
+                    "the password does not meet the policy",
+                );
+                for x in v {
+                    e = e.with_field("password", x.message());
+                }
+                return Err(e);
+            }
+            Some(state.passwords.hash(pw).await.map_err(AppError::internal)?)
+        }
+        None => None,
+    };
+    let status = if password_hash.is_some() {
+        user_status::ACTIVE
+    } else {
+        user_status::PENDING
+    };
+    let user = state
+        .store
+        .insert_user(&NewUser {
+            org_id: state.org.id,
+            email,
+            login_id,
+            display_name,
+            status: status.into(),
+            password_hash,
+            now: state.clock.now(),
+        })
+        .await?;
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email("  Alice@Example.COM "),
+            Some("alice@example.com".into())
+        );
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "a b@example.com",
+            "a@b@c.com",
+            "alice@.com",
+            "alice@example",
+        ] {
+            assert_eq!(normalize_email(bad), None, "{bad}");
+        }
+        assert!(normalize_email("admin@localhost").is_some());
+    }
+
+    #[test]
+    fn login_ids() {
+        assert_eq!(
+            normalize_login_id("Tanaka.Taro"),
+            Some("tanaka.taro".into())
+        );
+        assert_eq!(normalize_login_id("ab"), None);
+        assert_eq!(normalize_login_id("a@b.com"), None);
+        assert_eq!(normalize_login_id("田中"), None);
+    }
+}

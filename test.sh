@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite. Runs on SQLite always, and on PostgreSQL too when
+# MONBAN_TEST_POSTGRES holds a URL (e.g. postgres://postgres@127.0.0.1:5432/test).
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/install-deps.sh
+if [ -z "${MONBAN_TEST_POSTGRES:-}" ]; then
+  echo "note: MONBAN_TEST_POSTGRES is not set; PostgreSQL variants pass without running"
+fi
+cargo test --locked --no-fail-fast

@@ -1,0 +1,209 @@
+//! The `monban` binary: scriptable user creation, key rotation, clear start-up errors,
+//! and a server that starts, says where it listens and stops gracefully.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+mod common;
+use common::{Backend, TestDb};
+
+fn monban(db: &TestDb) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_monban"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MONBAN_DATABASE__URL", &db.url)
+        .env("MONBAN_DATA__DIR", db.dir.path().join("data"))
+        .env("MONBAN_KEYS__DIR", db.dir.path().join("keys"))
+        .env("MONBAN_PASSWORD__ARGON2_MEMORY_KIB", "1024")
+        .env("MONBAN_PASSWORD__ARGON2_ITERATIONS", "1");
+    if !db.schema.is_empty() {
+        c.env("MONBAN_DATABASE__SCHEMA", &db.schema);
+    }
+    c
+}
+
+fn run(mut cmd: Command, stdin: &str) -> (i32, String, String) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if common::postgres_url().is_some() {
+        v.push(Backend::Postgres);
+    }
+    v
+}
+
+#[test]
+fn user_add_prints_json_and_refuses_duplicates_and_weak_passwords() {
+    for b in backends() {
+        let db = TestDb::new(b).unwrap();
+        let mut c = monban(&db);
+        c.args([
+            "user",
+            "add",
+            "--email",
+            "Mio@Example.com",
+            "--login-id",
+            "mio",
+            "--password-stdin",
+            "--json",
+        ]);
+        let (code, out, err) = run(c, "blue-Kettle-42-orbit\n");
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["email"], "mio@example.com");
+        assert_eq!(v["login_id"], "mio");
+        assert_eq!(v["status"], "active");
+        assert!(uuid::Uuid::parse_str(v["id"].as_str().unwrap()).is_ok());
+        assert!(v.get("password_hash").is_none(), "never printed");
+
+        let mut c = monban(&db);
+        c.args(["user", "add", "--email", "mio@example.com"]);
+        let (code, _, err) = run(c, "");
+        assert_eq!(code, 1);
+        assert!(err.contains("email is already in use"), "{err}");
+
+        let mut c = monban(&db);
+        c.args([
+            "user",
+            "add",
+            "--email",
+            "weak@example.com",
+            "--password-stdin",
+        ]);
+        let (code, _, err) = run(c, "password1\n");
+        assert_eq!(code, 1);
+        assert!(err.contains("password"), "{err}");
+
+        // Without a password: pending, in plain text.
+        let mut c = monban(&db);
+        c.args(["user", "add", "--email", "later@example.com"]);
+        let (code, out, _) = run(c, "");
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("later@example.com") && out.contains("status=pending"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn keys_rotate_prints_the_new_keys() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let mut c = monban(&db);
+    c.args(["keys", "list", "--json"]);
+    let (code, out, err) = run(c, "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        serde_json::from_str::<Vec<serde_json::Value>>(&out)
+            .unwrap()
+            .len(),
+        4
+    );
+    let mut c = monban(&db);
+    c.args(["keys", "rotate", "--json"]);
+    let (code, out, err) = run(c, "");
+    assert_eq!(code, 0, "{err}");
+    let added: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let algs: Vec<&str> = added.iter().map(|k| k["alg"].as_str().unwrap()).collect();
+    assert_eq!(algs, ["RS256", "ES256", "EdDSA", "SAML"]);
+}
+
+#[test]
+fn config_errors_name_the_key_and_exit_non_zero() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let file = db.dir.path().join("bad.toml");
+    std::fs::write(&file, "[session]\nidle_timeout_secs = \"never\"\n").unwrap();
+    let mut c = monban(&db);
+    c.arg("--config").arg(&file).arg("migrate");
+    let (code, _, err) = run(c, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("session.idle_timeout_secs"), "{err}");
+
+    let mut c = monban(&db);
+    c.env("MONBAN_SERVER__LISTN", "x").arg("migrate");
+    let (code, _, err) = run(c, "");
+    assert_eq!(code, 2);
+    assert!(err.contains("server.listn"), "{err}");
+}
+
+#[test]
+fn unreachable_database_is_a_clear_start_up_error() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let mut c = monban(&db);
+    c.env(
+        "MONBAN_DATABASE__URL",
+        "postgres://postgres@127.0.0.1:1/nothing",
+    )
+    .env("MONBAN_DATABASE__CONNECT_TIMEOUT_SECS", "2")
+    .arg("serve");
+    let (code, out, err) = run(c, "");
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot reach PostgreSQL"), "{err}");
+    assert!(!out.contains("listening"));
+    // Nothing was created for a server that never started.
+    assert!(!db.dir.path().join("keys").exists());
+}
+
+#[test]
+fn serve_says_where_it_listens_and_stops_gracefully() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let mut c = monban(&db);
+    c.env_remove("MONBAN_DATABASE__URL")
+        .env("MONBAN_SERVER__LISTEN", "127.0.0.1:0")
+        .env("MONBAN_LOG__LEVEL", "warn")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("Monban listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let url = first.split_whitespace().nth(3).unwrap().to_string();
+    let rest: Vec<String> = lines.by_ref().take(4).map(|l| l.unwrap()).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("user add")),
+        "tells how to create the first user: {rest:?}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::get(format!("{url}/readyz"))
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    assert!(
+        db.dir.path().join("data/monban.db").exists(),
+        "embedded SQLite under data.dir"
+    );
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}

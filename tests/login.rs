@@ -1,0 +1,507 @@
+//! Password sign-in through the real HTML form over real HTTP, on both dialects.
+
+mod common;
+
+use chrono::Duration;
+use common::{cookie_value, extract_csrf, set_cookie, Backend, TestApp};
+use monban::clock::Clock;
+use reqwest::StatusCode;
+
+const PW: &str = "blue-Kettle-42-orbit";
+
+on_both_backends!(
+    sign_in_success_sets_session_and_records_attempt,
+    wrong_password_and_unknown_user_are_indistinguishable,
+    csrf_is_enforced,
+    logout_ends_the_server_side_session,
+    redirect_after_login_is_local_only,
+    lockout_after_repeated_failures_and_lifts_by_itself,
+    permanent_lockout_stays,
+    idle_and_absolute_session_timeouts,
+    pending_user_cannot_sign_in,
+    login_by_login_id_and_case_insensitive_email,
+    new_sign_in_replaces_the_previous_session,
+);
+
+async fn sign_in_success_sets_session_and_records_attempt(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let user = app.create_user("alice@example.com", PW).await;
+    let c = app.client();
+
+    let page = c.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf_cookie = set_cookie(&page, "monban_csrf")
+        .expect("csrf cookie")
+        .to_string();
+    assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"));
+    let html = page.text().await.unwrap();
+    for needle in [
+        r#"name="username""#,
+        r#"autocomplete="username""#,
+        r#"name="password""#,
+        r#"autocomplete="current-password""#,
+        r#"name="csrf_token""#,
+        r#"method="post""#,
+    ] {
+        assert!(html.contains(needle), "login form lacks {needle}");
+    }
+    let token = extract_csrf(&html).unwrap();
+
+    let res = c
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "alice@example.com"),
+            ("password", PW),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/account");
+    let sc = set_cookie(&res, "monban_session")
+        .expect("session cookie")
+        .to_string();
+    assert!(sc.contains("HttpOnly"), "{sc}");
+    assert!(sc.contains("SameSite=Lax"), "{sc}");
+    assert!(sc.contains("Path=/"), "{sc}");
+    assert!(!sc.contains("Secure"), "http issuer: no Secure flag: {sc}");
+    let token_value = cookie_value(&sc);
+    assert_eq!(token_value.len(), 43, "256-bit opaque id");
+
+    let account = c.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(account.status(), 200);
+    assert!(account.text().await.unwrap().contains("alice@example.com"));
+
+    // The server-side row: user, IP, user agent, how they authenticated; the cookie
+    // value itself is not stored.
+    let sessions = app.state.store.list_live_sessions(user.id).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    let s = &sessions[0];
+    assert_eq!(s.amr, "pwd");
+    assert_eq!(s.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(s.user_agent.as_deref(), Some("monban-tests/1.0"));
+    assert_ne!(s.token_hash, token_value.as_bytes());
+
+    let events = app
+        .state
+        .store
+        .list_login_events(user.id, app.clock.now() - Duration::hours(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].result, "success");
+    assert_eq!(events[0].session_id, Some(s.id));
+    assert_eq!(events[0].user_agent.as_deref(), Some("monban-tests/1.0"));
+}
+
+/// Same status and same page for a wrong password and an unknown user; both run
+/// argon2 (similar timing), and both are recorded.
+async fn wrong_password_and_unknown_user_are_indistinguishable(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        // Real cost, so that hashing dominates and a skipped hash would show.
+        c.password.argon2_memory_kib = 19456;
+        c.password.argon2_iterations = 2;
+        c.lockout.max_failures = 0;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("bob@example.com", PW).await;
+    let c = app.client();
+
+    let page_for = |r: String, name: &str| r.replace(name, "NAME");
+    let wrong = app.login(&c, "bob@example.com", "not-the-password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(&wrong, "monban_session").is_none());
+    let wrong_body = page_for(wrong.text().await.unwrap(), "bob@example.com");
+    let unknown = app
+        .login(&c, "nobody@example.com", "not-the-password")
+        .await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let unknown_body = page_for(unknown.text().await.unwrap(), "nobody@example.com");
+    assert_eq!(wrong_body, unknown_body, "pages must not differ");
+    assert!(wrong_body.contains("The login ID or password is incorrect."));
+
+    // Timing: the median of several attempts of each kind is of the same order.
+    let mut t_wrong = Vec::new();
+    let mut t_unknown = Vec::new();
+    for i in 0..7 {
+        let token = app.csrf(&c, "/login").await;
+        for (who, times) in [
+            ("bob@example.com", &mut t_wrong),
+            ("ghost@example.com", &mut t_unknown),
+        ] {
+            let start = std::time::Instant::now();
+            let r = c
+                .post(app.url("/login"))
+                .form(&[
+                    ("username", who),
+                    ("password", &format!("wrong-{i}")),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let (mw, mu) = (median(&mut t_wrong), median(&mut t_unknown));
+    let ratio = mu / mw;
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown {mu:.4}s vs wrong {mw:.4}s"
+    );
+
+    let events = app
+        .state
+        .store
+        .list_login_events(user.id, app.clock.now() - Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert!(events.iter().all(|e| e.result == "bad_password"));
+    assert_eq!(events.len(), 8);
+}
+
+async fn csrf_is_enforced(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    app.create_user("carol@example.com", PW).await;
+    let c = app.client();
+    let token = app.csrf(&c, "/login").await;
+    let creds = [("username", "carol@example.com"), ("password", PW)];
+
+    // No token.
+    let r = c.post(app.url("/login")).form(&creds).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "csrf_failed");
+
+    // A browser gets the explanation as a page.
+    let r = c
+        .post(app.url("/login"))
+        .header("accept", "text/html")
+        .header("accept-language", "ja")
+        .form(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("フォームの有効期限が切れたか"), "{html}");
+
+    // A garbage token, and another browser's valid token.
+    let other = app.client();
+    let other_token = app.csrf(&other, "/login").await;
+    for bad in ["garbage", "", &other_token] {
+        let r = c
+            .post(app.url("/login"))
+            .form(&[creds[0], creds[1], ("csrf_token", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "token {bad:?}");
+    }
+    // The right token from a foreign Origin.
+    let r = c
+        .post(app.url("/login"))
+        .header("origin", "https://evil.example")
+        .form(&[creds[0], creds[1], ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Token without its cookie (a fresh client).
+    let r = app
+        .client()
+        .post(app.url("/login"))
+        .form(&[creds[0], creds[1], ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Nothing above signed anyone in, and the real thing works.
+    let r = c
+        .post(app.url("/login"))
+        .header("origin", app.base.as_str())
+        .form(&[creds[0], creds[1], ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // Logout is CSRF-protected too.
+    let r = c
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.get(app.url("/account")).send().await.unwrap().status(),
+        200
+    );
+}
+
+async fn logout_ends_the_server_side_session(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let user = app.create_user("dave@example.com", PW).await;
+    let c = app.client();
+    let r = app.login(&c, "dave@example.com", PW).await;
+    let session_token = cookie_value(set_cookie(&r, "monban_session").unwrap());
+
+    let token = app.csrf(&c, "/account").await;
+    let r = c
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let removal = set_cookie(&r, "monban_session").unwrap();
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+
+    // Replaying the old cookie value does not work: the row is ended, not just the cookie.
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = replay
+        .get(app.url("/account"))
+        .header("cookie", format!("monban_session={session_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?return_to=%2Faccount");
+    assert!(app
+        .state
+        .store
+        .list_live_sessions(user.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn redirect_after_login_is_local_only(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    app.create_user("erin@example.com", PW).await;
+    for (target, expected) in [
+        ("/account?tab=security", "/account?tab=security"),
+        ("https://evil.example/steal", "/account"),
+        ("//evil.example/steal", "/account"),
+        ("/\\evil.example", "/account"),
+        ("javascript:alert(1)", "/account"),
+    ] {
+        let c = app.client();
+        let page = c
+            .get(app.url("/login"))
+            .query(&[("return_to", target)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = extract_csrf(&page).unwrap();
+        let r = c
+            .post(app.url("/login"))
+            .form(&[
+                ("username", "erin@example.com"),
+                ("password", PW),
+                ("csrf_token", &token),
+                ("return_to", target),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers()["location"], expected, "return_to={target}");
+    }
+}
+
+async fn lockout_after_repeated_failures_and_lifts_by_itself(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.lockout.max_failures = 3;
+        c.lockout.lock_duration_secs = 300;
+        c.lockout.backoff_multiplier = 2;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("frank@example.com", PW).await;
+    let c = app.client();
+    for _ in 0..3 {
+        let r = app.login(&c, "frank@example.com", "wrong-password-x").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert!(u.is_locked(app.clock.now()), "{u:?}");
+    // Right password while locked: refused, and told why.
+    let r = app.login(&c, "frank@example.com", PW).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("locked"));
+    // A wrong password while locked says nothing about the lock.
+    let r = app.login(&c, "frank@example.com", "wrong-password-x").await;
+    assert!(r.text().await.unwrap().contains("incorrect"));
+
+    app.clock.advance(Duration::seconds(301));
+    let r = app.login(&c, "frank@example.com", PW).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "temporary lock lifted");
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert_eq!(u.status, "active");
+    assert_eq!(u.failed_logins, 0);
+
+    // Backoff: lock again twice; the second lock lasts twice as long.
+    let c2 = app.client();
+    for _ in 0..3 {
+        app.login(&c2, "frank@example.com", "wrong-password-x")
+            .await;
+    }
+    app.clock.advance(Duration::seconds(301));
+    for _ in 0..3 {
+        app.login(&c2, "frank@example.com", "wrong-password-x")
+            .await;
+    }
+    app.clock.advance(Duration::seconds(301));
+    let r = app.login(&c2, "frank@example.com", PW).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "second lock lasts 600s"
+    );
+    app.clock.advance(Duration::seconds(300));
+    let r = app.login(&c2, "frank@example.com", PW).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn permanent_lockout_stays(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.lockout.max_failures = 2;
+        c.lockout.permanent = true;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("gina@example.com", PW).await;
+    let c = app.client();
+    for _ in 0..2 {
+        app.login(&c, "gina@example.com", "wrong-password-x").await;
+    }
+    app.clock.advance(Duration::days(30));
+    let r = app.login(&c, "gina@example.com", PW).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert_eq!(u.status, "locked");
+    assert_eq!(u.locked_until, None);
+}
+
+async fn idle_and_absolute_session_timeouts(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.session.idle_timeout_secs = 600;
+        c.session.absolute_lifetime_secs = 1800;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("hana@example.com", PW).await;
+    let c = app.client();
+    assert_eq!(app.login(&c, "hana@example.com", PW).await.status(), 303);
+    // Activity every 9 minutes keeps it alive…
+    for _ in 0..3 {
+        app.clock.advance(Duration::seconds(540));
+        assert_eq!(
+            c.get(app.url("/account")).send().await.unwrap().status(),
+            200
+        );
+    }
+    // …until the absolute lifetime (1800 s) has passed.
+    app.clock.advance(Duration::seconds(240));
+    assert_eq!(
+        c.get(app.url("/account")).send().await.unwrap().status(),
+        303
+    );
+
+    // Idle timeout.
+    let c2 = app.client();
+    assert_eq!(app.login(&c2, "hana@example.com", PW).await.status(), 303);
+    app.clock.advance(Duration::seconds(601));
+    assert_eq!(
+        c2.get(app.url("/account")).send().await.unwrap().status(),
+        303
+    );
+    assert!(app
+        .state
+        .store
+        .list_live_sessions(user.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn pending_user_cannot_sign_in(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let u = monban::users::create(
+        &app.state,
+        monban::users::CreateUser {
+            email: "ivy@example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(u.status, "pending");
+    let r = app.login(&app.client(), "ivy@example.com", "").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .login(&app.client(), "ivy@example.com", "anything-at-all")
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn login_by_login_id_and_case_insensitive_email(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    monban::users::create(
+        &app.state,
+        monban::users::CreateUser {
+            email: "Jun@Example.com".into(),
+            login_id: Some("jun.sato".into()),
+            password: Some(PW.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.login(&app.client(), "JUN@example.COM ", PW)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(app.login(&app.client(), "Jun.Sato", PW).await.status(), 303);
+}
+
+async fn new_sign_in_replaces_the_previous_session(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let user = app.create_user("kai@example.com", PW).await;
+    let c = app.client();
+    let first = cookie_value(
+        set_cookie(
+            &app.login(&c, "kai@example.com", PW).await,
+            "monban_session",
+        )
+        .unwrap(),
+    );
+    let second = cookie_value(
+        set_cookie(
+            &app.login(&c, "kai@example.com", PW).await,
+            "monban_session",
+        )
+        .unwrap(),
+    );
+    assert_ne!(first, second, "session id changes at sign-in");
+    let live = app.state.store.list_live_sessions(user.id).await.unwrap();
+    assert_eq!(live.len(), 1);
+}
