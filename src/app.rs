@@ -30,6 +30,7 @@ pub struct AppState {
     pub passwords: Passwords,
     /// The default organisation.
     pub org: Organization,
+    pub oidc: crate::oidc::OidcState,
 }
 
 impl AppState {
@@ -47,6 +48,7 @@ impl AppState {
             tokio::task::spawn_blocking(move || KeyManager::open(&cfg, clock)).await??
         };
         let passwords = Passwords::new(&cfg.password)?;
+        let oidc = crate::oidc::OidcState::new(&cfg)?;
         Ok(AppState {
             cfg: Arc::new(cfg),
             store,
@@ -54,6 +56,7 @@ impl AppState {
             clock,
             passwords,
             org,
+            oidc,
         })
     }
 }
@@ -85,6 +88,7 @@ impl Application {
         let state = web::Data::new(AppState::init(cfg, clock).await?);
         let server = server(state.clone(), listener)?;
         spawn_key_reloader(state.clone());
+        crate::oidc::backchannel::spawn_worker(state.clone());
         Ok(Application {
             server,
             port,
@@ -153,6 +157,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/monban.css", web::get().to(css))
         .configure(crate::authn::routes::routes)
         .configure(crate::account::routes)
+        .configure(crate::oidc::routes)
         .default_service(web::to(not_found));
 }
 

@@ -21,6 +21,7 @@ pub struct Config {
     pub password: PasswordConfig,
     pub lockout: LockoutConfig,
     pub tokens: TokensConfig,
+    pub oidc: OidcConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -193,6 +194,8 @@ impl Default for LockoutConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokensConfig {
+    /// Authorization codes are single-use and expire after this many seconds.
+    pub code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -201,6 +204,7 @@ pub struct TokensConfig {
 impl Default for TokensConfig {
     fn default() -> Self {
         Self {
+            code_ttl_secs: 60,
             access_token_ttl_secs: 300,
             id_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -212,6 +216,21 @@ impl TokensConfig {
     /// The longest time a signed token can stay valid: keys are retired only after it.
     pub fn longest_signed_lifetime_secs(&self) -> i64 {
         self.access_token_ttl_secs.max(self.id_token_ttl_secs)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OidcConfig {
+    /// Seconds to wait for a client's back-channel logout endpoint.
+    pub backchannel_timeout_secs: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            backchannel_timeout_secs: 5,
+        }
     }
 }
 
@@ -444,6 +463,9 @@ impl Config {
             if v <= 0 {
                 return bad(k, "must be positive".into());
             }
+        }
+        if self.oidc.backchannel_timeout_secs == 0 {
+            return bad("oidc.backchannel_timeout_secs", "must be at least 1".into());
         }
         if self.keys.publish_before_use_secs < 0 {
             return bad(

@@ -5,11 +5,13 @@
 pub mod account;
 pub mod app;
 pub mod authn;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod oidc;
 pub mod sessions;
 pub mod store;
 pub mod users;

@@ -35,6 +35,66 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Manage OAuth 2.0 / OpenID Connect clients.
+    #[command(subcommand)]
+    Client(ClientCmd),
+}
+
+#[derive(Subcommand)]
+enum ClientCmd {
+    /// Register a client; prints its id and (once) its secret.
+    Add(Box<ClientAdd>),
+    /// List registered clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a client's secret; prints the new one (once).
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct ClientAdd {
+    #[arg(long)]
+    name: String,
+    /// confidential (web app with a secret), public (native/SPA, PKCE), service (client_credentials).
+    #[arg(long, default_value = "confidential")]
+    kind: String,
+    /// web or native (default: web for confidential, native for public).
+    #[arg(long)]
+    app_type: Option<String>,
+    /// Exact redirect URI (repeat for several).
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    /// Exact post-logout redirect URI (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// Space-separated scopes the client may ask for.
+    #[arg(long)]
+    scopes: Option<String>,
+    /// client_secret_basic (default), client_secret_post, private_key_jwt, none (public).
+    #[arg(long)]
+    auth_method: Option<String>,
+    /// File holding the client's public JWK Set (private_key_jwt).
+    #[arg(long)]
+    jwks_file: Option<PathBuf>,
+    /// Signing algorithm for its ID and access tokens: RS256 (default), ES256, EdDSA.
+    #[arg(long)]
+    alg: Option<String>,
+    #[arg(long)]
+    backchannel_logout_uri: Option<String>,
+    /// Skip the consent page (the organisation's own apps).
+    #[arg(long)]
+    first_party: bool,
+    /// Choose the client id instead of a random one.
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +171,7 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCmd::Add(a)) => user_add(cfg, clock, a).await,
+        Command::Client(cmd) => client_cmd(cfg, clock, cmd).await,
         Command::Keys(KeysCmd::Rotate { json }) => {
             let added = KeyManager::rotate(&cfg, clock)?;
             if json {
@@ -251,4 +312,103 @@ async fn user_add(cfg: Config, clock: SharedClock, a: UserAdd) -> anyhow::Result
         );
     }
     Ok(())
+}
+
+fn app_error(e: monban::error::AppError) -> anyhow::Error {
+    let fields: Vec<String> = e
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
+    if fields.is_empty() {
+        anyhow::anyhow!("{}", e.detail)
+    } else {
+        anyhow::anyhow!("{} ({})", e.detail, fields.join("; "))
+    }
+}
+
+async fn client_cmd(cfg: Config, clock: SharedClock, cmd: ClientCmd) -> anyhow::Result<()> {
+    let state = AppState::init(cfg, clock).await?;
+    let result = match cmd {
+        ClientCmd::Add(a) => {
+            let jwks = match &a.jwks_file {
+                Some(f) => Some(
+                    std::fs::read_to_string(f)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+                ),
+                None => None,
+            };
+            let r = monban::clients::register(
+                &state,
+                monban::clients::NewClient {
+                    name: a.name,
+                    kind: a.kind,
+                    application_type: a.app_type,
+                    redirect_uris: a.redirect_uris,
+                    post_logout_redirect_uris: a.post_logout_redirect_uris,
+                    scopes: a.scopes,
+                    auth_method: a.auth_method,
+                    signing_alg: a.alg,
+                    jwks,
+                    backchannel_logout_uri: a.backchannel_logout_uri,
+                    first_party: a.first_party,
+                    client_id: a.client_id,
+                },
+            )
+            .await
+            .map_err(app_error)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("client_id:     {}", r.client_id);
+                if let Some(s) = &r.client_secret {
+                    println!("client_secret: {s}   (shown once: store it now)");
+                }
+                println!(
+                    "kind: {}  auth: {}  alg: {}",
+                    r.client.kind, r.client.token_endpoint_auth_method, r.client.signing_alg
+                );
+            }
+            Ok(())
+        }
+        ClientCmd::List { json } => {
+            let clients = state.store.list_clients(state.org.id).await?;
+            let views: Vec<serde_json::Value> = clients
+                .iter()
+                .map(|c| {
+                    let mut v = serde_json::to_value(monban::clients::ClientView::from(c))
+                        .unwrap_or_default();
+                    v["client_id"] = serde_json::json!(c.client_id);
+                    v
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                for c in &clients {
+                    println!(
+                        "{}  {}  ({}, {})",
+                        c.client_id, c.name, c.kind, c.token_endpoint_auth_method
+                    );
+                }
+            }
+            Ok(())
+        }
+        ClientCmd::RotateSecret { client_id, json } => {
+            let secret = monban::clients::rotate_secret(&state, &client_id)
+                .await
+                .map_err(app_error)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "client_id": client_id, "client_secret": secret })
+                );
+            } else {
+                println!("client_secret: {secret}   (shown once: store it now)");
+            }
+            Ok(())
+        }
+    };
+    state.store.close().await;
+    result
 }

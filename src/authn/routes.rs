@@ -27,6 +27,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize)]
 struct LoginQuery {
     return_to: Option<String>,
+    /// Pre-fills the login (OIDC `login_hint`).
+    login_hint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +94,11 @@ async fn login_page(
         &req,
         &state,
         actix_web::http::StatusCode::OK,
-        "",
+        q.login_hint
+            .as_deref()
+            .map(|h| h.trim())
+            .filter(|h| h.len() <= 256)
+            .unwrap_or(""),
         q.return_to.as_deref(),
         None,
     ))

@@ -160,6 +160,26 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "サービスが一時的に利用できません。",
             "The service is temporarily unavailable.",
         ),
+        "authz.error" => (
+            "このアプリからのログイン要求を処理できません。アプリの提供元にお問い合わせください。",
+            "This sign-in request from the application cannot be processed. Contact the application's provider.",
+        ),
+        "consent.title" => ("アクセスの許可", "Allow access"),
+        "consent.asks" => (
+            "が、あなたのアカウントの次の情報へのアクセスを求めています。",
+            "is asking for access to the following from your account.",
+        ),
+        "consent.approve" => ("許可する", "Allow"),
+        "consent.deny" => ("拒否する", "Deny"),
+        "scope.openid" => ("あなたがログインしていることの確認", "Confirm that you are signed in"),
+        "scope.profile" => ("名前とユーザー名", "Your name and user name"),
+        "scope.email" => ("メールアドレス", "Your email address"),
+        "scope.address" => ("住所", "Your address"),
+        "scope.phone" => ("電話番号", "Your phone number"),
+        "scope.offline_access" => (
+            "ログアウト後もアクセスを続けること",
+            "Keep access while you are signed out",
+        ),
         _ => ("", ""),
     }
 }

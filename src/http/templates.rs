@@ -143,6 +143,75 @@ pub fn error(locale: Locale, product: &str, status: u16, message: &str) -> Marku
     layout(locale, product, locale.t("error.title"), body)
 }
 
+pub struct ConsentView<'a> {
+    pub client_name: &'a str,
+    pub user: &'a str,
+    pub scopes: &'a [String],
+    /// The authorization request (query string) to continue with.
+    pub request: &'a str,
+    pub csrf: &'a str,
+}
+
+pub fn consent(locale: Locale, product: &str, v: &ConsentView) -> Markup {
+    let body = html! {
+        h1 { (locale.t("consent.title")) }
+        p { strong { (v.client_name) } " " (locale.t("consent.asks")) }
+        p { (locale.t("account.signed_in_as")) ": " (v.user) }
+        ul {
+            @for s in v.scopes {
+                @let key = format!("scope.{s}");
+                @let text = locale.t(&key);
+                li { @if text.is_empty() { code { (s) } } @else { (text) } }
+            }
+        }
+        form method="post" action="/consent" {
+            input type="hidden" name="csrf_token" value=(v.csrf);
+            input type="hidden" name="request" value=(v.request);
+            button type="submit" name="decision" value="approve" { (locale.t("consent.approve")) }
+            button type="submit" name="decision" value="deny" { (locale.t("consent.deny")) }
+        }
+    };
+    layout(locale, product, locale.t("consent.title"), body)
+}
+
+/// OAuth 2.0 Form Post Response Mode: an auto-submitting form (script allowed by a
+/// per-response CSP nonce; a button for browsers without scripts).
+pub fn form_post(
+    product: &str,
+    action: &str,
+    params: &[(&'static str, String)],
+    nonce: &str,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html {
+            head { meta charset="utf-8"; title { (product) } }
+            body {
+                form method="post" action=(action) {
+                    @for (k, v) in params {
+                        input type="hidden" name=(k) value=(v);
+                    }
+                    noscript { button type="submit" { "Continue" } }
+                }
+                script nonce=(nonce) { "document.forms[0].submit();" }
+            }
+        }
+    }
+}
+
+pub fn end_session_confirm(locale: Locale, product: &str, csrf: &str, request: &str) -> Markup {
+    let body = html! {
+        h1 { (locale.t("logout.title")) }
+        p { (locale.t("logout.confirm")) }
+        form method="post" action="/end_session/confirm" {
+            input type="hidden" name="csrf_token" value=(csrf);
+            input type="hidden" name="request" value=(request);
+            button type="submit" { (locale.t("logout.submit")) }
+        }
+    };
+    layout(locale, product, locale.t("logout.title"), body)
+}
+
 pub const CSS: &str = r#"
 :root { color-scheme: light dark; font-family: system-ui, "Hiragino Sans", "Noto Sans JP", sans-serif; }
 body { margin: 0; }

@@ -70,6 +70,8 @@ pub struct LoadedKey {
     pub entry: KeyEntry,
     pub key: SigningKey,
     pub jwk: serde_json::Value,
+    /// Parsed once for verifying tokens this key signed.
+    pub decoding: jsonwebtoken::DecodingKey,
 }
 
 pub struct SamlKey {
@@ -124,8 +126,11 @@ impl KeySet {
         self.saml.iter().filter(move |k| k.entry.published(now))
     }
 
-    pub fn find(&self, kid: &str) -> Option<&LoadedKey> {
-        self.keys.iter().find(|k| k.entry.kid == kid)
+    /// A key that is still published (tokens it signed may still be valid).
+    pub fn find_published(&self, kid: &str, now: DateTime<Utc>) -> Option<&LoadedKey> {
+        self.keys
+            .iter()
+            .find(|k| k.entry.kid == kid && k.entry.published(now))
     }
 
     /// The JWKS for `now`: every published key. Served from bytes built once per change.
@@ -522,7 +527,19 @@ fn load_set(dir: &Path) -> Result<KeySet, KeysError> {
             message: e.to_string(),
         })?;
         let jwk = key.public_jwk(&entry.kid);
-        keys.push(LoadedKey { entry, key, jwk });
+        let decoding = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone())
+            .ok()
+            .and_then(|j| jsonwebtoken::DecodingKey::from_jwk(&j).ok())
+            .ok_or_else(|| KeysError::Bad {
+                path: path.clone(),
+                message: "public key cannot be used for verification".into(),
+            })?;
+        keys.push(LoadedKey {
+            entry,
+            key,
+            jwk,
+            decoding,
+        });
     }
     Ok(KeySet {
         keys,

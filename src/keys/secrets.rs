@@ -6,6 +6,8 @@ use aws_lc_rs::hmac;
 pub struct Secrets {
     csrf: hmac::Key,
     token_hash: hmac::Key,
+    client_secret: hmac::Key,
+    fresh_login: hmac::Key,
 }
 
 fn derive(master: &[u8], label: &str) -> hmac::Key {
@@ -19,6 +21,8 @@ impl Secrets {
         Secrets {
             csrf: derive(master, "csrf"),
             token_hash: derive(master, "token-hash"),
+            client_secret: derive(master, "client-secret"),
+            fresh_login: derive(master, "fresh-login"),
         }
     }
 
@@ -31,5 +35,15 @@ impl Secrets {
     /// secrets, refresh tokens): a database dump alone cannot be used to forge lookups.
     pub fn token_hash(&self, secret: &[u8]) -> Vec<u8> {
         hmac::sign(&self.token_hash, secret).as_ref().to_vec()
+    }
+
+    /// Keyed hash of an OAuth client secret (full-entropy secrets need no argon2).
+    pub fn client_secret_hash(&self, secret: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.client_secret, secret).as_ref().to_vec()
+    }
+
+    /// MAC proving that the server itself asked for a fresh sign-in at a time.
+    pub fn fresh_login_mac(&self, data: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.fresh_login, data).as_ref().to_vec()
     }
 }

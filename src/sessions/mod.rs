@@ -106,7 +106,8 @@ pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session
     Ok(Some(s))
 }
 
-/// Ends one session. Returns false if it had already ended.
+/// Ends one session: its grants are revoked and the clients that took part are
+/// told by back-channel logout. Returns false if it had already ended.
 pub async fn end(state: &AppState, id: Uuid, reason: &str) -> StoreResult<bool> {
     let ended = state
         .store
@@ -114,11 +115,12 @@ pub async fn end(state: &AppState, id: Uuid, reason: &str) -> StoreResult<bool> 
         .await?;
     if ended {
         tracing::info!(session = %id, reason, "session ended");
+        after_end(state, &[id], reason).await?;
     }
     Ok(ended)
 }
 
-/// Ends every session of a user; returns the ids ended.
+/// Ends every session of a user (each as [`end`] does); returns the ids ended.
 pub async fn end_all_for_user(
     state: &AppState,
     user_id: Uuid,
@@ -129,7 +131,18 @@ pub async fn end_all_for_user(
         .end_user_sessions(user_id, state.clock.now(), reason)
         .await?;
     tracing::info!(user = %user_id, count = ids.len(), reason, "sessions ended");
+    after_end(state, &ids, reason).await?;
     Ok(ids)
+}
+
+async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<()> {
+    let mut ended = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = state.store.get_session(*id).await? {
+            ended.push(s);
+        }
+    }
+    crate::oidc::backchannel::sessions_ended(state, &ended, reason).await
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure when the issuer is https.

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+pub mod oidc;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -86,9 +87,31 @@ pub struct User {
     pub locked_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    /// OIDC `address` claim as a JSON object.
+    pub address: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// Optional profile claims released to relying parties by scope.
+#[derive(Debug, Clone, Default)]
+pub struct UserClaims {
+    pub email_verified: bool,
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub address: Option<String>,
+    pub locale: Option<String>,
 }
 
 impl User {
+    /// May sign in and receive or use tokens now: active, or under a lock that has lifted.
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.status == user_status::ACTIVE
+            || (self.status == user_status::LOCKED && !self.is_locked(now))
+    }
+
     /// Locked now: permanently (no `locked_until`) or until a time still ahead.
     pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
         self.status == user_status::LOCKED && self.locked_until.is_none_or(|t| t > now)
@@ -163,6 +186,12 @@ pub trait UserStore {
     /// Matches the normalised e-mail or login id within an organisation.
     async fn find_user_by_login(&self, org_id: Uuid, login: &str) -> StoreResult<Option<User>>;
     async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn set_user_claims(
+        &self,
+        id: Uuid,
+        claims: &UserClaims,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Atomically adds one failed sign-in; returns the new count.
     async fn increment_failed_logins(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<i64>;
     /// Locks the account (until `until`, or until unlocked when `None`) unless it is
@@ -184,6 +213,8 @@ pub trait SessionStore {
     async fn insert_session(&self, s: &Session) -> StoreResult<()>;
     /// A session that has not been ended, by the hash of its cookie value.
     async fn find_live_session(&self, token_hash: &[u8]) -> StoreResult<Option<Session>>;
+    /// A session by id, live or ended.
+    async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>>;
     async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     /// Ends one session; false when it was already ended or unknown.
     async fn end_session(&self, id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<bool>;
@@ -211,7 +242,7 @@ pub trait LoginEventStore {
 
 #[async_trait]
 pub trait Backend:
-    OrgStore + UserStore + SessionStore + LoginEventStore + Send + Sync + 'static
+    OrgStore + UserStore + SessionStore + LoginEventStore + oidc::OidcStore + Send + Sync + 'static
 {
     fn dialect(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

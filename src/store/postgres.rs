@@ -67,3 +67,4 @@ impl crate::store::Backend for PostgresStore {
 }
 
 super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
+super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);

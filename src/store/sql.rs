@@ -6,7 +6,7 @@ macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
         use $crate::store::{
             LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
-            SessionStore, StoreError, StoreResult, User, UserStore,
+            SessionStore, StoreError, StoreResult, User, UserClaims, UserStore,
         };
         use async_trait::async_trait as __async_trait;
         use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ macro_rules! impl_sql_store {
 
         const USER_COLS: &str = "id, org_id, email, login_id, display_name, status, \
             password_hash, password_changed_at, failed_logins, lock_count, locked_until, \
-            created_at, updated_at";
+            created_at, updated_at, email_verified, phone_number, phone_number_verified, address, locale";
         const SESSION_COLS: &str = "id, token_hash, org_id, user_id, created_at, \
             last_seen_at, expires_at, auth_time, amr, acr, ip, user_agent, ended_at, end_reason";
 
@@ -120,6 +120,26 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn set_user_claims(&self, id: Uuid, c: &UserClaims, now: DateTime<Utc>) -> StoreResult<()> {
+                let r = sqlx::query::<$db>(
+                    "UPDATE users SET email_verified = $2, phone_number = $3, phone_number_verified = $4, \
+                     address = $5, locale = $6, updated_at = $7 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(c.email_verified)
+                .bind(&c.phone_number)
+                .bind(c.phone_number_verified)
+                .bind(&c.address)
+                .bind(&c.locale)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                if r.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            }
+
             async fn increment_failed_logins(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<i64> {
                 let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>(
                     "UPDATE users SET failed_logins = failed_logins + 1, updated_at = $2 \
@@ -205,6 +225,15 @@ macro_rules! impl_sql_store {
                     "SELECT {SESSION_COLS} FROM sessions WHERE token_hash = $1 AND ended_at IS NULL"
                 )))
                 .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {
+                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {SESSION_COLS} FROM sessions WHERE id = $1"
+                )))
+                .bind(id)
                 .fetch_optional(&self.pool)
                 .await?)
             }

@@ -66,3 +66,4 @@ impl crate::store::Backend for SqliteStore {
 }
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);

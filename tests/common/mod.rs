@@ -256,3 +256,140 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+// ------------------------------------------------------------------ OIDC helpers
+
+pub const REDIRECT: &str = "https://rp.example.com/cb";
+
+impl TestApp {
+    /// Registers a client through the same code path as `monban client add`.
+    pub async fn register_client(
+        &self,
+        n: monban::clients::NewClient,
+    ) -> monban::clients::Registered {
+        monban::clients::register(&self.state, n)
+            .await
+            .expect("register client")
+    }
+
+    /// A confidential web client (client_secret_basic, RS256) redirecting to [`REDIRECT`].
+    pub async fn web_client(&self) -> (String, String) {
+        let r = self
+            .register_client(monban::clients::NewClient {
+                name: "Test RP".into(),
+                kind: "confidential".into(),
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec!["https://rp.example.com/bye".into()],
+                first_party: true,
+                ..Default::default()
+            })
+            .await;
+        (r.client_id, r.client_secret.unwrap())
+    }
+
+    /// Follows a browser through Monban from `url` until it is sent to a URL outside
+    /// Monban (returned), signing in with `creds` when asked, approving consent when
+    /// asked (if `approve`). Panics if Monban shows a page instead.
+    pub async fn browse(
+        &self,
+        client: &reqwest::Client,
+        url: &str,
+        creds: Option<(&str, &str)>,
+        approve: bool,
+    ) -> Result<String, (u16, String)> {
+        let mut next = url.to_string();
+        let mut logged_in = false;
+        for _ in 0..10 {
+            let res = client.get(&next).send().await.unwrap();
+            let status = res.status().as_u16();
+            if let Some(loc) = res.headers().get("location") {
+                let loc = loc.to_str().unwrap().to_string();
+                let abs = if loc.starts_with('/') {
+                    self.url(&loc)
+                } else {
+                    loc
+                };
+                if !abs.starts_with(&self.base) {
+                    return Ok(abs);
+                }
+                next = abs;
+                continue;
+            }
+            let html = res.text().await.unwrap();
+            if next.starts_with(&self.url("/login")) && status == 200 {
+                let Some((u, p)) = creds.filter(|_| !logged_in) else {
+                    return Err((status, html));
+                };
+                logged_in = true;
+                let token = extract_csrf(&html).unwrap();
+                let return_to = extract_hidden(&html, "return_to");
+                let mut form = vec![
+                    ("username", u.to_string()),
+                    ("password", p.to_string()),
+                    ("csrf_token", token),
+                ];
+                if let Some(r) = return_to {
+                    form.push(("return_to", r));
+                }
+                let r = client
+                    .post(self.url("/login"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 303, "login failed");
+                next = self.url(r.headers()["location"].to_str().unwrap());
+                continue;
+            }
+            if next.starts_with(&self.url("/consent")) && status == 200 && approve {
+                let token = extract_csrf(&html).unwrap();
+                let request = extract_hidden(&html, "request").unwrap();
+                let r = client
+                    .post(self.url("/consent"))
+                    .form(&[
+                        ("csrf_token", token.as_str()),
+                        ("request", request.as_str()),
+                        ("decision", "approve"),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                let loc = r
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_string());
+                match loc {
+                    Some(l) if !l.starts_with('/') => return Ok(l),
+                    Some(l) => next = self.url(&l),
+                    None => return Err((r.status().as_u16(), r.text().await.unwrap())),
+                }
+                continue;
+            }
+            return Err((status, html));
+        }
+        panic!("too many redirects from {url}");
+    }
+}
+
+/// Value of a hidden input (HTML-unescaped).
+pub fn extract_hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(
+        html[start..end]
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Query parameter of a URL.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}

@@ -1,0 +1,122 @@
+//! OAuth 2.0 wire errors (RFC 6749 §5.2 JSON) for the token, introspection,
+//! revocation and userinfo endpoints.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+#[derive(Debug)]
+pub struct OAuthError {
+    pub status: StatusCode,
+    pub error: &'static str,
+    pub description: String,
+    /// `WWW-Authenticate` value (client authentication and bearer token failures).
+    pub www_authenticate: Option<String>,
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        OAuthError {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.into(),
+            www_authenticate: None,
+        }
+    }
+
+    pub fn invalid_request(d: impl Into<String>) -> Self {
+        Self::new("invalid_request", d)
+    }
+
+    pub fn invalid_grant(d: impl Into<String>) -> Self {
+        Self::new("invalid_grant", d)
+    }
+
+    pub fn invalid_scope(d: impl Into<String>) -> Self {
+        Self::new("invalid_scope", d)
+    }
+
+    pub fn unauthorized_client(d: impl Into<String>) -> Self {
+        Self::new("unauthorized_client", d)
+    }
+
+    /// 401 with a `WWW-Authenticate: Basic` challenge.
+    pub fn invalid_client(d: impl Into<String>) -> Self {
+        OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: d.into(),
+            www_authenticate: Some("Basic realm=\"monban\", charset=\"UTF-8\"".into()),
+        }
+    }
+
+    /// RFC 6750 bearer token error (userinfo).
+    pub fn invalid_token(d: impl Into<String>) -> Self {
+        let d = d.into();
+        OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_token",
+            www_authenticate: Some(format!(
+                "Bearer realm=\"monban\", error=\"invalid_token\", error_description=\"{}\"",
+                d.replace(['"', '\\'], "'")
+            )),
+            description: d,
+        }
+    }
+
+    pub fn server_error(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "server error in an OAuth endpoint");
+        OAuthError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: "server_error",
+            description: "an unexpected error occurred".into(),
+            www_authenticate: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.description)
+    }
+}
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut b = HttpResponse::build(self.status);
+        b.insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"));
+        if let Some(w) = &self.www_authenticate {
+            b.insert_header((header::WWW_AUTHENTICATE, w.clone()));
+        }
+        b.json(serde_json::json!({ "error": self.error, "error_description": self.description }))
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        OAuthError::server_error(e)
+    }
+}
+
+impl From<crate::keys::KeyError> for OAuthError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        OAuthError::server_error(e)
+    }
+}
+
+impl From<crate::error::AppError> for OAuthError {
+    fn from(e: crate::error::AppError) -> Self {
+        OAuthError::server_error(e)
+    }
+}
+
+pub type OAuthResult<T> = Result<T, OAuthError>;

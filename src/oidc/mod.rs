@@ -1,0 +1,80 @@
+//! The OpenID Provider: discovery, authorization (with consent), token, userinfo,
+//! introspection, revocation, RP-initiated and back-channel logout.
+
+pub mod authorize;
+pub mod backchannel;
+pub mod client_auth;
+pub mod discovery;
+pub mod end_session;
+pub mod error;
+pub mod introspect;
+pub mod params;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+
+/// Per-process OIDC state built at start-up.
+pub struct OidcState {
+    pub discovery: discovery::Discovery,
+    /// Wakes the back-channel delivery worker.
+    pub wake: Arc<Notify>,
+    /// Outgoing HTTP (back-channel logout).
+    pub http: reqwest::Client,
+}
+
+impl OidcState {
+    pub fn new(cfg: &Config) -> anyhow::Result<OidcState> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(cfg.oidc.backchannel_timeout_secs))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("monban/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(OidcState {
+            discovery: discovery::build(cfg),
+            wake: Arc::new(Notify::new()),
+            http,
+        })
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::handler),
+    )
+    .service(
+        web::resource("/authorize")
+            .route(web::get().to(authorize::authorize_get))
+            .route(web::post().to(authorize::authorize_post)),
+    )
+    .service(
+        web::resource("/consent")
+            .route(web::get().to(authorize::consent_page))
+            .route(web::post().to(authorize::consent_submit)),
+    )
+    .service(web::resource("/token").route(web::post().to(token::token)))
+    .service(
+        web::resource("/userinfo")
+            .route(web::get().to(userinfo::userinfo))
+            .route(web::post().to(userinfo::userinfo)),
+    )
+    .service(web::resource("/introspect").route(web::post().to(introspect::introspect)))
+    .service(web::resource("/revoke").route(web::post().to(introspect::revoke)))
+    .service(
+        web::resource("/end_session")
+            .route(web::get().to(end_session::end_session_get))
+            .route(web::post().to(end_session::end_session_post)),
+    )
+    .route(
+        "/end_session/confirm",
+        web::post().to(end_session::end_session_confirm),
+    );
+}

@@ -1,0 +1,432 @@
+//! The token endpoint: `authorization_code` (single use, PKCE), `refresh_token`
+//! (rotation with reuse detection) and `client_credentials`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::Duration;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::client_auth;
+use super::error::{OAuthError, OAuthResult};
+use super::params::Params;
+use super::tokens::{self, AccessClaims, IdClaims};
+use crate::app::AppState;
+use crate::clients::{self, Client};
+use crate::sessions;
+use crate::store::oidc::{Consumed, RefreshToken, TokenFamily};
+use crate::store::User;
+
+pub const TOKEN_PARAMS: &[&str] = &[
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
+];
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// Reads an `application/x-www-form-urlencoded` body into parameters.
+pub fn form_params(req: &HttpRequest, body: &[u8], known: &[&str]) -> OAuthResult<Params> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "expected an application/x-www-form-urlencoded body",
+        ));
+    }
+    Params::parse(body, known).map_err(|e| OAuthError::invalid_request(e.to_string()))
+}
+
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> OAuthResult<HttpResponse> {
+    let p = form_params(&req, &body, TOKEN_PARAMS)?;
+    let client = client_auth::authenticate(&req, &state, &p).await?;
+    let grant = p
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
+    let res = match grant {
+        clients::GRANT_CODE | clients::GRANT_REFRESH | clients::GRANT_CLIENT_CREDENTIALS
+            if !client.allows_grant(grant) =>
+        {
+            return Err(OAuthError::unauthorized_client(
+                "this client may not use this grant type",
+            ))
+        }
+        clients::GRANT_CODE => code_grant(&state, &client, &p).await?,
+        clients::GRANT_REFRESH => refresh_grant(&state, &client, &p).await?,
+        clients::GRANT_CLIENT_CREDENTIALS => client_credentials(&state, &client, &p)?,
+        _ => {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                "unsupported grant_type",
+            ))
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(res))
+}
+
+fn pkce_ok(challenge: &str, verifier: &str) -> bool {
+    let valid = (43..=128).contains(&verifier.len())
+        && verifier
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'));
+    let computed = B64.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    valid && bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))
+}
+
+/// The user behind a grant, if still allowed to receive tokens.
+async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
+    let user = state.store.get_user(user_id).await?;
+    let now = state.clock.now();
+    if !user.is_usable(now) {
+        return Err(OAuthError::invalid_grant(
+            "the user may not use this grant any more",
+        ));
+    }
+    Ok(user)
+}
+
+/// A session-bound grant needs its session to be alive.
+async fn session_alive(state: &AppState, family: &TokenFamily) -> OAuthResult<bool> {
+    let Some(sid) = family.session_id else {
+        return Ok(true);
+    };
+    let now = state.clock.now();
+    Ok(state
+        .store
+        .get_session(sid)
+        .await?
+        .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now))
+}
+
+async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
+    let code = p
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
+    let now = state.clock.now();
+    let hash = sessions::hash_token(state, code);
+    let c = match state.store.consume_auth_code(&hash, now).await? {
+        Consumed::Fresh(c) => c,
+        Consumed::Reused(c) => {
+            if c.client_id == client.client_id
+                && state
+                    .store
+                    .revoke_family(c.family_id, now, "code_reuse")
+                    .await?
+            {
+                tracing::warn!(client = %client.client_id, "authorization code reused: its tokens are revoked");
+            }
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used",
+            ));
+        }
+        Consumed::Unknown => return Err(OAuthError::invalid_grant("unknown authorization code")),
+    };
+    if c.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    if c.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    match (c.redirect_uri_given, p.get("redirect_uri")) {
+        (true, Some(u)) if u == c.redirect_uri => {}
+        (false, None) => {}
+        (false, Some(u)) if u == c.redirect_uri => {}
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ))
+        }
+    }
+    match (&c.code_challenge, p.get("code_verifier")) {
+        (Some(ch), Some(v)) if pkce_ok(ch, v) => {}
+        (Some(_), _) => return Err(OAuthError::invalid_grant("PKCE verification failed")),
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier given but no code_challenge was",
+            ))
+        }
+        (None, None) => {}
+    }
+    let family = state
+        .store
+        .get_family(c.family_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("unknown grant"))?;
+    if family.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the grant has been revoked"));
+    }
+    let user = active_user(state, c.user_id).await?;
+    let session = state.store.get_session(c.session_id).await?;
+    if session.is_none_or(|s| s.ended_at.is_some()) {
+        return Err(OAuthError::invalid_grant("the sign-in session has ended"));
+    }
+    issue(
+        state,
+        client,
+        &user,
+        &family,
+        &c.scope,
+        c.nonce.as_deref(),
+        true,
+    )
+    .await
+}
+
+async fn refresh_grant(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> OAuthResult<TokenResponse> {
+    let presented = p
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    let hash = sessions::hash_token(state, presented);
+    let now = state.clock.now();
+    // Bound to its client: another client's token is refused without touching it.
+    match state.store.find_refresh_token(&hash).await? {
+        Some(t) if t.client_id == client.client_id => {}
+        _ => return Err(OAuthError::invalid_grant("unknown refresh token")),
+    }
+    let t = match state.store.consume_refresh_token(&hash, now).await? {
+        Consumed::Fresh(t) => t,
+        Consumed::Reused(t) => {
+            if state
+                .store
+                .revoke_family(t.family_id, now, "refresh_reuse")
+                .await?
+            {
+                tracing::warn!(client = %client.client_id, family = %t.family_id, "refresh token reused: grant revoked");
+            }
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ));
+        }
+        Consumed::Unknown => return Err(OAuthError::invalid_grant("unknown refresh token")),
+    };
+    if t.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the refresh token has expired"));
+    }
+    let family = state
+        .store
+        .get_family(t.family_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("unknown grant"))?;
+    if family.revoked_at.is_some() {
+        return Err(OAuthError::invalid_grant("the grant has been revoked"));
+    }
+    if !session_alive(state, &family).await? {
+        state
+            .store
+            .revoke_family(family.id, now, "session_ended")
+            .await?;
+        return Err(OAuthError::invalid_grant("the sign-in session has ended"));
+    }
+    let user = active_user(state, family.user_id).await?;
+    let scope = match p.get("scope") {
+        None => t.scope.clone(),
+        Some(s) => {
+            let granted: Vec<&str> = t.scope.split_whitespace().collect();
+            if !s.split_whitespace().all(|x| granted.contains(&x)) {
+                return Err(OAuthError::invalid_scope(
+                    "a refresh may only narrow the granted scope",
+                ));
+            }
+            s.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    let mut res = issue(state, client, &user, &family, &scope, None, false).await?;
+    // The new refresh token keeps the whole grant's scope.
+    res.refresh_token = Some(new_refresh_token(state, client, &family, &t.scope).await?);
+    Ok(res)
+}
+
+fn client_credentials(state: &AppState, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
+    let scope = match p.get("scope") {
+        None => client.allowed_scopes.clone(),
+        Some(s) => {
+            if let Some(bad) = s.split_whitespace().find(|x| !client.allows_scope(x)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {bad} is not allowed for this client"
+                )));
+            }
+            s.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    };
+    let now = state.clock.now();
+    let ttl = state.cfg.tokens.access_token_ttl_secs;
+    let claims = AccessClaims {
+        iss: state.cfg.issuer().to_string(),
+        sub: client.client_id.clone(),
+        aud: client.client_id.clone(),
+        exp: now.timestamp() + ttl,
+        iat: now.timestamp(),
+        jti: tokens::new_jti(),
+        client_id: client.client_id.clone(),
+        scope: scope.clone(),
+        auth_time: None,
+        acr: None,
+        amr: None,
+        sid: None,
+        gid: None,
+    };
+    let access_token = tokens::sign(state, client.alg(), tokens::TYP_ACCESS, &claims)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope,
+        id_token: None,
+        refresh_token: None,
+    })
+}
+
+async fn new_refresh_token(
+    state: &AppState,
+    client: &Client,
+    family: &TokenFamily,
+    scope: &str,
+) -> OAuthResult<String> {
+    let token = crate::util::random_token(32);
+    let now = state.clock.now();
+    state
+        .store
+        .insert_refresh_token(&RefreshToken {
+            id: Uuid::new_v4(),
+            token_hash: sessions::hash_token(state, &token),
+            family_id: family.id,
+            client_id: client.client_id.clone(),
+            scope: scope.to_string(),
+            created_at: now,
+            expires_at: now + Duration::seconds(state.cfg.tokens.refresh_token_ttl_secs),
+            used_at: None,
+        })
+        .await?;
+    Ok(token)
+}
+
+/// Mints the access token, the ID token (when `openid` was granted) and, for a new
+/// grant, the first refresh token.
+async fn issue(
+    state: &AppState,
+    client: &Client,
+    user: &User,
+    family: &TokenFamily,
+    scope: &str,
+    nonce: Option<&str>,
+    first: bool,
+) -> OAuthResult<TokenResponse> {
+    let now = state.clock.now();
+    let ttl = state.cfg.tokens.access_token_ttl_secs;
+    let sid = family.session_id.map(|s| s.to_string());
+    let amr: Vec<String> = family.amr.split_whitespace().map(String::from).collect();
+    let access = AccessClaims {
+        iss: state.cfg.issuer().to_string(),
+        sub: user.id.to_string(),
+        aud: client.client_id.clone(),
+        exp: now.timestamp() + ttl,
+        iat: now.timestamp(),
+        jti: tokens::new_jti(),
+        client_id: client.client_id.clone(),
+        scope: scope.to_string(),
+        auth_time: Some(family.auth_time.timestamp()),
+        acr: Some(family.acr.clone()),
+        amr: Some(amr.clone()),
+        sid: sid.clone(),
+        gid: Some(family.id),
+    };
+    let alg = client.alg();
+    let access_token = tokens::sign(state, alg, tokens::TYP_ACCESS, &access)?;
+    let id_token = if scope.split_whitespace().any(|s| s == "openid") {
+        let requested = super::userinfo::requested_claims(family.claims.as_deref(), "id_token");
+        let extra = super::userinfo::user_claims(user, &[], &requested);
+        let id = IdClaims {
+            iss: state.cfg.issuer().to_string(),
+            sub: user.id.to_string(),
+            aud: client.client_id.clone(),
+            exp: now.timestamp() + state.cfg.tokens.id_token_ttl_secs,
+            iat: now.timestamp(),
+            auth_time: family.auth_time.timestamp(),
+            nonce: nonce.map(str::to_string),
+            at_hash: Some(tokens::at_hash(alg, &access_token)),
+            amr,
+            acr: family.acr.clone(),
+            sid: family.session_id.map(|s| s.to_string()),
+            azp: client.client_id.clone(),
+            extra,
+        };
+        Some(tokens::sign(state, alg, tokens::TYP_ID, &id)?)
+    } else {
+        None
+    };
+    let refresh_token = if first && client.allows_grant(clients::GRANT_REFRESH) {
+        Some(new_refresh_token(state, client, family, &family.scope).await?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: ttl,
+        scope: scope.to_string(),
+        id_token,
+        refresh_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pkce_s256() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(super::pkce_ok(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            verifier
+        ));
+        assert!(!super::pkce_ok(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "wrong-verifier-wrong-verifier-wrong-verifier"
+        ));
+        assert!(!super::pkce_ok(
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "short"
+        ));
+    }
+}

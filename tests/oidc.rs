@@ -1,0 +1,1233 @@
+//! OIDC provider behaviour beyond the conformance modules: refresh rotation and
+//! reuse, introspection, revocation, client_credentials, private_key_jwt, client
+//! authentication failures, PKCE rules, consent, form_post, logout (RP-initiated and
+//! back-channel), forced logout, and hostile input.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::Duration;
+use common::{query_param, Backend, TestApp, REDIRECT};
+use monban::clients::NewClient;
+use monban::clock::Clock;
+use serde_json::{json, Value};
+
+const PW: &str = "blue-Kettle-42-orbit";
+const EMAIL: &str = "rp-user@example.com";
+
+fn pkce() -> (String, String) {
+    let verifier = monban::util::random_token(32);
+    let challenge = B64.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    (verifier, challenge)
+}
+
+fn authz_url(app: &TestApp, client_id: &str, scope: &str, challenge: &str, extra: &str) -> String {
+    format!(
+        "{}?response_type=code&client_id={client_id}&redirect_uri={}&scope={}&state=st&nonce=nn&code_challenge={challenge}&code_challenge_method=S256{extra}",
+        app.url("/authorize"),
+        enc(REDIRECT),
+        enc(scope)
+    )
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn claims_of(jwt: &str) -> Value {
+    serde_json::from_slice(&B64.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}
+
+struct Rp {
+    app: TestApp,
+    browser: reqwest::Client,
+    http: reqwest::Client,
+    id: String,
+    secret: String,
+    user: monban::store::User,
+}
+
+async fn rp(b: Backend) -> Rp {
+    rp_with(b, NewClient { ..base_client() }).await
+}
+
+fn base_client() -> NewClient {
+    NewClient {
+        name: "RP".into(),
+        kind: "confidential".into(),
+        redirect_uris: vec![REDIRECT.into()],
+        post_logout_redirect_uris: vec!["https://rp.example.com/bye".into()],
+        first_party: true,
+        ..Default::default()
+    }
+}
+
+async fn rp_with(b: Backend, n: NewClient) -> Rp {
+    let app = TestApp::spawn(b).await.unwrap();
+    let user = app.create_user(EMAIL, PW).await;
+    let r = app.register_client(n).await;
+    Rp {
+        browser: app.client(),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        id: r.client_id,
+        secret: r.client_secret.unwrap_or_default(),
+        app,
+        user,
+    }
+}
+
+impl Rp {
+    /// Signs in (if needed) and returns a code and its PKCE verifier.
+    async fn code(&self, scope: &str) -> (String, String) {
+        let (v, ch) = pkce();
+        let url = authz_url(&self.app, &self.id, scope, &ch, "");
+        let r = self
+            .app
+            .browse(&self.browser, &url, Some((EMAIL, PW)), true)
+            .await
+            .unwrap();
+        (query_param(&r, "code").expect("code"), v)
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.app.url("/token"))
+            .basic_auth(&self.id, Some(&self.secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn tokens(&self, scope: &str) -> Value {
+        let (code, v) = self.code(scope).await;
+        let (s, t) = self
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &v),
+            ])
+            .await;
+        assert_eq!(s, 200, "{t}");
+        t
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let r = self
+            .http
+            .post(self.app.url("/introspect"))
+            .basic_auth(&self.id, Some(&self.secret))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    async fn refresh(&self, rt: &str) -> (u16, Value) {
+        self.token(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
+            .await
+    }
+}
+
+on_both_backends!(
+    refresh_rotation_and_reuse_revokes_the_family,
+    introspection_reflects_revocation_and_needs_client_auth,
+    revocation_endpoint,
+    client_credentials_for_service_clients,
+    private_key_jwt_client_authentication,
+    client_authentication_failures,
+    pkce_rules,
+    code_expiry_and_redirect_uri_binding,
+    consent_for_third_party_clients,
+    form_post_response_mode,
+    hostile_authorization_requests_get_an_error_page,
+    forged_tokens_are_refused,
+    rp_initiated_logout,
+    backchannel_logout_with_retries,
+    forced_logout_kills_every_token_at_once,
+    offline_access_outlives_the_session,
+);
+
+async fn refresh_rotation_and_reuse_revokes_the_family(b: Backend) {
+    let rp = rp(b).await;
+    let t = rp.tokens("openid").await;
+    let rt1 = t["refresh_token"].as_str().unwrap().to_string();
+    let (s, t2) = rp.refresh(&rt1).await;
+    assert_eq!(s, 200);
+    let rt2 = t2["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rt1, rt2);
+    assert_eq!(
+        rp.introspect(&rt1).await["active"],
+        false,
+        "rotated token is inactive"
+    );
+    assert_eq!(rp.introspect(&rt2).await["active"], true);
+    // Narrowing scope is fine; widening is not.
+    let (s, e) = rp
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt2),
+            ("scope", "openid email"),
+        ])
+        .await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_scope")));
+    // Reuse of rt1: refused, and the whole family dies (rt2 and access tokens).
+    let (s, e) = rp.refresh(&rt1).await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")));
+    let (s, _) = rp.refresh(&rt2).await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        rp.introspect(t2["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    assert_eq!(
+        rp.introspect(t["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+
+    // Two concurrent refreshes with the same token: exactly one succeeds.
+    let t = rp.tokens("openid").await;
+    let rt = t["refresh_token"].as_str().unwrap().to_string();
+    let (a, b2) = tokio::join!(rp.refresh(&rt), rp.refresh(&rt));
+    assert_eq!(
+        [a.0, b2.0].iter().filter(|s| **s == 200).count(),
+        1,
+        "{a:?} {b2:?}"
+    );
+}
+
+async fn introspection_reflects_revocation_and_needs_client_auth(b: Backend) {
+    let rp = rp(b).await;
+    let t = rp.tokens("openid email").await;
+    let at = t["access_token"].as_str().unwrap();
+    let i = rp.introspect(at).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(i["client_id"], rp.id);
+    assert_eq!(i["sub"], rp.user.id.to_string());
+    assert_eq!(i["username"], EMAIL);
+    assert_eq!(i["scope"], "openid email");
+    assert_eq!(i["token_type"], "Bearer");
+    assert_eq!(rp.introspect("garbage").await["active"], false);
+    // Expired access token.
+    rp.app.clock.advance(Duration::seconds(301));
+    assert_eq!(rp.introspect(at).await["active"], false);
+    // No client authentication.
+    let r = rp
+        .http
+        .post(rp.app.url("/introspect"))
+        .form(&[("token", at)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    // Public clients may not introspect.
+    let public = rp
+        .app
+        .register_client(NewClient {
+            name: "Public".into(),
+            kind: "public".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            ..Default::default()
+        })
+        .await;
+    let r = rp
+        .http
+        .post(rp.app.url("/introspect"))
+        .form(&[("token", at), ("client_id", public.client_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+async fn revocation_endpoint(b: Backend) {
+    let rp = rp(b).await;
+    let t = rp.tokens("openid").await;
+    let at = t["access_token"].as_str().unwrap();
+    let rt = t["refresh_token"].as_str().unwrap();
+    let revoke = |token: String| {
+        let rp = &rp;
+        async move {
+            rp.http
+                .post(rp.app.url("/revoke"))
+                .basic_auth(&rp.id, Some(&rp.secret))
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(revoke(at.to_string()).await, 200);
+    assert_eq!(rp.introspect(at).await["active"], false);
+    let r = rp
+        .http
+        .get(rp.app.url("/userinfo"))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        rp.introspect(rt).await["active"],
+        true,
+        "revoking an access token leaves the grant"
+    );
+    assert_eq!(revoke(rt.to_string()).await, 200);
+    assert_eq!(rp.introspect(rt).await["active"], false);
+    assert_eq!(rp.refresh(rt).await.0, 400);
+    // Unknown tokens: still 200 (RFC 7009).
+    assert_eq!(revoke("nonsense".into()).await, 200);
+    // Another client cannot revoke this client's tokens.
+    let t = rp.tokens("openid").await;
+    let other = rp
+        .app
+        .register_client(NewClient {
+            name: "O".into(),
+            ..base_client()
+        })
+        .await;
+    let r = rp
+        .http
+        .post(rp.app.url("/revoke"))
+        .basic_auth(&other.client_id, other.client_secret.as_deref())
+        .form(&[("token", t["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        rp.introspect(t["refresh_token"].as_str().unwrap()).await["active"],
+        true
+    );
+}
+
+async fn client_credentials_for_service_clients(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let http = reqwest::Client::new();
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let svc = app
+            .register_client(NewClient {
+                name: format!("svc-{alg}"),
+                kind: "service".into(),
+                scopes: Some("api:read api:write".into()),
+                signing_alg: Some(alg.into()),
+                ..Default::default()
+            })
+            .await;
+        let post = |form: Vec<(&'static str, &'static str)>| {
+            http.post(app.url("/token"))
+                .basic_auth(&svc.client_id, svc.client_secret.as_deref())
+                .form(&form)
+                .send()
+        };
+        let r = post(vec![
+            ("grant_type", "client_credentials"),
+            ("scope", "api:read"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let t: Value = r.json().await.unwrap();
+        assert_eq!(t["scope"], "api:read");
+        assert!(t.get("refresh_token").is_none() && t.get("id_token").is_none());
+        let at = t["access_token"].as_str().unwrap();
+        let header: Value =
+            serde_json::from_slice(&B64.decode(at.split('.').next().unwrap()).unwrap()).unwrap();
+        assert_eq!(
+            (header["typ"].as_str(), header["alg"].as_str()),
+            (Some("at+jwt"), Some(alg))
+        );
+        let c = claims_of(at);
+        assert_eq!(c["sub"], svc.client_id);
+        assert_eq!(c["client_id"], svc.client_id);
+        for k in ["iss", "exp", "aud", "iat", "jti"] {
+            assert!(c.get(k).is_some(), "RFC 9068 claim {k}");
+        }
+        // Verifies against the JWKS with jsonwebtoken.
+        let jwks: jsonwebtoken::jwk::JwkSet = http
+            .get(app.url("/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let jwk = jwks.find(header["kid"].as_str().unwrap()).unwrap();
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::from_str_lossy(alg));
+        v.set_audience(&[&svc.client_id]);
+        jsonwebtoken::decode::<Value>(at, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &v)
+            .unwrap();
+        let r = post(vec![
+            ("grant_type", "client_credentials"),
+            ("scope", "admin"),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_scope");
+        let r = post(vec![("grant_type", "authorization_code"), ("code", "x")])
+            .await
+            .unwrap();
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["error"],
+            "unauthorized_client"
+        );
+        // Userinfo needs a user token with openid.
+        let r = http
+            .get(app.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    // A web client may not use client_credentials.
+    let (id, secret) = app.web_client().await;
+    let r = http
+        .post(app.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "unauthorized_client"
+    );
+}
+
+trait LossyAlg {
+    fn from_str_lossy(s: &str) -> jsonwebtoken::Algorithm;
+}
+impl LossyAlg for jsonwebtoken::Algorithm {
+    fn from_str_lossy(s: &str) -> jsonwebtoken::Algorithm {
+        s.parse().unwrap()
+    }
+}
+
+async fn private_key_jwt_client_authentication(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let (key, _) = monban::keys::SigningKey::generate(monban::keys::Alg::ES256).unwrap();
+    let jwks = json!({ "keys": [key.public_jwk("client-key-1")] }).to_string();
+    let svc = app
+        .register_client(NewClient {
+            name: "pkjwt".into(),
+            kind: "service".into(),
+            auth_method: Some("private_key_jwt".into()),
+            jwks: Some(jwks),
+            scopes: Some("api".into()),
+            ..Default::default()
+        })
+        .await;
+    assert!(svc.client_secret.is_none());
+    let now = app.clock.now().timestamp();
+    let assertion = |jti: &str, aud: &str, exp: i64| {
+        monban::keys::jws::sign_compact(
+            &key,
+            "client-key-1",
+            "JWT",
+            &json!({"iss": svc.client_id, "sub": svc.client_id, "aud": aud, "exp": exp, "iat": now, "jti": jti}),
+        )
+        .unwrap()
+    };
+    let http = reqwest::Client::new();
+    let send = |a: String| {
+        http.post(app.url("/token"))
+            .form(&[
+                ("grant_type", "client_credentials".to_string()),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+                ),
+                ("client_assertion", a),
+            ])
+            .send()
+    };
+    let token_ep = app.url("/token");
+    let r = send(assertion("j1", &token_ep, now + 60)).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // Replay of the same jti.
+    let r = send(assertion("j1", &token_ep, now + 60)).await.unwrap();
+    assert_eq!(r.status(), 401);
+    // Wrong audience, expired, signed by another key.
+    assert_eq!(
+        send(assertion("j2", "https://elsewhere.example", now + 60))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        send(assertion("j3", &token_ep, now - 1))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let (other, _) = monban::keys::SigningKey::generate(monban::keys::Alg::ES256).unwrap();
+    let forged = monban::keys::jws::sign_compact(
+        &other,
+        "client-key-1",
+        "JWT",
+        &json!({"iss": svc.client_id, "sub": svc.client_id, "aud": token_ep, "exp": now + 60, "jti": "j4"}),
+    )
+    .unwrap();
+    assert_eq!(send(forged).await.unwrap().status(), 401);
+    // The issuer as audience is accepted too.
+    assert_eq!(
+        send(assertion("j5", &app.base, now + 60))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+async fn client_authentication_failures(b: Backend) {
+    let rp = rp(b).await;
+    let (code, v) = rp.code("openid").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("code_verifier", v.as_str()),
+    ];
+    let r = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth(&rp.id, Some("wrong"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let r = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth("nobody", Some("x"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Two methods at once.
+    let mut both = form.to_vec();
+    both.push(("client_secret", rp.secret.as_str()));
+    both.push(("client_id", rp.id.as_str()));
+    let r = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .form(&both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    // Failed authentication did not burn the code.
+    let (s, t) = rp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &v),
+        ])
+        .await;
+    assert_eq!(s, 200, "{t}");
+    // Other malformed requests.
+    let (s, e) = rp
+        .token(&[("grant_type", "password"), ("username", "x")])
+        .await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (s, e) = rp.token(&[("code", "x")]).await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_request")));
+    let r = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .body("grant_type=authorization_code&grant_type=refresh_token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+    let r = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth(&rp.id, Some(&rp.secret))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_request");
+}
+
+async fn pkce_rules(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    app.create_user(EMAIL, PW).await;
+    let public = app
+        .register_client(NewClient {
+            name: "Native".into(),
+            kind: "public".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            first_party: true,
+            ..Default::default()
+        })
+        .await;
+    let browser = app.client();
+    let base = format!(
+        "{}?response_type=code&client_id={}&redirect_uri={}&scope=openid&state=s",
+        app.url("/authorize"),
+        public.client_id,
+        enc(REDIRECT)
+    );
+    // Public client without PKCE; with plain; with a malformed challenge.
+    for extra in [
+        "",
+        "&code_challenge=abcdefghijabcdefghijabcdefghijabcdefghij1234&code_challenge_method=plain",
+        "&code_challenge=short&code_challenge_method=S256",
+    ] {
+        let r = app
+            .browse(&browser, &format!("{base}{extra}"), Some((EMAIL, PW)), true)
+            .await
+            .unwrap();
+        assert_eq!(
+            query_param(&r, "error").as_deref(),
+            Some("invalid_request"),
+            "{extra}"
+        );
+    }
+    let (v, ch) = pkce();
+    let r = app
+        .browse(
+            &browser,
+            &format!("{base}&code_challenge={ch}&code_challenge_method=S256"),
+            Some((EMAIL, PW)),
+            true,
+        )
+        .await
+        .unwrap();
+    let code = query_param(&r, "code").unwrap();
+    let http = reqwest::Client::new();
+    let tok = |form: Vec<(&'static str, String)>| http.post(app.url("/token")).form(&form).send();
+    // Without the verifier: refused.
+    let r = tok(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code.clone()),
+        ("client_id", public.client_id.clone()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_grant");
+    // That attempt consumed the code; a fresh one with the verifier works.
+    let (v2, ch2) = pkce();
+    let r = app
+        .browse(
+            &browser,
+            &format!("{base}&code_challenge={ch2}&code_challenge_method=S256"),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    let code2 = query_param(&r, "code").unwrap();
+    let r = tok(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code2),
+        ("client_id", public.client_id.clone()),
+        ("code_verifier", v2),
+        ("redirect_uri", REDIRECT.into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = v;
+}
+
+async fn code_expiry_and_redirect_uri_binding(b: Backend) {
+    let rp = rp(b).await;
+    let (code, v) = rp.code("openid").await;
+    let (s, e) = rp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://rp.example.com/other"),
+            ("code_verifier", &v),
+        ])
+        .await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")));
+    let (code, v) = rp.code("openid").await;
+    rp.app.clock.advance(Duration::seconds(61));
+    let (s, e) = rp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &v),
+        ])
+        .await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("invalid_grant")));
+    assert!(e["error_description"].as_str().unwrap().contains("expired"));
+}
+
+async fn consent_for_third_party_clients(b: Backend) {
+    let rp = rp_with(
+        b,
+        NewClient {
+            first_party: false,
+            ..base_client()
+        },
+    )
+    .await;
+    let (_, ch) = pkce();
+    let url = authz_url(&rp.app, &rp.id, "openid email", &ch, "");
+    // prompt=none without consent → consent_required (after signing in).
+    let none = authz_url(&rp.app, &rp.id, "openid email", &ch, "&prompt=none");
+    rp.app
+        .browse(
+            &rp.browser,
+            &authz_url(&rp.app, &rp.id, "openid", &ch, "&prompt=login"),
+            Some((EMAIL, PW)),
+            false,
+        )
+        .await
+        .unwrap_err();
+    let r = rp
+        .app
+        .browse(&rp.browser, &none, None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        query_param(&r, "error").as_deref(),
+        Some("consent_required")
+    );
+    // The consent page names the client and the scopes.
+    let page = rp
+        .app
+        .browse(&rp.browser, &url, None, false)
+        .await
+        .unwrap_err();
+    assert!(
+        page.1.contains("RP") && page.1.contains("email"),
+        "{}",
+        page.1
+    );
+    // Deny.
+    let token = common::extract_csrf(&page.1).unwrap();
+    let request = common::extract_hidden(&page.1, "request").unwrap();
+    let r = rp
+        .browser
+        .post(rp.app.url("/consent"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("request", request.as_str()),
+            ("decision", "deny"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert_eq!(query_param(loc, "error").as_deref(), Some("access_denied"));
+    // Consent without a CSRF token does nothing.
+    let r = rp
+        .browser
+        .post(rp.app.url("/consent"))
+        .form(&[("request", request.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Approve: a code, and next time no question.
+    let r = rp.app.browse(&rp.browser, &url, None, true).await.unwrap();
+    assert!(query_param(&r, "code").is_some());
+    let r = rp
+        .app
+        .browse(&rp.browser, &none, None, false)
+        .await
+        .unwrap();
+    assert!(query_param(&r, "code").is_some(), "remembered consent");
+    // prompt=consent asks again.
+    let again = authz_url(&rp.app, &rp.id, "openid email", &ch, "&prompt=consent");
+    assert!(rp
+        .app
+        .browse(&rp.browser, &again, None, false)
+        .await
+        .is_err());
+    // A wider scope asks again.
+    let wider = authz_url(&rp.app, &rp.id, "openid email phone", &ch, "");
+    assert!(rp
+        .app
+        .browse(&rp.browser, &wider, None, false)
+        .await
+        .is_err());
+}
+
+async fn form_post_response_mode(b: Backend) {
+    let rp = rp(b).await;
+    let (_, ch) = pkce();
+    rp.code("openid").await;
+    let url = authz_url(&rp.app, &rp.id, "openid", &ch, "&response_mode=form_post");
+    let r = rp.browser.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("form-action https://rp.example.com"), "{csp}");
+    assert!(csp.contains("script-src 'nonce-"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(html.contains(&format!("action=\"{REDIRECT}\"")));
+    assert!(
+        html.contains("name=\"code\"")
+            && html.contains("name=\"state\" value=\"st\"")
+            && html.contains("name=\"iss\"")
+    );
+}
+
+async fn hostile_authorization_requests_get_an_error_page(b: Backend) {
+    let rp = rp(b).await;
+    let (_, ch) = pkce();
+    let good = authz_url(&rp.app, &rp.id, "openid", &ch, "");
+    for bad in [
+        format!("{good}&redirect_uri={}", enc(REDIRECT)),
+        format!("{good}&state={}", "x".repeat(5000)),
+        format!(
+            "{}?response_type=code&redirect_uri={}&scope=openid",
+            rp.app.url("/authorize"),
+            enc(REDIRECT)
+        ),
+    ] {
+        let r = rp.browser.get(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{}", &bad[..bad.len().min(200)]);
+        assert!(r.headers().get("location").is_none());
+    }
+    // After the redirect URI is trusted: errors go back to it.
+    for (extra, err) in [
+        ("&response_type=token", None),
+        ("&prompt=none+login", Some("invalid_request")),
+        ("&max_age=-5", Some("invalid_request")),
+        ("&response_mode=fragment", Some("invalid_request")),
+    ] {
+        let url = format!(
+            "{}{}",
+            good.replace(
+                "response_type=code&",
+                if extra.contains("response_type") {
+                    ""
+                } else {
+                    "response_type=code&"
+                }
+            ),
+            extra
+        );
+        let r = rp
+            .app
+            .browse(&rp.browser, &url, Some((EMAIL, PW)), true)
+            .await
+            .unwrap();
+        let got = query_param(&r, "error");
+        match err {
+            Some(e) => assert_eq!(got.as_deref(), Some(e), "{extra}"),
+            None => assert_eq!(got.as_deref(), Some("unsupported_response_type")),
+        }
+    }
+    let r = rp
+        .app
+        .browse(
+            &rp.browser,
+            &authz_url(&rp.app, &rp.id, "nonsense", &ch, ""),
+            None,
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(query_param(&r, "error").as_deref(), Some("invalid_scope"));
+}
+
+async fn forged_tokens_are_refused(b: Backend) {
+    let rp = rp(b).await;
+    let t = rp.tokens("openid").await;
+    let at = t["access_token"].as_str().unwrap();
+    let parts: Vec<&str> = at.split('.').collect();
+    let mut claims = claims_of(at);
+    claims["sub"] = json!("someone-else");
+    let forged_payload = B64.encode(serde_json::to_vec(&claims).unwrap());
+    // alg none.
+    let none = format!(
+        "{}.{}.",
+        B64.encode(br#"{"alg":"none","typ":"at+jwt"}"#),
+        forged_payload
+    );
+    // HS256 keyed with the public RSA modulus from the JWKS.
+    let header: Value = serde_json::from_slice(&B64.decode(parts[0]).unwrap()).unwrap();
+    let hs_header = B64.encode(
+        serde_json::to_vec(&json!({"alg":"HS256","typ":"at+jwt","kid": header["kid"]})).unwrap(),
+    );
+    let jwks: Value = rp
+        .http
+        .get(rp.app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = jwks["keys"][0]["n"].as_str().unwrap_or("x").to_string();
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, n.as_bytes());
+    let input = format!("{hs_header}.{forged_payload}");
+    let hs = format!(
+        "{input}.{}",
+        B64.encode(aws_lc_rs::hmac::sign(&key, input.as_bytes()))
+    );
+    // Swapped payload, original signature.
+    let swapped = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+    for bad in [none, hs, swapped] {
+        let r = rp
+            .http
+            .get(rp.app.url("/userinfo"))
+            .bearer_auth(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert!(r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token"));
+        assert_eq!(rp.introspect(&bad).await["active"], false);
+    }
+    // An ID token is not an access token.
+    let r = rp
+        .http
+        .get(rp.app.url("/userinfo"))
+        .bearer_auth(t["id_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+/// A little relying party back-end: records back-channel logout posts and fails the
+/// first `fail` of them with 500.
+struct BcServer {
+    url: String,
+    got: Arc<Mutex<Vec<String>>>,
+}
+
+async fn bc_server(fail: usize) -> BcServer {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(fail));
+    let g = got.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = actix_web::HttpServer::new(move || {
+        let g = g.clone();
+        let f = failures.clone();
+        actix_web::App::new().route(
+            "/bc",
+            actix_web::web::post().to(move |body: String| {
+                let g = g.clone();
+                let f = f.clone();
+                async move {
+                    let mut left = f.lock().unwrap();
+                    if *left > 0 {
+                        *left -= 1;
+                        return actix_web::HttpResponse::InternalServerError().finish();
+                    }
+                    g.lock().unwrap().push(body);
+                    actix_web::HttpResponse::Ok().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    BcServer {
+        url: format!("http://127.0.0.1:{port}/bc"),
+        got,
+    }
+}
+
+async fn wait_for(got: &Arc<Mutex<Vec<String>>>, n: usize) -> Vec<String> {
+    for _ in 0..100 {
+        if got.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    got.lock().unwrap().clone()
+}
+
+async fn check_logout_token(rp: &Rp, body: &str, session_sid: &str) {
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .unwrap()
+        .1
+        .into_owned();
+    let header: Value =
+        serde_json::from_slice(&B64.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(header["typ"], "logout+jwt");
+    let jwks: jsonwebtoken::jwk::JwkSet = rp
+        .http
+        .get(rp.app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = jwks.find(header["kid"].as_str().unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[&rp.id]);
+    v.set_issuer(&[&rp.app.base]);
+    let c = jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &v,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(c["sub"], rp.user.id.to_string());
+    assert_eq!(c["sid"], session_sid);
+    assert!(c["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(c.get("nonce").is_none());
+    assert!(c["jti"].is_string());
+}
+
+async fn rp_initiated_logout(b: Backend) {
+    let bc = bc_server(0).await;
+    let rp = rp_with(
+        b,
+        NewClient {
+            backchannel_logout_uri: Some(bc.url.clone()),
+            ..base_client()
+        },
+    )
+    .await;
+    let t = rp.tokens("openid").await;
+    let id_token = t["id_token"].as_str().unwrap();
+    let sid = claims_of(id_token)["sid"].as_str().unwrap().to_string();
+    // Unregistered post-logout URI: error page, still signed in.
+    let r = rp
+        .browser
+        .get(format!(
+            "{}?id_token_hint={id_token}&post_logout_redirect_uri={}",
+            rp.app.url("/end_session"),
+            enc("https://evil.example/")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert_eq!(
+        rp.browser
+            .get(rp.app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // Without a hint: Monban asks first.
+    let r = rp
+        .browser
+        .get(rp.app.url("/end_session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("/end_session/confirm"));
+    assert_eq!(
+        rp.browser
+            .get(rp.app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    // With the hint: signed out at once, back to the RP with state.
+    let r = rp
+        .browser
+        .get(format!(
+            "{}?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye-state",
+            rp.app.url("/end_session"),
+            enc("https://rp.example.com/bye")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "https://rp.example.com/bye?state=bye-state"
+    );
+    assert_eq!(
+        rp.browser
+            .get(rp.app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    // Everything from that session is dead, and the RP was told.
+    assert_eq!(
+        rp.introspect(t["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    assert_eq!(
+        rp.introspect(t["refresh_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    let got = wait_for(&bc.got, 1).await;
+    assert_eq!(got.len(), 1);
+    check_logout_token(&rp, &got[0], &sid).await;
+}
+
+async fn backchannel_logout_with_retries(b: Backend) {
+    let bc = bc_server(2).await;
+    let rp = rp_with(
+        b,
+        NewClient {
+            backchannel_logout_uri: Some(bc.url.clone()),
+            ..base_client()
+        },
+    )
+    .await;
+    rp.tokens("openid").await;
+    let token = rp.app.csrf(&rp.browser, "/account").await;
+    let r = rp
+        .browser
+        .post(rp.app.url("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "logout does not wait for the RP");
+    // First attempt fails; the retry waits for its backoff (fake clock).
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        rp.app.clock.advance(Duration::seconds(10));
+    }
+    let got = wait_for(&bc.got, 1).await;
+    assert_eq!(got.len(), 1, "delivered after retries");
+    let jobs = rp.app.state.store.list_backchannel().await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(jobs[0].delivered_at.is_some());
+    assert_eq!(jobs[0].attempts, 3);
+}
+
+async fn forced_logout_kills_every_token_at_once(b: Backend) {
+    let bc = bc_server(0).await;
+    let rp = rp_with(
+        b,
+        NewClient {
+            backchannel_logout_uri: Some(bc.url.clone()),
+            ..base_client()
+        },
+    )
+    .await;
+    let t = rp.tokens("openid").await;
+    let other_browser = rp.app.client();
+    let (v, ch) = pkce();
+    let r = rp
+        .app
+        .browse(
+            &other_browser,
+            &authz_url(&rp.app, &rp.id, "openid", &ch, ""),
+            Some((EMAIL, PW)),
+            true,
+        )
+        .await
+        .unwrap();
+    let (_, t2) = rp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &query_param(&r, "code").unwrap()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &v),
+        ])
+        .await;
+    let ended = monban::sessions::end_all_for_user(&rp.app.state, rp.user.id, "admin_forced")
+        .await
+        .unwrap();
+    assert_eq!(ended.len(), 2);
+    for tok in [&t, &t2] {
+        assert_eq!(
+            rp.introspect(tok["access_token"].as_str().unwrap()).await["active"],
+            false
+        );
+        assert_eq!(
+            rp.introspect(tok["refresh_token"].as_str().unwrap()).await["active"],
+            false
+        );
+        assert_eq!(
+            rp.refresh(tok["refresh_token"].as_str().unwrap()).await.0,
+            400
+        );
+    }
+    assert_eq!(
+        rp.browser
+            .get(rp.app.url("/account"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+    assert_eq!(
+        wait_for(&bc.got, 2).await.len(),
+        2,
+        "one logout token per session"
+    );
+}
+
+async fn offline_access_outlives_the_session(b: Backend) {
+    let rp = rp(b).await;
+    let online = rp.tokens("openid").await;
+    let offline = rp.tokens("openid offline_access").await;
+    let token = rp.app.csrf(&rp.browser, "/account").await;
+    rp.browser
+        .post(rp.app.url("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rp.refresh(online["refresh_token"].as_str().unwrap())
+            .await
+            .0,
+        400
+    );
+    let (s, t) = rp.refresh(offline["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(s, 200, "{t}");
+    assert!(claims_of(t["access_token"].as_str().unwrap())
+        .get("sid")
+        .is_none());
+}
