@@ -7,4 +7,8 @@ scripts/install-deps.sh
 if [ -z "${MONBAN_TEST_POSTGRES:-}" ]; then
   echo "note: MONBAN_TEST_POSTGRES is not set; PostgreSQL variants pass without running"
 fi
-cargo test --locked --no-fail-fast
+status=0
+cargo test --locked --no-fail-fast || status=$?
+# Third-party clients against a running Monban.
+conformance/oidc/run.sh || status=$?
+exit "$status"

@@ -14,6 +14,13 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
+# Node.js runs the openid-client conformance suite (conformance/oidc).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm
+fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: no Rust toolchain (cargo). Install one with rustup (https://rustup.rs), then run this again." >&2
   exit 1

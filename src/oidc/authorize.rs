@@ -431,7 +431,7 @@ async fn decide(
         id: Uuid::new_v4(),
         client_id: client.client_id.clone(),
         user_id: user.id,
-        session_id: (!offline).then_some(session.id),
+        session_id: Some(session.id),
         scope: scope.clone(),
         auth_time: session.auth_time,
         amr: session.amr.clone(),

@@ -102,7 +102,7 @@ pub async fn introspect(
     if family.revoked_at.is_some() {
         return Ok(inactive());
     }
-    if let Some(sid) = family.session_id {
+    if let Some(sid) = family.session_id.filter(|_| !family.offline) {
         let alive = state
             .store
             .get_session(sid)

@@ -120,7 +120,7 @@ async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
 
 /// A session-bound grant needs its session to be alive.
 async fn session_alive(state: &AppState, family: &TokenFamily) -> OAuthResult<bool> {
-    let Some(sid) = family.session_id else {
+    let Some(sid) = family.session_id.filter(|_| !family.offline) else {
         return Ok(true);
     };
     let now = state.clock.now();

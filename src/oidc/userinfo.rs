@@ -33,7 +33,7 @@ pub async fn validate_access_token(
             if f.revoked_at.is_some() {
                 return Err(OAuthError::invalid_token("grant revoked"));
             }
-            if let Some(sid) = f.session_id {
+            if let Some(sid) = f.session_id.filter(|_| !f.offline) {
                 let now = state.clock.now();
                 let alive = state
                     .store

@@ -47,13 +47,13 @@ pub struct TokenFamily {
     pub id: Uuid,
     pub client_id: String,
     pub user_id: Uuid,
-    /// The browser session it came from; None for `offline_access` grants, which
-    /// outlive the session.
+    /// The browser session it came from (the `sid` of its tokens).
     pub session_id: Option<Uuid>,
     pub scope: String,
     pub auth_time: DateTime<Utc>,
     pub amr: String,
     pub acr: String,
+    /// `offline_access`: the grant outlives its session.
     pub offline: bool,
     /// The `claims` request parameter (JSON) the grant was made with.
     pub claims: Option<String>,
@@ -141,7 +141,7 @@ pub trait OidcStore {
     async fn get_family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>>;
     /// Revokes one family; false if it was revoked already.
     async fn revoke_family(&self, id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<bool>;
-    /// Revokes the session-bound families of these sessions.
+    /// Revokes the session-bound (not `offline_access`) families of these sessions.
     async fn revoke_families_for_sessions(
         &self,
         sessions: &[Uuid],
@@ -346,7 +346,7 @@ macro_rules! impl_oidc_store {
                     for s in sessions {
                         n += sqlx::query::<$db>(
                             "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
-                             WHERE session_id = $1 AND revoked_at IS NULL",
+                             WHERE session_id = $1 AND offline = FALSE AND revoked_at IS NULL",
                         )
                         .bind(s)
                         .bind(now)
