@@ -11,9 +11,14 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+pub mod audit;
+pub mod mfa;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+
+pub use audit::{AuditEvent, AuditStore};
+pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -211,7 +216,15 @@ pub trait LoginEventStore {
 
 #[async_trait]
 pub trait Backend:
-    OrgStore + UserStore + SessionStore + LoginEventStore + Send + Sync + 'static
+    OrgStore
+    + UserStore
+    + SessionStore
+    + LoginEventStore
+    + MfaStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
 {
     fn dialect(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;
