@@ -160,7 +160,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "サービスが一時的に利用できません。",
             "The service is temporarily unavailable.",
         ),
-        _ => ("", ""),
+        _ => super::i18n_mfa::text(key).unwrap_or(("", "")),
     }
 }
 

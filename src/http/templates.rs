@@ -75,6 +75,8 @@ pub struct AccountView<'a> {
     pub login_id: Option<&'a str>,
     pub sessions: Vec<SessionRow>,
     pub csrf: &'a str,
+    /// The MFA section (state, backup codes left, link to its settings).
+    pub mfa: Option<Markup>,
 }
 
 pub fn account(locale: Locale, product: &str, v: &AccountView) -> Markup {
@@ -85,6 +87,7 @@ pub fn account(locale: Locale, product: &str, v: &AccountView) -> Markup {
             dt { (locale.t("account.email")) } dd { (v.email) }
             @if let Some(l) = v.login_id { dt { (locale.t("account.login_id")) } dd { (l) } }
         }
+        @if let Some(m) = &v.mfa { (m) }
         h2 { (locale.t("account.sessions")) }
         table {
             thead { tr {
