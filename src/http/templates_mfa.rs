@@ -34,7 +34,7 @@ pub fn second_step_totp(locale: Locale, product: &str, v: &SecondStepView) -> Ma
         form method="post" action="/login/mfa" {
             (csrf_field(v.csrf))
             label for="code" { (locale.t("mfa.step.totp_label")) }
-            input #code type="text" name="code" inputmode="numeric" pattern="[0-9 ]*"
+            input #code type="text" name="code" inputmode="numeric"
                 autocomplete="one-time-code" maxlength="16" autocapitalize="none"
                 spellcheck="false" required autofocus;
             button type="submit" { (locale.t("mfa.step.submit")) }
@@ -145,7 +145,7 @@ pub fn enrol(locale: Locale, product: &str, v: &EnrolView) -> Markup {
                 input type="hidden" name="return_to" value=(r);
             }
             label for="code" { (locale.t("mfa.enrol.code_label")) }
-            input #code type="text" name="code" inputmode="numeric" pattern="[0-9 ]*"
+            input #code type="text" name="code" inputmode="numeric"
                 autocomplete="one-time-code" maxlength="16" required;
             button type="submit" { (locale.t("mfa.enrol.submit")) }
         }
