@@ -158,4 +158,5 @@ button { cursor: pointer; }
 .error { color: #b00020; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884; font-size: .9rem; }
+code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }
 "#;

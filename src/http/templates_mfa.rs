@@ -185,7 +185,7 @@ pub fn backup_codes(locale: Locale, product: &str, v: &CodesView) -> Markup {
             input type="hidden" name="codes" value=(v.codes.join(" "));
             button type="submit" { (locale.t("mfa.codes.download")) }
         }
-        p { (locale.t("mfa.codes.invalidated")) }
+        @if !v.enrolled { p { (locale.t("mfa.codes.invalidated")) } }
         p { a href=(v.continue_to) { (locale.t("mfa.continue")) } }
     };
     layout(locale, product, title, body)
