@@ -20,6 +20,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub password: PasswordConfig,
     pub lockout: LockoutConfig,
+    pub mfa: MfaConfig,
     pub tokens: TokensConfig,
     pub oidc: OidcConfig,
     pub ui: UiConfig,
@@ -188,6 +189,110 @@ impl Default for LockoutConfig {
             backoff_multiplier: 2,
             max_lock_duration_secs: 24 * 3600,
         }
+    }
+}
+
+/// Two-step sign-in (TOTP and backup codes) and the organisation's MFA policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MfaConfig {
+    /// Organisation policy: users without MFA must enrol at their next sign-in before
+    /// any SSO completes.
+    pub required: bool,
+    /// With `required`: days a user may still skip enrolment, counted from the first
+    /// sign-in at which the policy asked them to enrol. 0 = no grace.
+    pub grace_period_days: u32,
+    /// Issuer shown by authenticator apps (the `otpauth://` label and `issuer=`).
+    pub issuer: String,
+    /// Backup codes created at enrolment and at each regeneration.
+    pub backup_code_count: u32,
+    /// Backup code characters: `base32` (Crockford: 0-9 a-z without i l o u, 5 bits
+    /// each) or `digits` (3.3 bits each).
+    pub backup_code_alphabet: String,
+    /// Characters per backup code; length × bits per character must be at least 40.
+    pub backup_code_length: u32,
+    /// Show backup codes in groups of this many characters joined by `-`; 0 = no groups.
+    pub backup_code_group: u32,
+    /// Wrong codes allowed per half-finished sign-in; then it is dropped and counts
+    /// as one failed sign-in towards `lockout.max_failures`.
+    pub max_attempts: u32,
+    /// Seconds a half-finished sign-in (password done, code pending) stays usable.
+    pub challenge_lifetime_secs: i64,
+    /// Seconds an enrolment page (its new, unconfirmed key) stays usable.
+    pub enrollment_lifetime_secs: i64,
+    /// Changing MFA needs a password entered (sign-in or re-entry) this many seconds ago at most.
+    pub reauth_window_secs: i64,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        Self {
+            required: false,
+            grace_period_days: 0,
+            issuer: "Monban".into(),
+            backup_code_count: 10,
+            backup_code_alphabet: "base32".into(),
+            backup_code_length: 10,
+            backup_code_group: 5,
+            max_attempts: 5,
+            challenge_lifetime_secs: 300,
+            enrollment_lifetime_secs: 900,
+            reauth_window_secs: 300,
+        }
+    }
+}
+
+impl MfaConfig {
+    /// Bits of entropy per backup-code character for the configured alphabet.
+    pub fn backup_code_bits_per_char(&self) -> Option<f64> {
+        match self.backup_code_alphabet.as_str() {
+            "base32" => Some(5.0),
+            "digits" => Some(10f64.log2()),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Key {
+                key: format!("mfa.{key}"),
+                message: message.into(),
+            })
+        };
+        if self.issuer.trim().is_empty() || self.issuer.contains(':') || self.issuer.len() > 64 {
+            return bad("issuer", "must be 1-64 characters without `:`");
+        }
+        if !(1..=100).contains(&self.backup_code_count) {
+            return bad("backup_code_count", "must be 1..=100");
+        }
+        let Some(bits) = self.backup_code_bits_per_char() else {
+            return bad("backup_code_alphabet", "must be `base32` or `digits`");
+        };
+        if self.backup_code_length > 64 {
+            return bad("backup_code_length", "must be at most 64");
+        }
+        if f64::from(self.backup_code_length) * bits < 40.0 {
+            return bad(
+                "backup_code_length",
+                "too short: each code needs at least 40 bits (base32: 8 characters, digits: 13)",
+            );
+        }
+        if self.backup_code_group == 1 {
+            return bad("backup_code_group", "must be 0 (no groups) or at least 2");
+        }
+        if self.max_attempts == 0 || self.max_attempts > 20 {
+            return bad("max_attempts", "must be 1..=20");
+        }
+        for (k, v) in [
+            ("challenge_lifetime_secs", self.challenge_lifetime_secs),
+            ("enrollment_lifetime_secs", self.enrollment_lifetime_secs),
+            ("reauth_window_secs", self.reauth_window_secs),
+        ] {
+            if v <= 0 {
+                return bad(k, "must be positive");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -449,6 +554,7 @@ impl Config {
                 "must be at least lockout.lock_duration_secs".into(),
             );
         }
+        self.mfa.validate()?;
         for (k, v) in [
             (
                 "tokens.access_token_ttl_secs",

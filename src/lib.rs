@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod app;
+pub mod audit;
 pub mod authn;
 pub mod clients;
 pub mod clock;

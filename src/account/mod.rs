@@ -1,4 +1,8 @@
-//! The signed-in user's own pages. For now: `/account`, the landing page after sign-in.
+//! The signed-in user's own pages: `/account` (the landing page after sign-in), MFA
+//! ([`mfa`]) and password re-entry ([`reauth`]).
+
+pub mod mfa;
+pub mod reauth;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -8,7 +12,9 @@ use crate::error::AppResult;
 use crate::http::{self, csrf, templates};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/account", web::get().to(account_page));
+    cfg.route("/account", web::get().to(account_page))
+        .configure(mfa::routes)
+        .configure(reauth::routes);
 }
 
 /// Redirect to the login page, coming back to `path` afterwards.
@@ -41,6 +47,7 @@ async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult
             current: s.id == session.id,
         })
         .collect();
+    let mfa_status = crate::authn::mfa::status(&state, user.id).await?;
     let page = templates::account(
         locale,
         &state.cfg.ui.product_name,
@@ -50,6 +57,11 @@ async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult
             login_id: user.login_id.as_deref(),
             sessions,
             csrf: &token.token,
+            mfa: Some(crate::http::templates_mfa::summary(
+                locale,
+                mfa_status.enabled,
+                mfa_status.backup_codes_remaining,
+            )),
         },
     );
     let mut res = HttpResponse::Ok();

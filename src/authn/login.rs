@@ -21,6 +21,12 @@ pub mod result {
     pub const NOW_LOCKED: &str = "bad_password_locked";
     pub const SUSPENDED: &str = "suspended";
     pub const INACTIVE: &str = "inactive";
+    /// A wrong, malformed or replayed second-factor code.
+    pub const BAD_SECOND_FACTOR: &str = "bad_second_factor";
+    /// Too many wrong codes: the half-finished sign-in was dropped (one failure).
+    pub const SECOND_FACTOR_DROPPED: &str = "second_factor_dropped";
+    /// A wrong password at re-authentication (counts as a failure).
+    pub const REAUTH_BAD_PASSWORD: &str = "reauth_bad_password";
 }
 
 #[derive(Debug)]
@@ -69,8 +75,9 @@ pub async fn password_step(
             }
         }
         user_status::SUSPENDED if ok => (PasswordOutcome::Suspended, result::SUSPENDED),
+        // Failures are cleared only when the whole sign-in succeeds ([`finish`]): a
+        // right password followed by wrong second factors must not reset the count.
         user_status::ACTIVE | user_status::LOCKED if ok => {
-            state.store.clear_login_failures(user.id, now).await?;
             return Ok(PasswordOutcome::Verified(Box::new(user)));
         }
         user_status::ACTIVE | user_status::LOCKED => {
@@ -83,8 +90,10 @@ pub async fn password_step(
     Ok(outcome)
 }
 
-/// Counts a wrong password; locks the account when the policy says so.
-async fn register_failure(state: &AppState, user: &User) -> AppResult<&'static str> {
+/// Counts a failed sign-in (a wrong password, or a half-finished sign-in dropped
+/// after too many wrong codes); locks the account when the policy says so. Returns
+/// [`result::NOW_LOCKED`] when this failure locked it, else [`result::BAD_PASSWORD`].
+pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult<&'static str> {
     let now = state.clock.now();
     let failures = state.store.increment_failed_logins(user.id, now).await?;
     let policy = &state.cfg.lockout;
@@ -114,6 +123,10 @@ pub async fn finish(
     meta: &RequestMeta,
     login: &str,
 ) -> AppResult<(Session, String)> {
+    state
+        .store
+        .clear_login_failures(user.id, state.clock.now())
+        .await?;
     let (session, token) = sessions::create(state, user, ctx, meta).await?;
     record(
         state,
@@ -127,7 +140,8 @@ pub async fn finish(
     Ok((session, token))
 }
 
-async fn record(
+/// Writes one `login_events` row.
+pub(crate) async fn record(
     state: &AppState,
     user_id: Option<Uuid>,
     login: &str,

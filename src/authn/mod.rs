@@ -1,6 +1,8 @@
-//! Who is signing in: password verification, lockout, the sign-in pages.
+//! Who is signing in: password verification, lockout, the second step (TOTP, backup
+//! codes), the sign-in pages.
 
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod routes;
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::authn::login::{self, PasswordOutcome};
+use crate::authn::mfa;
 use crate::error::AppResult;
 use crate::http::{self, csrf, templates};
 use crate::sessions::{self, AuthContext};
@@ -21,7 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/logout")
             .route(web::get().to(logout_page))
             .route(web::post().to(logout_submit)),
-    );
+    )
+    .configure(super::mfa::routes::routes);
 }
 
 #[derive(Deserialize)]
@@ -134,14 +136,28 @@ async fn login_submit(
         PasswordOutcome::Locked => return Ok(fail("login.locked")),
         PasswordOutcome::Suspended => return Ok(fail("login.suspended")),
     };
+    // MFA: no session yet; a half-finished sign-in bound to this browser's cookie.
+    if mfa::is_enabled(&state, user.id).await? {
+        let cookie = mfa::challenge::begin(&state, &user, &username, return_to, None).await?;
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, mfa::SECOND_STEP_PATH))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(cookie)
+            .finish());
+    }
     // A new session id on every sign-in (no fixation); the previous one, if any, ends.
     if let Some((old, _)) = http::current_session(&req, &state).await? {
         sessions::end(&state, old.id, "replaced").await?;
     }
     let (_, token) =
         login::finish(&state, &user, &AuthContext::password(), &meta, &username).await?;
+    // mfa.required: users without MFA enrol first.
+    let target = return_to.unwrap_or("/account");
+    let target = mfa::after_sign_in(&state, &user, target)
+        .await?
+        .unwrap_or_else(|| target.to_string());
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, return_to.unwrap_or("/account")))
+        .insert_header((header::LOCATION, target))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(sessions::cookie(&state, token))
         .finish())

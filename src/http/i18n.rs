@@ -180,7 +180,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "ログアウト後もアクセスを続けること",
             "Keep access while you are signed out",
         ),
-        _ => ("", ""),
+        _ => super::i18n_mfa::text(key).unwrap_or(("", "")),
     }
 }
 

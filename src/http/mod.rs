@@ -3,8 +3,10 @@
 
 pub mod csrf;
 pub mod i18n;
+mod i18n_mfa;
 pub mod middleware;
 pub mod templates;
+pub mod templates_mfa;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;

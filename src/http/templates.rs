@@ -75,6 +75,8 @@ pub struct AccountView<'a> {
     pub login_id: Option<&'a str>,
     pub sessions: Vec<SessionRow>,
     pub csrf: &'a str,
+    /// The MFA section (state, backup codes left, link to its settings).
+    pub mfa: Option<Markup>,
 }
 
 pub fn account(locale: Locale, product: &str, v: &AccountView) -> Markup {
@@ -85,6 +87,7 @@ pub fn account(locale: Locale, product: &str, v: &AccountView) -> Markup {
             dt { (locale.t("account.email")) } dd { (v.email) }
             @if let Some(l) = v.login_id { dt { (locale.t("account.login_id")) } dd { (l) } }
         }
+        @if let Some(m) = &v.mfa { (m) }
         h2 { (locale.t("account.sessions")) }
         table {
             thead { tr {
@@ -224,4 +227,5 @@ button { cursor: pointer; }
 .error { color: #b00020; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884; font-size: .9rem; }
+code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }
 "#;

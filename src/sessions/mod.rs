@@ -26,10 +26,31 @@ impl AuthContext {
             acr: ACR_PASSWORD,
         }
     }
+
+    /// Password, then a TOTP code: `amr` = `pwd otp mfa`.
+    pub fn totp() -> Self {
+        AuthContext {
+            amr: vec!["pwd", "otp", "mfa"],
+            acr: ACR_MFA,
+        }
+    }
+
+    /// Password, then a single-use backup code: `amr` = `pwd backup_code mfa`.
+    pub fn backup_code() -> Self {
+        AuthContext {
+            amr: vec!["pwd", AMR_BACKUP_CODE, "mfa"],
+            acr: ACR_MFA,
+        }
+    }
 }
 
 /// `acr` for a password-only sign-in.
 pub const ACR_PASSWORD: &str = "urn:monban:acr:pwd";
+/// `acr` for a sign-in with a second factor (TOTP or a backup code).
+pub const ACR_MFA: &str = "urn:monban:acr:mfa";
+/// `amr` value for a backup code (not in RFC 8176, which has none for it; distinct
+/// from `otp` so relying parties can tell the authenticator app from a recovery code).
+pub const AMR_BACKUP_CODE: &str = "backup_code";
 
 /// Where a request comes from, for session rows and sign-in records.
 #[derive(Debug, Clone, Default)]

@@ -11,10 +11,15 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+pub mod audit;
+pub mod mfa;
 pub mod oidc;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+
+pub use audit::{AuditEvent, AuditStore};
+pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -242,7 +247,16 @@ pub trait LoginEventStore {
 
 #[async_trait]
 pub trait Backend:
-    OrgStore + UserStore + SessionStore + LoginEventStore + oidc::OidcStore + Send + Sync + 'static
+    OrgStore
+    + UserStore
+    + oidc::OidcStore
+    + SessionStore
+    + LoginEventStore
+    + MfaStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
 {
     fn dialect(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

@@ -68,3 +68,5 @@ impl crate::store::Backend for PostgresStore {
 
 super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);
+super::mfa::impl_mfa_store!(PostgresStore, sqlx::Postgres);
+super::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);

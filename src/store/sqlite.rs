@@ -67,3 +67,5 @@ impl crate::store::Backend for SqliteStore {
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
 super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);
+super::mfa::impl_mfa_store!(SqliteStore, sqlx::Sqlite);
+super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
