@@ -408,6 +408,22 @@ async fn decide(
         ));
     };
 
+    // Two-factor: a user with MFA must have done the second step in this session
+    // (step-up of a password-only session), and under `mfa.required` a user without
+    // MFA must enrol first. `acr_values` asking for MFA is satisfied this way for
+    // users who have it; for users without MFA it is voluntary and `acr` says `pwd`.
+    let back = format!("/authorize?{}", p.to_query(&[]));
+    if let Some(path) = crate::authn::mfa::sso_requirement(state, &user, &session, &back).await? {
+        if prompt.none {
+            return Ok(oauth_error(
+                target,
+                "interaction_required",
+                "the user must complete two-factor sign-in",
+            ));
+        }
+        return Ok(Step::Local(path));
+    }
+
     if !client.first_party && !consent_given {
         let granted = state.store.get_consent(user.id, &client.client_id).await?;
         let covers =
