@@ -89,6 +89,7 @@ impl Application {
         let server = server(state.clone(), listener)?;
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());
+        spawn_purger(state.clone());
         Ok(Application {
             server,
             port,
@@ -135,6 +136,7 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
                     .error_handler(json_error),
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
             .wrap(from_fn(middleware::html_errors))
             .wrap(middleware::security_headers())
             .wrap(from_fn(middleware::request_id))
@@ -158,7 +160,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::authn::routes::routes)
         .configure(crate::account::routes)
         .configure(crate::oidc::routes)
+        .configure(crate::admin::routes)
         .default_service(web::to(not_found));
+}
+
+/// Purges users deleted longer ago than the restore window, and access history older
+/// than `retention.history_days`.
+fn spawn_purger(state: web::Data<AppState>) {
+    let every = Duration::from_secs(state.cfg.retention.purge_interval_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = crate::users::purge(&state).await {
+                tracing::warn!(error = %e, "purge run failed");
+            }
+        }
+    });
 }
 
 fn spawn_key_reloader(state: web::Data<AppState>) {
@@ -288,6 +306,10 @@ fn json_error(e: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
 
 fn query_error(e: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     AppError::bad_request("bad_request", format!("malformed query: {e}")).into()
+}
+
+fn path_error(e: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::bad_request("bad_request", format!("malformed path: {e}")).into()
 }
 
 fn payload_too_large() -> actix_web::Error {

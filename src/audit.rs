@@ -81,6 +81,30 @@ pub mod action {
     pub const MFA_STEP_UP: &str = "mfa.step_up";
     /// The user re-entered their password for a sensitive change.
     pub const REAUTHENTICATED: &str = "session.reauthenticated";
+    /// Locked after repeated failed sign-ins (actor: system).
+    pub const ACCOUNT_LOCKED: &str = "account.locked";
+    pub const ACCOUNT_UNLOCKED: &str = "account.unlocked";
+    pub const USER_CREATED: &str = "user.created";
+    pub const USER_UPDATED: &str = "user.updated";
+    pub const USER_SUSPENDED: &str = "user.suspended";
+    pub const USER_UNSUSPENDED: &str = "user.unsuspended";
+    pub const USER_DELETED: &str = "user.deleted";
+    pub const USER_RESTORED: &str = "user.restored";
+    pub const USER_PURGED: &str = "user.purged";
+    pub const SESSION_FORCED_LOGOUT: &str = "session.forced_logout";
+    pub const PASSWORD_SET_BY_ADMIN: &str = "password.set_by_admin";
+    pub const PASSWORD_CHANGE_REQUESTED: &str = "password.change_requested";
+    pub const PASSWORD_CHANGED: &str = "password.changed";
+    pub const APP_BLOCKED: &str = "app_access.blocked";
+    pub const APP_UNBLOCKED: &str = "app_access.unblocked";
+    pub const LOGIN_ID_CHANGED: &str = "user.login_id_changed";
+    pub const POLICY_UPDATED: &str = "policy.updated";
+    pub const CLIENT_CREATED: &str = "client.created";
+    pub const CLIENT_SECRET_ROTATED: &str = "client.secret_rotated";
+    pub const CLIENT_UPDATED: &str = "client.updated";
+    pub const CLIENT_DELETED: &str = "client.deleted";
+    pub const SIGN_IN_SUCCEEDED: &str = "sign_in.succeeded";
+    pub const SIGN_IN_FAILED: &str = "sign_in.failed";
 }
 
 /// Appends one security event. `details` should be a JSON object without secrets.

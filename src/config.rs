@@ -23,6 +23,8 @@ pub struct Config {
     pub mfa: MfaConfig,
     pub tokens: TokensConfig,
     pub oidc: OidcConfig,
+    pub retention: RetentionConfig,
+    pub admin: AdminConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -326,6 +328,40 @@ impl TokensConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// A deleted user can be restored for this many days, then is purged.
+    pub deleted_user_days: u32,
+    /// Sign-in records and ended sessions are kept this many days.
+    pub history_days: u32,
+    /// Seconds between purge runs.
+    pub purge_interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            deleted_user_days: 7,
+            history_days: 90,
+            purge_interval_secs: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Largest page of users, sessions or audit events an admin list returns.
+    pub max_page_size: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { max_page_size: 200 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct OidcConfig {
     /// Seconds to wait for a client's back-channel logout endpoint.
     pub backchannel_timeout_secs: u64,
@@ -569,6 +605,18 @@ impl Config {
             if v <= 0 {
                 return bad(k, "must be positive".into());
             }
+        }
+        if self.retention.deleted_user_days == 0 {
+            return bad("retention.deleted_user_days", "must be at least 1".into());
+        }
+        if self.retention.history_days == 0 {
+            return bad("retention.history_days", "must be at least 1".into());
+        }
+        if self.retention.purge_interval_secs == 0 {
+            return bad("retention.purge_interval_secs", "must be at least 1".into());
+        }
+        if self.admin.max_page_size == 0 || self.admin.max_page_size > 10_000 {
+            return bad("admin.max_page_size", "must be 1..=10000".into());
         }
         if self.oidc.backchannel_timeout_secs == 0 {
             return bad("oidc.backchannel_timeout_secs", "must be at least 1".into());

@@ -20,6 +20,8 @@ pub struct AppError {
     pub detail: String,
     pub fields: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    /// `WWW-Authenticate` challenge (401 from the admin API).
+    pub www_authenticate: Option<String>,
 }
 
 impl AppError {
@@ -30,6 +32,7 @@ impl AppError {
             detail: detail.into(),
             fields: Vec::new(),
             retry_after: None,
+            www_authenticate: None,
         }
     }
 
@@ -131,6 +134,9 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(self.status);
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(w) = &self.www_authenticate {
+            res.insert_header((header::WWW_AUTHENTICATE, w.clone()));
+        }
         if let Some(secs) = self.retry_after {
             res.insert_header((header::RETRY_AFTER, secs.to_string()));
         }

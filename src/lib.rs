@@ -3,6 +3,7 @@
 //! See `README.md` for running it and `../shared/DESIGN.md` for the architecture.
 
 pub mod account;
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod authn;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod oidc;
+pub mod policy;
 pub mod sessions;
 pub mod store;
 pub mod users;

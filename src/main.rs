@@ -38,6 +38,34 @@ enum Command {
     /// Manage OAuth 2.0 / OpenID Connect clients.
     #[command(subcommand)]
     Client(ClientCmd),
+    /// Manage admin API credentials.
+    #[command(subcommand)]
+    AdminToken(AdminTokenCmd),
+}
+
+#[derive(Subcommand)]
+enum AdminTokenCmd {
+    /// Create an admin API token; prints it once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Space- or comma-separated: admin:users:read admin:users:write admin:sessions
+        /// admin:security admin:clients admin:audit:read admin:support, or admin:*.
+        #[arg(long)]
+        scopes: String,
+        /// Lifetime such as 90d, 12h or 30m (default: no expiry).
+        #[arg(long)]
+        expires: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List admin tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by name or id.
+    Revoke { name_or_id: String },
 }
 
 #[derive(Subcommand)]
@@ -172,6 +200,7 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
         }
         Command::User(UserCmd::Add(a)) => user_add(cfg, clock, a).await,
         Command::Client(cmd) => client_cmd(cfg, clock, cmd).await,
+        Command::AdminToken(cmd) => admin_token_cmd(cfg, clock, cmd).await,
         Command::Keys(KeysCmd::Rotate { json }) => {
             let added = KeyManager::rotate(&cfg, clock)?;
             if json {
@@ -407,6 +436,90 @@ async fn client_cmd(cfg: Config, clock: SharedClock, cmd: ClientCmd) -> anyhow::
                 println!("client_secret: {secret}   (shown once: store it now)");
             }
             Ok(())
+        }
+    };
+    state.store.close().await;
+    result
+}
+
+fn parse_lifetime(s: &str) -> anyhow::Result<chrono::Duration> {
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--expires: use e.g. 90d, 12h or 30m"))?;
+    match unit {
+        "d" => Ok(chrono::Duration::days(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "m" => Ok(chrono::Duration::minutes(n)),
+        _ => anyhow::bail!("--expires: use e.g. 90d, 12h or 30m"),
+    }
+}
+
+async fn admin_token_cmd(
+    cfg: Config,
+    clock: SharedClock,
+    cmd: AdminTokenCmd,
+) -> anyhow::Result<()> {
+    let state = AppState::init(cfg, clock).await?;
+    let result = match cmd {
+        AdminTokenCmd::Create {
+            name,
+            scopes,
+            expires,
+            json,
+        } => {
+            let exp = match expires {
+                Some(e) => Some(state.clock.now() + parse_lifetime(&e)?),
+                None => None,
+            };
+            let (row, token) = monban::admin::auth::create_token(&state, &name, &scopes, exp)
+                .await
+                .map_err(app_error)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "id": row.id, "name": row.name, "token": token, "scopes": row.scopes, "expires_at": row.expires_at })
+                );
+            } else {
+                println!("token: {token}   (shown once: store it now)");
+                println!(
+                    "name: {}  scopes: {}  expires: {}",
+                    row.name,
+                    row.scopes,
+                    row.expires_at
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "never".into())
+                );
+            }
+            Ok(())
+        }
+        AdminTokenCmd::List { json } => {
+            let rows = state.store.list_admin_tokens(state.org.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for r in rows {
+                    let st = if r.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!("{}  {}  [{}]  {}", r.id, r.name, r.scopes, st);
+                }
+            }
+            Ok(())
+        }
+        AdminTokenCmd::Revoke { name_or_id } => {
+            if state
+                .store
+                .revoke_admin_token(state.org.id, &name_or_id, state.clock.now())
+                .await?
+            {
+                println!("revoked {name_or_id}");
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("no active token named {name_or_id}"))
+            }
         }
     };
     state.store.close().await;

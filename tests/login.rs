@@ -93,6 +93,21 @@ async fn sign_in_success_sets_session_and_records_attempt(b: Backend) {
     assert_eq!(events[0].result, "success");
     assert_eq!(events[0].session_id, Some(s.id));
     assert_eq!(events[0].user_agent.as_deref(), Some("monban-tests/1.0"));
+
+    // Sign-in attempts are security events in the audit log too.
+    app.clock.advance(Duration::seconds(1));
+    app.login(&app.client(), "alice@example.com", "wrong-password-1")
+        .await;
+    let audit = app
+        .state
+        .store
+        .list_audit_events_for_user(user.id, app.clock.now() - Duration::hours(1), 10)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["sign_in.failed", "sign_in.succeeded"]);
+    assert!(audit.iter().all(|e| e.ip.as_deref() == Some("127.0.0.1")));
+    assert_eq!(audit[1].actor_kind, "user");
 }
 
 /// Same status and same page for a wrong password and an unknown user; both run
@@ -151,9 +166,11 @@ async fn wrong_password_and_unknown_user_are_indistinguishable(b: Backend) {
         v[v.len() / 2]
     };
     let (mw, mu) = (median(&mut t_wrong), median(&mut t_unknown));
+    // A skipped hash would make the unknown-user path ~20x faster; the wide band only
+    // absorbs scheduling noise on a busy machine.
     let ratio = mu / mw;
     assert!(
-        (0.5..2.0).contains(&ratio),
+        (0.33..3.0).contains(&ratio),
         "unknown {mu:.4}s vs wrong {mw:.4}s"
     );
 

@@ -2,6 +2,7 @@
 //! ([`mfa`]) and password re-entry ([`reauth`]).
 
 pub mod mfa;
+pub mod password;
 pub mod reauth;
 
 use actix_web::http::header;
@@ -14,7 +15,8 @@ use crate::http::{self, csrf, templates};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/account", web::get().to(account_page))
         .configure(mfa::routes)
-        .configure(reauth::routes);
+        .configure(reauth::routes)
+        .configure(password::routes);
 }
 
 /// Redirect to the login page, coming back to `path` afterwards.

@@ -96,7 +96,7 @@ pub async fn password_step(
 pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult<&'static str> {
     let now = state.clock.now();
     let failures = state.store.increment_failed_logins(user.id, now).await?;
-    let policy = &state.cfg.lockout;
+    let policy = crate::policy::current(state).await?.lockout;
     if policy.max_failures == 0 || failures < i64::from(policy.max_failures) {
         return Ok(result::BAD_PASSWORD);
     }
@@ -111,6 +111,16 @@ pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult
     });
     if state.store.lock_user(user.id, until, now).await? {
         tracing::warn!(user = %user.id, ?until, "account locked after failed sign-ins");
+        crate::audit::record(
+            state,
+            &crate::audit::Actor::system(),
+            Some(user.id),
+            crate::audit::action::ACCOUNT_LOCKED,
+            &RequestMeta::default(),
+            serde_json::json!({ "until": until, "failures": failures }),
+        )
+        .await?;
+        crate::users::actions::notify_locked(state, user, until).await?;
     }
     Ok(result::NOW_LOCKED)
 }
@@ -164,5 +174,24 @@ pub(crate) async fn record(
         at: state.clock.now(),
     };
     state.store.insert_login_event(&e).await?;
-    Ok(())
+    // Every attempt is a security event too (the audit log is what admins search).
+    let (actor, act) = match (result, user_id) {
+        (result::SUCCESS, Some(u)) => (
+            crate::audit::Actor::user(u),
+            crate::audit::action::SIGN_IN_SUCCEEDED,
+        ),
+        _ => (
+            crate::audit::Actor::system(),
+            crate::audit::action::SIGN_IN_FAILED,
+        ),
+    };
+    crate::audit::record(
+        state,
+        &actor,
+        user_id,
+        act,
+        meta,
+        serde_json::json!({ "result": result, "login": e.login, "session_id": session_id }),
+    )
+    .await
 }

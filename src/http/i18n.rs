@@ -164,6 +164,26 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "このアプリからのログイン要求を処理できません。アプリの提供元にお問い合わせください。",
             "This sign-in request from the application cannot be processed. Contact the application's provider.",
         ),
+        "password.invitation_title" => ("パスワードの設定", "Set your password"),
+        "password.change_title" => ("パスワードの変更", "Change your password"),
+        "password.current" => ("現在のパスワード", "Current password"),
+        "password.new" => ("新しいパスワード", "New password"),
+        "password.confirm" => ("新しいパスワード（確認）", "New password again"),
+        "password.submit" => ("保存", "Save"),
+        "password.mismatch" => ("確認用のパスワードが一致しません。", "The two new passwords do not match."),
+        "password.current_wrong" => ("現在のパスワードが正しくありません。", "The current password is incorrect."),
+        "password.weak" => (
+            "このパスワードは使用できません。より長く、推測されにくいものにしてください。",
+            "This password cannot be used. Choose a longer one that is harder to guess.",
+        ),
+        "error.invalid_invitation" => (
+            "この招待リンクは無効か、使用済みか、有効期限が切れています。管理者にお問い合わせください。",
+            "This invitation link is invalid, used or expired. Contact your administrator.",
+        ),
+        "app_blocked" => (
+            "このサービスの利用権限がありません。",
+            "You are not permitted to use this service.",
+        ),
         "consent.title" => ("アクセスの許可", "Allow access"),
         "consent.asks" => (
             "が、あなたのアカウントの次の情報へのアクセスを求めています。",

@@ -413,7 +413,18 @@ async fn decide(
     // MFA must enrol first. `acr_values` asking for MFA is satisfied this way for
     // users who have it; for users without MFA it is voluntary and `acr` says `pwd`.
     let back = format!("/authorize?{}", p.to_query(&[]));
-    if let Some(path) = crate::authn::mfa::sso_requirement(state, &user, &session, &back).await? {
+    if client.is_native() && user.app_blocked_at.is_some() {
+        return Ok(oauth_error(
+            target,
+            "access_denied",
+            "you are not permitted to use this service",
+        ));
+    }
+    let gate = match crate::account::password::change_required_path(&user, &back) {
+        Some(p) => Some(p),
+        None => crate::authn::mfa::sso_requirement(state, &user, &session, &back).await?,
+    };
+    if let Some(path) = gate {
         if prompt.none {
             return Ok(oauth_error(
                 target,

@@ -118,6 +118,16 @@ async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
     Ok(user)
 }
 
+/// Native apps of a user whose app access an admin blocked get no tokens.
+fn refuse_blocked_app(client: &Client, user: &User) -> OAuthResult<()> {
+    if client.is_native() && user.app_blocked_at.is_some() {
+        return Err(OAuthError::invalid_grant(
+            "you are not permitted to use this service",
+        ));
+    }
+    Ok(())
+}
+
 /// A session-bound grant needs its session to be alive.
 async fn session_alive(state: &AppState, family: &TokenFamily) -> OAuthResult<bool> {
     let Some(sid) = family.session_id.filter(|_| !family.offline) else {
@@ -193,6 +203,7 @@ async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResul
         return Err(OAuthError::invalid_grant("the grant has been revoked"));
     }
     let user = active_user(state, c.user_id).await?;
+    refuse_blocked_app(client, &user)?;
     let session = state.store.get_session(c.session_id).await?;
     if session.is_none_or(|s| s.ended_at.is_some()) {
         return Err(OAuthError::invalid_grant("the sign-in session has ended"));
@@ -259,6 +270,7 @@ async fn refresh_grant(
         return Err(OAuthError::invalid_grant("the sign-in session has ended"));
     }
     let user = active_user(state, family.user_id).await?;
+    refuse_blocked_app(client, &user)?;
     let scope = match p.get("scope") {
         None => t.scope.clone(),
         Some(s) => {

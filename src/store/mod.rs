@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+pub mod admin;
 pub mod audit;
 pub mod mfa;
 pub mod oidc;
@@ -98,6 +99,19 @@ pub struct User {
     /// OIDC `address` claim as a JSON object.
     pub address: Option<String>,
     pub locale: Option<String>,
+    /// An admin asked for a new password: it must be changed before any SSO.
+    pub password_change_required: bool,
+    pub password_change_requested_at: Option<DateTime<Utc>>,
+    /// Native/desktop apps blocked since (browser sign-in keeps working).
+    pub app_blocked_at: Option<DateTime<Utc>>,
+    pub app_blocked_by: Option<String>,
+    /// Set when the login id was changed (allowed once).
+    pub login_id_changed_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub status_before_delete: Option<String>,
+    /// Space-separated roles, e.g. `support`.
+    pub roles: String,
 }
 
 /// Optional profile claims released to relying parties by scope.
@@ -254,6 +268,7 @@ pub trait Backend:
     + LoginEventStore
     + MfaStore
     + AuditStore
+    + admin::AdminStore
     + Send
     + Sync
     + 'static

@@ -136,6 +136,8 @@ pub trait OidcStore {
         hash: &[u8],
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Disables a client and revokes every grant it holds.
+    async fn disable_client(&self, client_id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
 
     async fn insert_family(&self, f: &TokenFamily) -> StoreResult<()>;
     async fn get_family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>>;
@@ -289,6 +291,27 @@ macro_rules! impl_oidc_store {
                         .bind(now)
                         .execute(&self.pool)
                         .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn disable_client(&self, client_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let mut tx = self.pool.begin().await?;
+                    let r = sqlx::query::<$db>(
+                        "UPDATE clients SET disabled = TRUE, updated_at = $2 WHERE client_id = $1 AND disabled = FALSE",
+                    )
+                    .bind(client_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query::<$db>(
+                        "UPDATE token_families SET revoked_at = $2, revoked_reason = 'client_disabled' \
+                         WHERE client_id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(client_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
                     Ok(r.rows_affected() == 1)
                 }
 

@@ -70,3 +70,4 @@ super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);
 super::mfa::impl_mfa_store!(PostgresStore, sqlx::Postgres);
 super::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);
+super::admin::impl_admin_store!(PostgresStore, sqlx::Postgres, USER_COLS, SESSION_COLS);

@@ -14,7 +14,9 @@ macro_rules! impl_sql_store {
 
         const USER_COLS: &str = "id, org_id, email, login_id, display_name, status, \
             password_hash, password_changed_at, failed_logins, lock_count, locked_until, \
-            created_at, updated_at, email_verified, phone_number, phone_number_verified, address, locale";
+            created_at, updated_at, email_verified, phone_number, phone_number_verified, address, locale, \
+            password_change_required, password_change_requested_at, app_blocked_at, app_blocked_by, \
+            login_id_changed_at, deleted_at, status_before_delete, roles";
         const SESSION_COLS: &str = "id, token_hash, org_id, user_id, created_at, \
             last_seen_at, expires_at, auth_time, amr, acr, ip, user_agent, ended_at, end_reason";
 

@@ -393,3 +393,69 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
 }
+
+// ------------------------------------------------------------------ admin helpers
+
+impl TestApp {
+    /// An admin API token with these scopes.
+    pub async fn admin_token(&self, scopes: &str) -> String {
+        monban::admin::auth::create_token(&self.state, "test", scopes, None)
+            .await
+            .expect("admin token")
+            .1
+    }
+
+    /// A client for the admin API with a full-scope token.
+    pub async fn admin(&self) -> AdminClient {
+        AdminClient {
+            base: format!("{}/admin/v1", self.base),
+            token: self.admin_token("admin:*").await,
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+pub struct AdminClient {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl AdminClient {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let res = r.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+}

@@ -340,16 +340,16 @@ pub enum Enforcement {
 /// first time the policy asked this user to enrol (recorded here on first call), so
 /// switching the policy on gives everyone the same notice, old and new users alike.
 pub async fn enforcement(state: &AppState, user: &User) -> AppResult<Enforcement> {
-    let cfg = &state.cfg.mfa;
-    if !cfg.required || is_enabled(state, user.id).await? {
+    let cfg = crate::policy::current(state).await?;
+    if !cfg.mfa_required || is_enabled(state, user.id).await? {
         return Ok(Enforcement::Satisfied);
     }
-    if cfg.grace_period_days == 0 {
+    if cfg.mfa_grace_period_days == 0 {
         return Ok(Enforcement::Required);
     }
     let now = state.clock.now();
     let started = state.store.start_mfa_grace(user.id, now).await?;
-    let until = started + Duration::days(i64::from(cfg.grace_period_days));
+    let until = started + Duration::days(i64::from(cfg.mfa_grace_period_days));
     Ok(if now < until {
         Enforcement::Grace { until }
     } else {

@@ -1,4 +1,8 @@
-//! User accounts: creation with validated, normalised identifiers.
+//! User accounts: creation with validated, normalised identifiers; what admins do to
+//! them is in [`actions`].
+
+pub mod actions;
+pub mod notices;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -43,6 +47,32 @@ pub fn normalize_login_id(s: &str) -> Option<String> {
     ok.then_some(s)
 }
 
+/// Roles an admin can give.
+pub const ROLES: &[&str] = &["support"];
+
+/// A new password against the policy (422 with one message per violation).
+pub fn check_password(
+    state: &AppState,
+    email: &str,
+    login_id: Option<&str>,
+    display_name: &str,
+    password: &str,
+) -> AppResult<()> {
+    let personal: Vec<&str> = [Some(email), login_id, Some(display_name)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Err(v) = state.passwords.check_policy(password, &personal) {
+        let mut e =
+            AppError::unprocessable("weak_password", "the password does not meet the policy");
+        for x in v {
+            e = e.with_field("password", x.message());
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
 pub async fn create(state: &AppState, req: CreateUser) -> AppResult<User> {
     let email = normalize_email(&req.email).ok_or_else(|| {
         AppError::bad_request("invalid_email", "not a valid e-mail address")
@@ -69,24 +99,7 @@ pub async fn create(state: &AppState, req: CreateUser) -> AppResult<User> {
     }
     let password_hash = match req.password.as_deref() {
         Some(pw) => {
-            let personal: Vec<&str> = [
-                Some(email.as_str()),
-                login_id.as_deref(),
-                Some(display_name.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if let Err(v) = state.passwords.check_policy(pw, &personal) {
-                let mut e = AppError::unprocessable(
-                    "weak_password",
-                    "the password does not meet the policy",
-                );
-                for x in v {
-                    e = e.with_field("password", x.message());
-                }
-                return Err(e);
-            }
+            check_password(state, &email, login_id.as_deref(), &display_name, pw)?;
             Some(state.passwords.hash(pw).await.map_err(AppError::internal)?)
         }
         None => None,
@@ -109,6 +122,33 @@ pub async fn create(state: &AppState, req: CreateUser) -> AppResult<User> {
         })
         .await?;
     Ok(user)
+}
+
+/// Sends a pending user (no password yet) an invitation to set one.
+pub async fn invite(state: &AppState, user: &User) -> AppResult<()> {
+    let link = crate::account::password::link(state, user)?;
+    notices::invitation(state, user, &link).await
+}
+
+/// One purge run: users deleted before the restore window, and old access history.
+pub async fn purge(state: &AppState) -> AppResult<()> {
+    let now = state.clock.now();
+    let deleted_before =
+        now - chrono::Duration::days(i64::from(state.cfg.retention.deleted_user_days));
+    for id in state.store.purge_deleted_users(deleted_before).await? {
+        crate::audit::record(
+            state,
+            &crate::audit::Actor::system(),
+            Some(id),
+            crate::audit::action::USER_PURGED,
+            &crate::sessions::RequestMeta::default(),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    let history_before = now - chrono::Duration::days(i64::from(state.cfg.retention.history_days));
+    state.store.purge_history(history_before).await?;
+    Ok(())
 }
 
 #[cfg(test)]

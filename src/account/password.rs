@@ -1,0 +1,385 @@
+//! Setting and changing one's own password:
+//! - `/account/invitation?token=…` — a pending user (created by an admin without a
+//!   password) sets the first password from the invitation link. The link is a MAC
+//!   over the user, an expiry and the current password state, so it stops working
+//!   once used;
+//! - `/account/password` — a signed-in user changes the password (required before any
+//!   SSO when an admin asked for it).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use chrono::Duration;
+use maud::{html, Markup};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, action, Actor};
+use crate::error::{AppError, AppResult};
+use crate::http::{self, csrf, i18n::Locale, templates};
+use crate::store::{user_status, User};
+use crate::util::safe_local_path;
+
+/// Invitations are valid this long.
+const INVITE_DAYS: i64 = 7;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/account/invitation")
+            .route(web::get().to(invitation_page))
+            .route(web::post().to(invitation_submit)),
+    )
+    .service(
+        web::resource("/account/password")
+            .route(web::get().to(change_page))
+            .route(web::post().to(change_submit)),
+    );
+}
+
+fn mac(state: &AppState, user: &User, exp: i64) -> Vec<u8> {
+    let st = user
+        .password_changed_at
+        .map(|t| t.timestamp_micros())
+        .unwrap_or(0);
+    let data = format!("invite|{}|{exp}|{st}|{}", user.id, user.status);
+    state.keys.secrets().token_hash(data.as_bytes())
+}
+
+/// The invitation link for a pending user (absolute URL).
+pub fn link(state: &AppState, user: &User) -> AppResult<String> {
+    let exp = (state.clock.now() + Duration::days(INVITE_DAYS)).timestamp();
+    let mut raw = user.id.as_bytes().to_vec();
+    raw.extend_from_slice(&exp.to_be_bytes());
+    let token = format!("{}.{}", B64.encode(raw), B64.encode(mac(state, user, exp)));
+    Ok(format!(
+        "{}/account/invitation?token={token}",
+        state.cfg.issuer()
+    ))
+}
+
+async fn check_token(state: &AppState, token: &str) -> AppResult<User> {
+    let bad = || {
+        AppError::bad_request(
+            "invalid_invitation",
+            "this invitation link is invalid, used or expired",
+        )
+    };
+    let (raw, sig) = token.split_once('.').ok_or_else(bad)?;
+    let raw = B64.decode(raw).map_err(|_| bad())?;
+    let sig = B64.decode(sig).map_err(|_| bad())?;
+    if raw.len() != 24 {
+        return Err(bad());
+    }
+    let id = Uuid::from_slice(&raw[..16]).map_err(|_| bad())?;
+    let exp = i64::from_be_bytes(raw[16..24].try_into().map_err(|_| bad())?);
+    let user = match state.store.get_user(id).await {
+        Ok(u) if u.org_id == state.org.id => u,
+        _ => return Err(bad()),
+    };
+    if !bool::from(mac(state, &user, exp).ct_eq(&sig)) || state.clock.now().timestamp() > exp {
+        return Err(bad());
+    }
+    if user.status != user_status::PENDING || user.password_hash.is_some() {
+        return Err(bad());
+    }
+    Ok(user)
+}
+
+/// What a password form shows.
+struct Form<'a> {
+    title_key: &'a str,
+    action: &'a str,
+    csrf: &'a str,
+    hidden: &'a [(&'a str, &'a str)],
+    /// Ask for the current password too.
+    current: bool,
+    error: Option<&'a str>,
+}
+
+fn page(locale: Locale, product: &str, f: &Form) -> Markup {
+    let (title_key, action, csrf, hidden, current, error) =
+        (f.title_key, f.action, f.csrf, f.hidden, f.current, f.error);
+    let body = html! {
+        h1 { (locale.t(title_key)) }
+        @if let Some(e) = error { p.error role="alert" { (e) } }
+        form method="post" action=(action) {
+            input type="hidden" name="csrf_token" value=(csrf);
+            @for (k, v) in hidden { input type="hidden" name=(k) value=(v); }
+            @if current {
+                label for="current_password" { (locale.t("password.current")) }
+                input #current_password type="password" name="current_password" autocomplete="current-password" required;
+            }
+            label for="new_password" { (locale.t("password.new")) }
+            input #new_password type="password" name="new_password" autocomplete="new-password" minlength="8" maxlength="1024" required;
+            label for="confirm_password" { (locale.t("password.confirm")) }
+            input #confirm_password type="password" name="confirm_password" autocomplete="new-password" maxlength="1024" required;
+            button type="submit" { (locale.t("password.submit")) }
+        }
+    };
+    templates::layout(locale, product, locale.t(title_key), body)
+}
+
+fn html_response(
+    status: actix_web::http::StatusCode,
+    body: Markup,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    let mut r = HttpResponse::build(status);
+    r.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = cookie {
+        r.cookie(c);
+    }
+    r.body(body.into_string())
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: String,
+}
+
+async fn invitation_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<TokenQuery>,
+) -> AppResult<HttpResponse> {
+    check_token(&state, &q.token).await?;
+    let locale = http::locale(&req, &state);
+    let t = csrf::issue(&req, &state);
+    let p = page(
+        locale,
+        &state.cfg.ui.product_name,
+        &Form {
+            title_key: "password.invitation_title",
+            action: "/account/invitation",
+            csrf: &t.token,
+            hidden: &[("token", &q.token)],
+            current: false,
+            error: None,
+        },
+    );
+    Ok(html_response(
+        actix_web::http::StatusCode::OK,
+        p,
+        t.set_cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf_token: Option<String>,
+    token: Option<String>,
+    current_password: Option<String>,
+    new_password: String,
+    confirm_password: String,
+    return_to: Option<String>,
+}
+
+/// The policy message for a rejected new password, in the user's language.
+fn policy_error(locale: Locale, e: &AppError) -> String {
+    let details: Vec<&str> = e.fields.iter().map(|f| f.message.as_str()).collect();
+    format!("{} ({})", locale.t("password.weak"), details.join("; "))
+}
+
+async fn invitation_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let token = form.token.clone().unwrap_or_default();
+    let user = check_token(&state, &token).await?;
+    let locale = http::locale(&req, &state);
+    let again = |msg: String| {
+        let t = csrf::issue(&req, &state);
+        let p = page(
+            locale,
+            &state.cfg.ui.product_name,
+            &Form {
+                title_key: "password.invitation_title",
+                action: "/account/invitation",
+                csrf: &t.token,
+                hidden: &[("token", &token)],
+                current: false,
+                error: Some(&msg),
+            },
+        );
+        html_response(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            p,
+            t.set_cookie,
+        )
+    };
+    if form.new_password != form.confirm_password {
+        return Ok(again(locale.t("password.mismatch").to_string()));
+    }
+    if let Err(e) = crate::users::check_password(
+        &state,
+        &user.email,
+        user.login_id.as_deref(),
+        &user.display_name,
+        &form.new_password,
+    ) {
+        return Ok(again(policy_error(locale, &e)));
+    }
+    let hash = state
+        .passwords
+        .hash(&form.new_password)
+        .await
+        .map_err(AppError::internal)?;
+    state
+        .store
+        .set_password_hash(user.id, &hash, state.clock.now())
+        .await?;
+    audit::record(
+        &state,
+        &Actor::user(user.id),
+        Some(user.id),
+        action::PASSWORD_CHANGED,
+        &http::request_meta(&req),
+        serde_json::json!({ "via": "invitation" }),
+    )
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/login"))
+        .finish())
+}
+
+async fn change_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<ReturnTo>,
+) -> AppResult<HttpResponse> {
+    let Some((_, _user)) = http::current_session(&req, &state).await? else {
+        return Ok(crate::account::to_login("/account/password"));
+    };
+    let locale = http::locale(&req, &state);
+    let t = csrf::issue(&req, &state);
+    let ret = q
+        .return_to
+        .as_deref()
+        .and_then(safe_local_path)
+        .unwrap_or("/account");
+    let p = page(
+        locale,
+        &state.cfg.ui.product_name,
+        &Form {
+            title_key: "password.change_title",
+            action: "/account/password",
+            csrf: &t.token,
+            hidden: &[("return_to", ret)],
+            current: true,
+            error: None,
+        },
+    );
+    Ok(html_response(
+        actix_web::http::StatusCode::OK,
+        p,
+        t.set_cookie,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ReturnTo {
+    return_to: Option<String>,
+}
+
+async fn change_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<PasswordForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let Some((session, user)) = http::current_session(&req, &state).await? else {
+        return Ok(crate::account::to_login("/account/password"));
+    };
+    let locale = http::locale(&req, &state);
+    let ret = form
+        .return_to
+        .as_deref()
+        .and_then(safe_local_path)
+        .unwrap_or("/account")
+        .to_string();
+    let again = |msg: String| {
+        let t = csrf::issue(&req, &state);
+        let p = page(
+            locale,
+            &state.cfg.ui.product_name,
+            &Form {
+                title_key: "password.change_title",
+                action: "/account/password",
+                csrf: &t.token,
+                hidden: &[("return_to", &ret)],
+                current: true,
+                error: Some(&msg),
+            },
+        );
+        html_response(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            p,
+            t.set_cookie,
+        )
+    };
+    let current = form.current_password.clone().unwrap_or_default();
+    if !state
+        .passwords
+        .verify(user.password_hash.as_deref(), &current)
+        .await
+    {
+        return Ok(again(locale.t("password.current_wrong").to_string()));
+    }
+    if form.new_password != form.confirm_password {
+        return Ok(again(locale.t("password.mismatch").to_string()));
+    }
+    if let Err(e) = crate::users::check_password(
+        &state,
+        &user.email,
+        user.login_id.as_deref(),
+        &user.display_name,
+        &form.new_password,
+    ) {
+        return Ok(again(policy_error(locale, &e)));
+    }
+    let hash = state
+        .passwords
+        .hash(&form.new_password)
+        .await
+        .map_err(AppError::internal)?;
+    let now = state.clock.now();
+    state.store.set_password_hash(user.id, &hash, now).await?;
+    state
+        .store
+        .set_password_change_required(user.id, false, now)
+        .await?;
+    // Every other session of the user ends; this one continues.
+    for s in state.store.list_live_sessions(user.id).await? {
+        if s.id != session.id {
+            crate::sessions::end(&state, s.id, "password_changed").await?;
+        }
+    }
+    audit::record(
+        &state,
+        &Actor::user(user.id),
+        Some(user.id),
+        action::PASSWORD_CHANGED,
+        &http::request_meta(&req),
+        serde_json::json!({ "via": "account" }),
+    )
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, ret))
+        .finish())
+}
+
+/// Where a user must go before SSO completes because an admin asked for a new password.
+pub fn change_required_path(user: &User, return_to: &str) -> Option<String> {
+    user.password_change_required.then(|| {
+        format!(
+            "/account/password?return_to={}",
+            percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC)
+        )
+    })
+}

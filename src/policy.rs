@@ -1,0 +1,96 @@
+//! Organisation policies that admins change at run time (`GET/PUT /admin/v1/policy`):
+//! account lockout and the MFA requirement. Stored per organisation as JSON; the
+//! configuration file gives the defaults until an admin sets them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutPolicy {
+    /// Consecutive failed sign-ins that lock an account; 0 disables lockout.
+    pub max_failures: u32,
+    /// true: locked until an admin unlocks; false: temporary locks that lift by themselves.
+    pub permanent: bool,
+    /// First temporary lock, in seconds.
+    pub lock_duration_secs: i64,
+    /// Each further lock lasts this many times longer than the one before.
+    pub backoff_multiplier: u32,
+    /// Longest temporary lock, in seconds.
+    pub max_lock_duration_secs: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPolicy {
+    pub lockout: LockoutPolicy,
+    /// Users without MFA must enrol at their next sign-in before any SSO completes.
+    pub mfa_required: bool,
+    /// Days a user may still skip enrolment after the policy first asked them.
+    pub mfa_grace_period_days: u32,
+}
+
+impl OrgPolicy {
+    /// The configured defaults.
+    pub fn from_config(cfg: &crate::config::Config) -> OrgPolicy {
+        let l = &cfg.lockout;
+        OrgPolicy {
+            lockout: LockoutPolicy {
+                max_failures: l.max_failures,
+                permanent: l.permanent,
+                lock_duration_secs: l.lock_duration_secs,
+                backoff_multiplier: l.backoff_multiplier,
+                max_lock_duration_secs: l.max_lock_duration_secs,
+            },
+            mfa_required: cfg.mfa.required,
+            mfa_grace_period_days: cfg.mfa.grace_period_days,
+        }
+    }
+
+    pub fn validate(&self) -> AppResult<()> {
+        let bad = |f: &str, m: &str| {
+            Err(AppError::bad_request("invalid_policy", format!("{f}: {m}")).with_field(f, m))
+        };
+        let l = &self.lockout;
+        if l.max_failures > 1000 {
+            return bad("lockout.max_failures", "must be at most 1000");
+        }
+        if l.lock_duration_secs <= 0 {
+            return bad("lockout.lock_duration_secs", "must be positive");
+        }
+        if l.backoff_multiplier == 0 || l.backoff_multiplier > 100 {
+            return bad("lockout.backoff_multiplier", "must be 1..=100");
+        }
+        if l.max_lock_duration_secs < l.lock_duration_secs {
+            return bad(
+                "lockout.max_lock_duration_secs",
+                "must be at least lock_duration_secs",
+            );
+        }
+        if self.mfa_grace_period_days > 365 {
+            return bad("mfa_grace_period_days", "must be at most 365");
+        }
+        Ok(())
+    }
+}
+
+/// The organisation's policy now.
+pub async fn current(state: &AppState) -> AppResult<OrgPolicy> {
+    match state.store.get_policy(state.org.id).await? {
+        Some(json) => serde_json::from_str(&json).map_err(AppError::internal),
+        None => Ok(OrgPolicy::from_config(&state.cfg)),
+    }
+}
+
+pub async fn update(state: &AppState, p: &OrgPolicy) -> AppResult<()> {
+    p.validate()?;
+    let json = serde_json::to_string(p).map_err(AppError::internal)?;
+    state
+        .store
+        .put_policy(state.org.id, &json, state.clock.now())
+        .await?;
+    Ok(())
+}

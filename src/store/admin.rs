@@ -1,0 +1,585 @@
+//! Admin persistence: admin API tokens, organisation policies, and the user queries
+//! and state changes admins make (listing with filters, status transitions, app
+//! blocks, login id change, purges), plus filtered audit log reads.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{AuditEvent, Session, StoreResult, User};
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AdminToken {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    #[serde(skip)]
+    pub token_hash: Vec<u8>,
+    /// Space-separated `admin:*` scopes.
+    pub scopes: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Filters and cursor for listing users (ordered by creation time, then id).
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub status: Option<String>,
+    pub mfa: Option<bool>,
+    pub app_blocked: Option<bool>,
+    /// Substring of e-mail, login id or display name (case-insensitive).
+    pub q: Option<String>,
+    /// Continue after this (created_at, id).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    pub subject_user_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Continue before this (at, id) — newest first.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait AdminStore {
+    async fn insert_admin_token(&self, t: &AdminToken) -> StoreResult<()>;
+    async fn find_admin_token(&self, token_hash: &[u8]) -> StoreResult<Option<AdminToken>>;
+    async fn list_admin_tokens(&self, org_id: Uuid) -> StoreResult<Vec<AdminToken>>;
+    async fn revoke_admin_token(
+        &self,
+        org_id: Uuid,
+        id_or_name: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn touch_admin_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn get_policy(&self, org_id: Uuid) -> StoreResult<Option<String>>;
+    async fn put_policy(&self, org_id: Uuid, json: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn list_users(&self, org_id: Uuid, f: &UserFilter) -> StoreResult<Vec<User>>;
+    /// Sets the given fields (None = unchanged).
+    async fn update_user_profile(
+        &self,
+        id: Uuid,
+        display_name: Option<&str>,
+        email: Option<&str>,
+        roles: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Moves a user from one of `from` to `to`; false when the user was in another state.
+    async fn set_user_status(
+        &self,
+        id: Uuid,
+        from: &[&str],
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn soft_delete_user(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Restores a soft-deleted user deleted at or after `deleted_since`.
+    async fn restore_user(
+        &self,
+        id: Uuid,
+        deleted_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Lifts a lock (temporary or permanent) and resets the failure counters.
+    async fn unlock_user(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    async fn set_password_change_required(
+        &self,
+        id: Uuid,
+        required: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Blocks (`Some(by)`) or unblocks (`None`) native apps; false when nothing changed.
+    async fn set_app_block(
+        &self,
+        id: Uuid,
+        by: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Changes the login id unless it was changed before; false then.
+    async fn change_login_id(
+        &self,
+        id: Uuid,
+        login_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn list_app_blocked(&self, org_id: Uuid) -> StoreResult<Vec<User>>;
+
+    /// Sessions of a user created since `since`, live or ended, newest first.
+    async fn list_sessions_since(
+        &self,
+        user_id: Uuid,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Session>>;
+    /// Revokes every grant issued under these sessions, offline ones included.
+    async fn revoke_all_session_families(
+        &self,
+        sessions: &[Uuid],
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<u64>;
+    /// Revokes every grant of a user, offline ones included.
+    async fn revoke_user_families(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<u64>;
+    /// Revokes the grants a user holds with these clients.
+    async fn revoke_families_for_user_clients(
+        &self,
+        user_id: Uuid,
+        client_ids: &[String],
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<u64>;
+
+    /// Deletes users soft-deleted before `before` and everything that hangs off them.
+    async fn purge_deleted_users(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>>;
+    /// Deletes sign-in records and sessions that ended before `before`.
+    async fn purge_history(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    async fn list_audit_filtered(
+        &self,
+        org_id: Uuid,
+        f: &AuditFilter,
+    ) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Implements [`AdminStore`] for a store struct with a `pool` of `$db`.
+macro_rules! impl_admin_store {
+    ($store:ty, $db:ty, $user_cols:expr, $session_cols:expr) => {
+        const _: () = {
+            use $crate::store::admin::{AdminStore, AdminToken, AuditFilter, UserFilter};
+            use $crate::store::{AuditEvent, Session, StoreError, StoreResult, User};
+            use chrono::{DateTime, Utc};
+            use uuid::Uuid;
+
+            const TOKEN_COLS: &str =
+                "id, org_id, name, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at";
+
+            fn prefixed(cols: &str, p: &str) -> String {
+                cols.split(',').map(|c| format!("{p}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+            }
+
+            #[async_trait::async_trait]
+            impl AdminStore for $store {
+                async fn insert_admin_token(&self, t: &AdminToken) -> StoreResult<()> {
+                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO admin_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                    )))
+                    .bind(t.id)
+                    .bind(t.org_id)
+                    .bind(&t.name)
+                    .bind(&t.token_hash)
+                    .bind(&t.scopes)
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .bind(t.revoked_at)
+                    .bind(t.last_used_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    Ok(())
+                }
+
+                async fn find_admin_token(&self, token_hash: &[u8]) -> StoreResult<Option<AdminToken>> {
+                    Ok(sqlx::query_as::<$db, AdminToken>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {TOKEN_COLS} FROM admin_tokens WHERE token_hash = $1"
+                    )))
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn list_admin_tokens(&self, org_id: Uuid) -> StoreResult<Vec<AdminToken>> {
+                    Ok(sqlx::query_as::<$db, AdminToken>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {TOKEN_COLS} FROM admin_tokens WHERE org_id = $1 ORDER BY created_at"
+                    )))
+                    .bind(org_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn revoke_admin_token(&self, org_id: Uuid, id_or_name: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let id = id_or_name.parse::<Uuid>().ok();
+                    let r = sqlx::query::<$db>(
+                        "UPDATE admin_tokens SET revoked_at = $3 WHERE org_id = $1 AND revoked_at IS NULL \
+                         AND (name = $2 OR id = $4)",
+                    )
+                    .bind(org_id)
+                    .bind(id_or_name)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() > 0)
+                }
+
+                async fn touch_admin_token(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query::<$db>("UPDATE admin_tokens SET last_used_at = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn get_policy(&self, org_id: Uuid) -> StoreResult<Option<String>> {
+                    let row: Option<(String,)> =
+                        sqlx::query_as::<$db, (String,)>("SELECT policy FROM org_policies WHERE org_id = $1")
+                            .bind(org_id)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    Ok(row.map(|(p,)| p))
+                }
+
+                async fn put_policy(&self, org_id: Uuid, json: &str, now: DateTime<Utc>) -> StoreResult<()> {
+                    sqlx::query::<$db>(
+                        "INSERT INTO org_policies (org_id, policy, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (org_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
+                    )
+                    .bind(org_id)
+                    .bind(json)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(())
+                }
+
+                async fn list_users(&self, org_id: Uuid, f: &UserFilter) -> StoreResult<Vec<User>> {
+                    let q = f.q.as_ref().map(|q| {
+                        let esc = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                        format!("%{esc}%")
+                    });
+                    let (after_t, after_id) = match f.after {
+                        Some((t, id)) => (Some(t), Some(id)),
+                        None => (None, None),
+                    };
+                    Ok(sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {cols} FROM users u WHERE u.org_id = $1 \
+                         AND ($2 IS NULL OR u.status = $2) \
+                         AND ($3 IS NULL OR (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id)) = $3) \
+                         AND ($4 IS NULL OR (u.app_blocked_at IS NOT NULL) = $4) \
+                         AND ($5 IS NULL OR u.email LIKE $5 ESCAPE '\\' OR u.login_id LIKE $5 ESCAPE '\\' \
+                              OR LOWER(u.display_name) LIKE $5 ESCAPE '\\') \
+                         AND ($6 IS NULL OR u.created_at > $6 OR (u.created_at = $6 AND u.id > $7)) \
+                         ORDER BY u.created_at, u.id LIMIT $8",
+                        cols = prefixed($user_cols, "u")
+                    )))
+                    .bind(org_id)
+                    .bind(&f.status)
+                    .bind(f.mfa)
+                    .bind(f.app_blocked)
+                    .bind(q)
+                    .bind(after_t)
+                    .bind(after_id)
+                    .bind(f.limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn update_user_profile(
+                    &self,
+                    id: Uuid,
+                    display_name: Option<&str>,
+                    email: Option<&str>,
+                    roles: Option<&str>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET display_name = COALESCE($2, display_name), email = COALESCE($3, email), \
+                         email_verified = CASE WHEN $3 IS NULL OR $3 = email THEN email_verified ELSE FALSE END, \
+                         roles = COALESCE($4, roles), updated_at = $5 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(display_name)
+                    .bind(email)
+                    .bind(roles)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    if r.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn set_user_status(&self, id: Uuid, from: &[&str], to: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let from = from.join(",");
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET status = $3, updated_at = $4 \
+                         WHERE id = $1 AND (',' || $2 || ',') LIKE ('%,' || status || ',%')",
+                    )
+                    .bind(id)
+                    .bind(from)
+                    .bind(to)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn soft_delete_user(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET status_before_delete = status, status = 'deleted', deleted_at = $2, \
+                         updated_at = $2 WHERE id = $1 AND status <> 'deleted'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn restore_user(&self, id: Uuid, deleted_since: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET status = COALESCE(status_before_delete, 'active'), status_before_delete = NULL, \
+                         deleted_at = NULL, updated_at = $3 \
+                         WHERE id = $1 AND status = 'deleted' AND deleted_at >= $2",
+                    )
+                    .bind(id)
+                    .bind(deleted_since)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn unlock_user(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET status = 'active', locked_until = NULL, failed_logins = 0, lock_count = 0, \
+                         updated_at = $2 WHERE id = $1 AND status = 'locked'",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn set_password_change_required(&self, id: Uuid, required: bool, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET password_change_required = $2, \
+                         password_change_requested_at = CASE WHEN $2 THEN $3 ELSE password_change_requested_at END, \
+                         updated_at = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(required)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn set_app_block(&self, id: Uuid, by: Option<&str>, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = match by {
+                        Some(by) => sqlx::query::<$db>(
+                            "UPDATE users SET app_blocked_at = $2, app_blocked_by = $3, updated_at = $2 \
+                             WHERE id = $1 AND app_blocked_at IS NULL",
+                        )
+                        .bind(id)
+                        .bind(now)
+                        .bind(by),
+                        None => sqlx::query::<$db>(
+                            "UPDATE users SET app_blocked_at = NULL, app_blocked_by = NULL, updated_at = $2 \
+                             WHERE id = $1 AND app_blocked_at IS NOT NULL",
+                        )
+                        .bind(id)
+                        .bind(now),
+                    }
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn change_login_id(&self, id: Uuid, login_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE users SET login_id = $2, login_id_changed_at = $3, updated_at = $3 \
+                         WHERE id = $1 AND login_id_changed_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(login_id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn list_app_blocked(&self, org_id: Uuid) -> StoreResult<Vec<User>> {
+                    Ok(sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM users WHERE org_id = $1 AND app_blocked_at IS NOT NULL ORDER BY app_blocked_at",
+                        $user_cols
+                    )))
+                    .bind(org_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn list_sessions_since(&self, user_id: Uuid, since: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Session>> {
+                    Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM sessions WHERE user_id = $1 AND created_at >= $2 ORDER BY created_at DESC LIMIT $3",
+                        $session_cols
+                    )))
+                    .bind(user_id)
+                    .bind(since)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn revoke_all_session_families(&self, sessions: &[Uuid], now: DateTime<Utc>, reason: &str) -> StoreResult<u64> {
+                    let mut n = 0;
+                    for s in sessions {
+                        n += sqlx::query::<$db>(
+                            "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
+                             WHERE session_id = $1 AND revoked_at IS NULL",
+                        )
+                        .bind(s)
+                        .bind(now)
+                        .bind(reason)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    }
+                    Ok(n)
+                }
+
+                async fn revoke_user_families(&self, user_id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<u64> {
+                    Ok(sqlx::query::<$db>(
+                        "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
+                         WHERE user_id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(user_id)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+                }
+
+                async fn revoke_families_for_user_clients(
+                    &self,
+                    user_id: Uuid,
+                    client_ids: &[String],
+                    now: DateTime<Utc>,
+                    reason: &str,
+                ) -> StoreResult<u64> {
+                    let mut n = 0;
+                    for c in client_ids {
+                        n += sqlx::query::<$db>(
+                            "UPDATE token_families SET revoked_at = $3, revoked_reason = $4 \
+                             WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL",
+                        )
+                        .bind(user_id)
+                        .bind(c)
+                        .bind(now)
+                        .bind(reason)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    }
+                    Ok(n)
+                }
+
+                async fn purge_deleted_users(&self, before: DateTime<Utc>) -> StoreResult<Vec<Uuid>> {
+                    let ids: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
+                        "SELECT id FROM users WHERE status = 'deleted' AND deleted_at < $1",
+                    )
+                    .bind(before)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    let mut out = Vec::new();
+                    for (id,) in ids {
+                        let mut tx = self.pool.begin().await?;
+                        for sql in [
+                            "DELETE FROM refresh_tokens WHERE family_id IN (SELECT id FROM token_families WHERE user_id = $1)",
+                            "DELETE FROM authorization_codes WHERE user_id = $1",
+                            "DELETE FROM token_families WHERE user_id = $1",
+                            "DELETE FROM consents WHERE user_id = $1",
+                            "DELETE FROM mfa_pending WHERE user_id = $1",
+                            "DELETE FROM mfa_challenges WHERE user_id = $1",
+                            "DELETE FROM mfa_backup_codes WHERE user_id = $1",
+                            "DELETE FROM mfa_totp WHERE user_id = $1",
+                            "DELETE FROM mfa_grace WHERE user_id = $1",
+                            "DELETE FROM login_events WHERE user_id = $1",
+                            "DELETE FROM session_clients WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+                            "DELETE FROM sessions WHERE user_id = $1",
+                            "DELETE FROM users WHERE id = $1 AND status = 'deleted'",
+                        ] {
+                            sqlx::query::<$db>(sql).bind(id).execute(&mut *tx).await?;
+                        }
+                        tx.commit().await?;
+                        out.push(id);
+                    }
+                    Ok(out)
+                }
+
+                async fn purge_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                    let mut tx = self.pool.begin().await?;
+                    let mut n = sqlx::query::<$db>("DELETE FROM login_events WHERE at < $1")
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    for sql in [
+                        "DELETE FROM session_clients WHERE session_id IN \
+                         (SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1)",
+                        "DELETE FROM mfa_pending WHERE session_id IN \
+                         (SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1)",
+                    ] {
+                        sqlx::query::<$db>(sql).bind(before).execute(&mut *tx).await?;
+                    }
+                    n += sqlx::query::<$db>("DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1")
+                        .bind(before)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await?;
+                    Ok(n)
+                }
+
+                async fn list_audit_filtered(&self, org_id: Uuid, f: &AuditFilter) -> StoreResult<Vec<AuditEvent>> {
+                    let (bt, bid) = match f.before {
+                        Some((t, id)) => (Some(t), Some(id)),
+                        None => (None, None),
+                    };
+                    Ok(sqlx::query_as::<$db, AuditEvent>(
+                        "SELECT id, org_id, actor_kind, actor_id, subject_user_id, action, ip, user_agent, details, at \
+                         FROM audit_events WHERE org_id = $1 \
+                         AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR subject_user_id = $3) \
+                         AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
+                         AND ($7 IS NULL OR at < $7 OR (at = $7 AND id < $8)) \
+                         ORDER BY at DESC, id DESC LIMIT $9",
+                    )
+                    .bind(org_id)
+                    .bind(f.actor_id)
+                    .bind(f.subject_user_id)
+                    .bind(&f.action)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(bt)
+                    .bind(bid)
+                    .bind(f.limit)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use impl_admin_store;

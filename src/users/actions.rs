@@ -1,0 +1,440 @@
+//! What admins do to accounts. Every action takes effect at once (sessions end,
+//! grants are revoked, clients are told by back-channel logout), is written to the
+//! audit log with who, whom, when and from where, and tells the user when it concerns
+//! them.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, action, Actor};
+use crate::error::{AppError, AppResult};
+use crate::sessions::{self, RequestMeta};
+use crate::store::{user_status, User};
+
+/// Who is acting and from where.
+#[derive(Debug, Clone)]
+pub struct AdminCtx {
+    pub actor: Actor,
+    /// Human-readable name of the credential (admin token name or client id).
+    pub label: String,
+    pub meta: RequestMeta,
+}
+
+/// A user of this organisation (404 otherwise).
+pub async fn get(state: &AppState, id: Uuid) -> AppResult<User> {
+    match state.store.get_user(id).await {
+        Ok(u) if u.org_id == state.org.id => Ok(u),
+        Ok(_) | Err(crate::store::StoreError::NotFound) => Err(AppError::not_found("no such user")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn record(
+    state: &AppState,
+    ctx: &AdminCtx,
+    user: Uuid,
+    act: &str,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    let mut d = details;
+    if let Some(o) = d.as_object_mut() {
+        o.insert("by".into(), json!(ctx.label));
+    }
+    audit::record(state, &ctx.actor, Some(user), act, &ctx.meta, d).await
+}
+
+/// Ends every session and revokes every grant (offline ones too).
+async fn cut_off(state: &AppState, user: Uuid, reason: &str) -> AppResult<usize> {
+    let ended = sessions::end_all_for_user(state, user, reason).await?;
+    state
+        .store
+        .revoke_user_families(user, state.clock.now(), reason)
+        .await?;
+    Ok(ended.len())
+}
+
+pub async fn suspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    let user = get(state, id).await?;
+    let now = state.clock.now();
+    if !state
+        .store
+        .set_user_status(
+            id,
+            &[
+                user_status::ACTIVE,
+                user_status::LOCKED,
+                user_status::PENDING,
+            ],
+            user_status::SUSPENDED,
+            now,
+        )
+        .await?
+    {
+        return Err(AppError::conflict(
+            "invalid_state",
+            format!("a {} user cannot be suspended", user.status),
+        ));
+    }
+    let ended = cut_off(state, id, "suspended").await?;
+    record(
+        state,
+        ctx,
+        id,
+        action::USER_SUSPENDED,
+        json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    notify_user(state, &user, Notice::Suspended).await?;
+    get(state, id).await
+}
+
+pub async fn unsuspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    let user = get(state, id).await?;
+    let target = if user.password_hash.is_some() {
+        user_status::ACTIVE
+    } else {
+        user_status::PENDING
+    };
+    if !state
+        .store
+        .set_user_status(id, &[user_status::SUSPENDED], target, state.clock.now())
+        .await?
+    {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "the user is not suspended",
+        ));
+    }
+    record(state, ctx, id, action::USER_UNSUSPENDED, json!({})).await?;
+    notify_user(state, &user, Notice::Unsuspended).await?;
+    get(state, id).await
+}
+
+pub async fn delete(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    get(state, id).await?;
+    if !state.store.soft_delete_user(id, state.clock.now()).await? {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "the user is already deleted",
+        ));
+    }
+    let ended = cut_off(state, id, "deleted").await?;
+    record(
+        state,
+        ctx,
+        id,
+        action::USER_DELETED,
+        json!({ "sessions_ended": ended }),
+    )
+    .await?;
+    get(state, id).await
+}
+
+pub async fn restore(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    let user = get(state, id).await?;
+    if user.status != user_status::DELETED {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "the user is not deleted",
+        ));
+    }
+    let since =
+        state.clock.now() - Duration::days(i64::from(state.cfg.retention.deleted_user_days));
+    if !state
+        .store
+        .restore_user(id, since, state.clock.now())
+        .await?
+    {
+        return Err(AppError::conflict(
+            "restore_window_passed",
+            "the restore window has passed",
+        ));
+    }
+    record(state, ctx, id, action::USER_RESTORED, json!({})).await?;
+    get(state, id).await
+}
+
+pub async fn unlock(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    let user = get(state, id).await?;
+    if !state.store.unlock_user(id, state.clock.now()).await? {
+        return Err(AppError::conflict(
+            "invalid_state",
+            "the user is not locked",
+        ));
+    }
+    record(state, ctx, id, action::ACCOUNT_UNLOCKED, json!({})).await?;
+    notify_user(state, &user, Notice::Unlocked).await?;
+    get(state, id).await
+}
+
+/// An admin sets a new password: every session ends and every grant is revoked.
+pub async fn set_password(
+    state: &AppState,
+    ctx: &AdminCtx,
+    id: Uuid,
+    password: &str,
+    require_change: bool,
+) -> AppResult<User> {
+    let user = get(state, id).await?;
+    if user.status == user_status::DELETED {
+        return Err(AppError::conflict("invalid_state", "the user is deleted"));
+    }
+    super::check_password(
+        state,
+        &user.email,
+        user.login_id.as_deref(),
+        &user.display_name,
+        password,
+    )?;
+    let hash = state
+        .passwords
+        .hash(password)
+        .await
+        .map_err(AppError::internal)?;
+    let now = state.clock.now();
+    state.store.set_password_hash(id, &hash, now).await?;
+    state
+        .store
+        .set_password_change_required(id, require_change, now)
+        .await?;
+    let ended = cut_off(state, id, "password_set_by_admin").await?;
+    record(
+        state,
+        ctx,
+        id,
+        action::PASSWORD_SET_BY_ADMIN,
+        json!({ "sessions_ended": ended, "require_change": require_change }),
+    )
+    .await?;
+    notify_user(state, &user, Notice::PasswordSetByAdmin).await?;
+    get(state, id).await
+}
+
+/// The user must change their password at the next sign-in, before any SSO.
+pub async fn request_password_change(
+    state: &AppState,
+    ctx: &AdminCtx,
+    id: Uuid,
+) -> AppResult<User> {
+    let user = get(state, id).await?;
+    if user.status == user_status::DELETED {
+        return Err(AppError::conflict("invalid_state", "the user is deleted"));
+    }
+    state
+        .store
+        .set_password_change_required(id, true, state.clock.now())
+        .await?;
+    record(state, ctx, id, action::PASSWORD_CHANGE_REQUESTED, json!({})).await?;
+    notify_user(state, &user, Notice::PasswordChangeRequested).await?;
+    get(state, id).await
+}
+
+/// Blocks native apps: new tokens for native clients are refused and the grants the
+/// user holds with them are revoked; browser sign-in to web clients keeps working.
+pub async fn block_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    get(state, id).await?;
+    let now = state.clock.now();
+    let changed = state.store.set_app_block(id, Some(&ctx.label), now).await?;
+    let native: Vec<String> = state
+        .store
+        .list_clients(state.org.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.is_native())
+        .map(|c| c.client_id)
+        .collect();
+    let revoked = state
+        .store
+        .revoke_families_for_user_clients(id, &native, now, "app_blocked")
+        .await?;
+    if changed {
+        record(
+            state,
+            ctx,
+            id,
+            action::APP_BLOCKED,
+            json!({ "grants_revoked": revoked }),
+        )
+        .await?;
+    }
+    get(state, id).await
+}
+
+pub async fn unblock_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    get(state, id).await?;
+    if state
+        .store
+        .set_app_block(id, None, state.clock.now())
+        .await?
+    {
+        record(state, ctx, id, action::APP_UNBLOCKED, json!({})).await?;
+    }
+    get(state, id).await
+}
+
+/// Changes the login id, once per user; every session ends.
+pub async fn change_login_id(
+    state: &AppState,
+    ctx: &AdminCtx,
+    id: Uuid,
+    login_id: &str,
+) -> AppResult<User> {
+    let user = get(state, id).await?;
+    let new = super::normalize_login_id(login_id).ok_or_else(|| {
+        AppError::bad_request("invalid_login_id", "login id must be 3-64 of a-z 0-9 . _ -")
+            .with_field("login_id", "invalid")
+    })?;
+    if user.login_id_changed_at.is_some() {
+        return Err(AppError::conflict(
+            "login_id_already_changed",
+            "the login id can be changed only once",
+        ));
+    }
+    if !state
+        .store
+        .change_login_id(id, &new, state.clock.now())
+        .await?
+    {
+        return Err(AppError::conflict(
+            "login_id_already_changed",
+            "the login id can be changed only once",
+        ));
+    }
+    let ended = cut_off(state, id, "login_id_changed").await?;
+    record(
+        state,
+        ctx,
+        id,
+        action::LOGIN_ID_CHANGED,
+        json!({ "from": user.login_id, "to": new, "sessions_ended": ended }),
+    )
+    .await?;
+    get(state, id).await
+}
+
+/// Ends one session (or all when `session_id` is None) of a user, and revokes every
+/// grant issued under them (`offline_access` ones too: a forced logout is total).
+pub async fn force_logout(
+    state: &AppState,
+    ctx: &AdminCtx,
+    id: Uuid,
+    session_id: Option<Uuid>,
+) -> AppResult<usize> {
+    get(state, id).await?;
+    let ended: Vec<Uuid> = match session_id {
+        Some(sid) => {
+            match state.store.get_session(sid).await? {
+                Some(s) if s.user_id == id => {}
+                _ => return Err(AppError::not_found("no such session")),
+            }
+            if sessions::end(state, sid, "admin_forced_logout").await? {
+                vec![sid]
+            } else {
+                vec![]
+            }
+        }
+        None => sessions::end_all_for_user(state, id, "admin_forced_logout").await?,
+    };
+    state
+        .store
+        .revoke_all_session_families(&ended, state.clock.now(), "admin_forced_logout")
+        .await?;
+    let n = ended.len();
+    record(
+        state,
+        ctx,
+        id,
+        action::SESSION_FORCED_LOGOUT,
+        json!({ "session_id": session_id, "sessions_ended": n }),
+    )
+    .await?;
+    Ok(n)
+}
+
+pub async fn update_profile(
+    state: &AppState,
+    ctx: &AdminCtx,
+    id: Uuid,
+    display_name: Option<&str>,
+    email: Option<&str>,
+    roles: Option<&[String]>,
+) -> AppResult<User> {
+    get(state, id).await?;
+    let email = match email {
+        Some(e) => Some(super::normalize_email(e).ok_or_else(|| {
+            AppError::bad_request("invalid_email", "not a valid e-mail address")
+                .with_field("email", "invalid")
+        })?),
+        None => None,
+    };
+    if let Some(d) = display_name {
+        if d.trim().is_empty() || d.chars().count() > 200 || d.chars().any(char::is_control) {
+            return Err(AppError::bad_request(
+                "invalid_display_name",
+                "1-200 characters, no control characters",
+            )
+            .with_field("display_name", "invalid"));
+        }
+    }
+    let roles = match roles {
+        Some(r) => {
+            for role in r {
+                if !super::ROLES.contains(&role.as_str()) {
+                    return Err(AppError::bad_request(
+                        "invalid_role",
+                        format!("unknown role {role}"),
+                    )
+                    .with_field("roles", "unknown role"));
+                }
+            }
+            Some(r.join(" "))
+        }
+        None => None,
+    };
+    state
+        .store
+        .update_user_profile(
+            id,
+            display_name.map(str::trim),
+            email.as_deref(),
+            roles.as_deref(),
+            state.clock.now(),
+        )
+        .await?;
+    record(
+        state,
+        ctx,
+        id,
+        action::USER_UPDATED,
+        json!({ "display_name": display_name, "email": email, "roles": roles }),
+    )
+    .await?;
+    get(state, id).await
+}
+
+/// What a user is told by the outbox.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Locked(Option<DateTime<Utc>>),
+    Unlocked,
+    Suspended,
+    Unsuspended,
+    PasswordSetByAdmin,
+    PasswordChangeRequested,
+}
+
+/// Queues a notice to the user (delivered by the outbox worker).
+pub async fn notify_user(state: &AppState, user: &User, notice: Notice) -> AppResult<()> {
+    super::notices::for_user(state, user, notice).await
+}
+
+/// Tells a user their account was locked (called from the sign-in path).
+pub async fn notify_locked(
+    state: &AppState,
+    user: &User,
+    until: Option<DateTime<Utc>>,
+) -> AppResult<()> {
+    notify_user(state, user, Notice::Locked(until)).await
+}
