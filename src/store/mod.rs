@@ -14,12 +14,14 @@ use crate::config::Config;
 pub mod audit;
 pub mod mfa;
 pub mod oidc;
+pub mod outbox;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
 
 pub use audit::{AuditEvent, AuditStore};
 pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
+pub use outbox::{OutboxMessage, OutboxStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -254,6 +256,7 @@ pub trait Backend:
     + LoginEventStore
     + MfaStore
     + AuditStore
+    + OutboxStore
     + Send
     + Sync
     + 'static

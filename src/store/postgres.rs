@@ -70,3 +70,4 @@ super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);
 super::mfa::impl_mfa_store!(PostgresStore, sqlx::Postgres);
 super::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);
+super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres);

@@ -69,3 +69,4 @@ super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
 super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);
 super::mfa::impl_mfa_store!(SqliteStore, sqlx::Sqlite);
 super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
+super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite);
