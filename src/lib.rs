@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod notify;
 pub mod oidc;
 pub mod sessions;
 pub mod store;
