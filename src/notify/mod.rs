@@ -301,6 +301,25 @@ mod tests {
     }
 
     #[test]
+    fn every_transport_builds_from_config() {
+        for (transport, tls) in [
+            ("log", "starttls"),
+            ("file", "starttls"),
+            ("smtp", "starttls"),
+            ("smtp", "tls"),
+            ("smtp", "none"),
+        ] {
+            let mut cfg = Config::default();
+            cfg.notify.transport = transport.into();
+            cfg.notify.smtp_tls = tls.into();
+            cfg.notify.smtp_username = "u".into();
+            cfg.notify.smtp_password = "p".into();
+            let n = NotifyState::new(&cfg).unwrap();
+            assert_eq!(n.transport_name(), transport);
+        }
+    }
+
+    #[test]
     fn locale_falls_back_to_the_default() {
         let mut cfg = Config::default();
         cfg.ui.default_locale = "ja".into();
