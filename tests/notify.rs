@@ -20,6 +20,7 @@ on_both_backends!(
     file_transport_delivers_japanese_and_english,
     smtp_failure_is_retried_with_backoff,
     gives_up_after_max_attempts,
+    a_permanent_refusal_is_not_retried,
     nothing_is_lost_across_a_restart,
     replicas_never_claim_the_same_message,
 );
@@ -161,14 +162,14 @@ fn recipient(email: &str, name: &str, locale: Option<&str>) -> Recipient {
 }
 
 /// A minimal SMTP server (220/250/354/250/221). The first `fail_first` messages are
-/// refused with a temporary error after DATA.
+/// refused after DATA with `fail_reply`.
 struct FakeSmtp {
     port: u16,
     received: Arc<Mutex<Vec<String>>>,
     data_commands: Arc<AtomicUsize>,
 }
 
-async fn fake_smtp(fail_first: usize) -> FakeSmtp {
+async fn fake_smtp(fail_first: usize, fail_reply: &'static [u8]) -> FakeSmtp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let received = Arc::new(Mutex::new(Vec::new()));
@@ -204,7 +205,7 @@ async fn fake_smtp(fail_first: usize) -> FakeSmtp {
                                 data.push_str("\r\n");
                             }
                             if dc.fetch_add(1, Ordering::SeqCst) < fail_first {
-                                b"451 4.3.0 try again later\r\n"
+                                fail_reply
                             } else {
                                 rx.lock().unwrap().push(data);
                                 b"250 OK queued\r\n"
@@ -225,6 +226,8 @@ async fn fake_smtp(fail_first: usize) -> FakeSmtp {
         data_commands,
     }
 }
+
+const TEMPORARY: &[u8] = b"451 4.3.0 try again later\r\n";
 
 /// A local port nothing listens on (connections are refused).
 fn closed_port() -> u16 {
@@ -354,7 +357,7 @@ async fn file_transport_delivers_japanese_and_english(b: Backend) {
 }
 
 async fn smtp_failure_is_retried_with_backoff(b: Backend) {
-    let smtp = fake_smtp(1).await;
+    let smtp = fake_smtp(1, TEMPORARY).await;
     let Some(app) = TestApp::spawn_with(b, |c| {
         smtp_to(c, smtp.port);
         c.notify.retry_base_secs = 30;
@@ -459,6 +462,34 @@ async fn gives_up_after_max_attempts(b: Backend) {
         .await
         .unwrap();
     assert!(claimed.is_empty());
+}
+
+async fn a_permanent_refusal_is_not_retried(b: Backend) {
+    let smtp = fake_smtp(usize::MAX, b"550 5.1.1 no such mailbox\r\n").await;
+    let Some(app) = TestApp::spawn_with(b, |c| smtp_to(c, smtp.port)).await else {
+        return;
+    };
+    let id = notify::send(
+        &app.state,
+        &recipient("nobody@example.com", "Nobody", None),
+        Message::AccountUnlocked,
+    )
+    .await
+    .unwrap();
+    eventually("given up at once", || async {
+        row(&app, id).await.failed_at.is_some()
+    })
+    .await;
+    let r = row(&app, id).await;
+    assert_eq!(r.attempts, 1);
+    assert!(r.sent_at.is_none());
+    assert!(
+        r.last_error.as_deref().unwrap().contains("no such mailbox"),
+        "{r:?}"
+    );
+    app.clock.advance(Duration::days(1));
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert_eq!(smtp.data_commands.load(Ordering::SeqCst), 1, "not retried");
 }
 
 async fn nothing_is_lost_across_a_restart(b: Backend) {

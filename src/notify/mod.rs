@@ -3,10 +3,10 @@
 //! ([`spawn_worker`]) delivers queued messages through the configured transport with
 //! retries and exponential backoff.
 //!
-//! Guarantees: a queued message stays in the database until it is sent or given up
-//! after `notify.max_attempts` (nothing is lost across restarts); a worker claims
-//! messages with a lease (`claimed_until`), so replicas sharing a database never send
-//! the same message at the same time. Delivery is at least once: a worker that dies
+//! Guarantees: a queued message stays in the database until it is sent, or given up
+//! after `notify.max_attempts` or a permanent refusal (an SMTP 5xx reply); nothing is
+//! lost across restarts. A worker claims messages with a lease (`claimed_until`), so
+//! replicas sharing a database never send the same message at the same time. Delivery is at least once: a worker that dies
 //! after the SMTP server accepted a message but before it was marked sent leaves it to
 //! be sent again when the lease runs out (the `Message-ID` stays the same).
 //!
@@ -270,15 +270,15 @@ pub async fn deliver_due(state: &AppState) -> StoreResult<usize> {
                 state.store.outbox_sent(m.id, now).await?;
                 tracing::info!(id = %m.id, kind = %m.kind, attempts = m.attempts, "notification sent");
             }
-            Err(err) if m.attempts >= i64::from(state.cfg.notify.max_attempts) => {
-                state.store.outbox_failed(m.id, now, &err).await?;
-                tracing::error!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %err,
-                    "notification given up");
+            Err(err) if err.permanent || m.attempts >= i64::from(state.cfg.notify.max_attempts) => {
+                state.store.outbox_failed(m.id, now, &err.message).await?;
+                tracing::error!(id = %m.id, kind = %m.kind, attempts = m.attempts,
+                    error = %err.message, permanent = err.permanent, "notification given up");
             }
             Err(err) => {
                 let next = now + backoff(&state.cfg, m.attempts);
-                state.store.outbox_retry(m.id, next, &err).await?;
-                tracing::warn!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %err,
+                state.store.outbox_retry(m.id, next, &err.message).await?;
+                tracing::warn!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %err.message,
                     retry_at = %next, "notification delivery failed; will retry");
             }
         }

@@ -17,6 +17,30 @@ use crate::store::OutboxMessage;
 /// Header naming the template, for filtering and for tests.
 pub const KIND_HEADER: &str = "X-Monban-Kind";
 
+/// Why a delivery failed. A permanent failure (the SMTP server refused the message
+/// with a 5xx reply, or the message cannot be built) is not retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
+}
+
+impl SendError {
+    fn permanent(message: String) -> SendError {
+        SendError {
+            permanent: true,
+            message,
+        }
+    }
+
+    fn transient(message: String) -> SendError {
+        SendError {
+            permanent: false,
+            message,
+        }
+    }
+}
+
 pub enum Transport {
     /// Logs recipient and subject (body at debug level); sends nothing.
     Log,
@@ -62,7 +86,7 @@ impl Transport {
     }
 
     /// Delivers one message; the error text is kept in the outbox row.
-    pub async fn send(&self, from: &Mailbox, m: &OutboxMessage) -> Result<(), String> {
+    pub async fn send(&self, from: &Mailbox, m: &OutboxMessage) -> Result<(), SendError> {
         match self {
             Transport::Log => {
                 tracing::info!(id = %m.id, kind = %m.kind, to = %m.to_address, subject = %m.subject,
@@ -71,15 +95,17 @@ impl Transport {
                 Ok(())
             }
             Transport::File(dir) => {
-                let bytes = build(from, m)?.formatted();
-                write_eml(dir.clone(), m, bytes).await
+                let bytes = build(from, m).map_err(SendError::permanent)?.formatted();
+                write_eml(dir.clone(), m, bytes)
+                    .await
+                    .map_err(SendError::transient)
             }
             Transport::Smtp(smtp) => {
-                let email = build(from, m)?;
-                smtp.send(email)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("SMTP: {e}"))
+                let email = build(from, m).map_err(SendError::permanent)?;
+                smtp.send(email).await.map(|_| ()).map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    message: format!("SMTP: {e}"),
+                })
             }
         }
     }
