@@ -31,6 +31,8 @@ pub struct AppState {
     /// The default organisation.
     pub org: Organization,
     pub oidc: crate::oidc::OidcState,
+    /// Outgoing notifications: the outbox worker's wake-up and transport.
+    pub notify: crate::notify::NotifyState,
 }
 
 impl AppState {
@@ -49,6 +51,7 @@ impl AppState {
         };
         let passwords = Passwords::new(&cfg.password)?;
         let oidc = crate::oidc::OidcState::new(&cfg)?;
+        let notify = crate::notify::NotifyState::new(&cfg)?;
         Ok(AppState {
             cfg: Arc::new(cfg),
             store,
@@ -57,6 +60,7 @@ impl AppState {
             passwords,
             org,
             oidc,
+            notify,
         })
     }
 }
@@ -90,6 +94,7 @@ impl Application {
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());
         spawn_purger(state.clone());
+        crate::notify::spawn_worker(state.clone());
         Ok(Application {
             server,
             port,
@@ -113,6 +118,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let r = self.server.await;
+        state.notify.shutdown();
         state.store.close().await;
         r
     }

@@ -25,6 +25,7 @@ pub struct Config {
     pub oidc: OidcConfig,
     pub retention: RetentionConfig,
     pub admin: AdminConfig,
+    pub notify: NotifyConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -375,6 +376,118 @@ impl Default for OidcConfig {
     }
 }
 
+/// Outgoing notifications (e-mail to users and admins) and their delivery worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// `log` (only logged), `file` (one `.eml` per message in `file_dir`) or `smtp`.
+    pub transport: String,
+    /// `file` transport: directory for the `.eml` files. Empty: `<data.dir>/outbox`.
+    pub file_dir: PathBuf,
+    /// Sender (`From:`), e.g. `Monban <no-reply@example.com>`.
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// Empty: no SMTP authentication.
+    pub smtp_username: String,
+    pub smtp_password: String,
+    /// `starttls` (required), `tls` (implicit TLS, usually port 465) or `none`.
+    pub smtp_tls: String,
+    /// Seconds to wait for the SMTP server.
+    pub smtp_timeout_secs: u64,
+    /// Delivery attempts before a message is given up (kept as failed).
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt, in seconds; doubled after each further one.
+    pub retry_base_secs: i64,
+    /// Longest wait between attempts, in seconds.
+    pub retry_max_secs: i64,
+    /// Seconds a worker holds a claimed message before another replica may take it.
+    pub claim_secs: i64,
+    /// Milliseconds between looks at the queue when nothing wakes the worker.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            transport: "log".into(),
+            file_dir: PathBuf::new(),
+            from: "Monban <no-reply@localhost>".into(),
+            smtp_host: "localhost".into(),
+            smtp_port: 587,
+            smtp_username: String::new(),
+            smtp_password: String::new(),
+            smtp_tls: "starttls".into(),
+            smtp_timeout_secs: 30,
+            max_attempts: 8,
+            retry_base_secs: 30,
+            retry_max_secs: 3600,
+            claim_secs: 120,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+impl NotifyConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Key {
+                key: format!("notify.{key}"),
+                message: message.into(),
+            })
+        };
+        if !matches!(self.transport.as_str(), "log" | "file" | "smtp") {
+            return bad("transport", "must be `log`, `file` or `smtp`");
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad(
+                "from",
+                "must be an address like `Monban <no-reply@example.com>`",
+            );
+        }
+        if !matches!(self.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return bad("smtp_tls", "must be `starttls`, `tls` or `none`");
+        }
+        if self.transport == "smtp" && self.smtp_host.trim().is_empty() {
+            return bad("smtp_host", "must be set for the smtp transport");
+        }
+        if self.smtp_username.is_empty() != self.smtp_password.is_empty() {
+            return bad(
+                "smtp_password",
+                "set both smtp_username and smtp_password, or neither",
+            );
+        }
+        if self.smtp_timeout_secs == 0 {
+            return bad("smtp_timeout_secs", "must be at least 1");
+        }
+        if self.max_attempts == 0 {
+            return bad("max_attempts", "must be at least 1");
+        }
+        if self.retry_base_secs <= 0 {
+            return bad("retry_base_secs", "must be positive");
+        }
+        if self.retry_max_secs < self.retry_base_secs {
+            return bad("retry_max_secs", "must be at least notify.retry_base_secs");
+        }
+        if self.claim_secs <= self.smtp_timeout_secs as i64 {
+            return bad("claim_secs", "must be longer than notify.smtp_timeout_secs");
+        }
+        if self.poll_interval_ms == 0 {
+            return bad("poll_interval_ms", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The directory of the `file` transport.
+    pub fn effective_file_dir(&self, data_dir: &Path) -> PathBuf {
+        if self.file_dir.as_os_str().is_empty() {
+            data_dir.join("outbox")
+        } else {
+            self.file_dir.clone()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiConfig {
@@ -621,6 +734,7 @@ impl Config {
         if self.oidc.backchannel_timeout_secs == 0 {
             return bad("oidc.backchannel_timeout_secs", "must be at least 1".into());
         }
+        self.notify.validate()?;
         if self.keys.publish_before_use_secs < 0 {
             return bad(
                 "keys.publish_before_use_secs",

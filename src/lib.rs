@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod notify;
 pub mod oidc;
 pub mod policy;
 pub mod sessions;

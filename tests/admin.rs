@@ -110,7 +110,120 @@ on_both_backends!(
     security_view_history_and_devices,
     clients_crud,
     audit_log_filters_and_openapi,
+    invitation_and_notices,
 );
+
+async fn kinds(app: &TestApp, user: uuid::Uuid) -> Vec<String> {
+    let mut k: Vec<String> = app
+        .state
+        .store
+        .list_outbox(app.state.org.id, Some(user), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect();
+    k.sort();
+    k
+}
+
+/// Pending users get an invitation whose link sets the first password (once); the
+/// user is told of locks, unlocks, suspensions, password and MFA changes.
+async fn invitation_and_notices(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let admin = app.admin().await;
+    let (s, u) = admin
+        .post(
+            "/users",
+            json!({"email": "new@example.com", "display_name": "新人"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let id: uuid::Uuid = u["id"].as_str().unwrap().parse().unwrap();
+    let msgs = app
+        .state
+        .store
+        .list_outbox(app.state.org.id, Some(id), 10)
+        .await
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].kind, "invitation");
+    let link = msgs[0]
+        .body_text
+        .split_whitespace()
+        .find(|w| w.contains("/account/invitation?token="))
+        .expect("link in the invitation")
+        .to_string();
+    assert!(link.starts_with(&app.base));
+    let c = app.client();
+    let page = c.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let token = common::extract_csrf(&html).unwrap();
+    let inv = common::extract_hidden(&html, "token").unwrap();
+    let post = |pw: &'static str, confirm: &'static str| {
+        let c = c.clone();
+        let (token, inv) = (token.clone(), inv.clone());
+        let url = app.url("/account/invitation");
+        async move {
+            c.post(url)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("token", inv.as_str()),
+                    ("new_password", pw),
+                    ("confirm_password", confirm),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post(PW, "different-Value-99").await.status(), 422);
+    assert_eq!(post("password1", "password1").await.status(), 422);
+    assert_eq!(post(PW, PW).await.status(), 303);
+    assert_eq!(
+        app.login(&app.client(), "new@example.com", PW)
+            .await
+            .status(),
+        303
+    );
+    // Used: the link no longer works.
+    assert_eq!(c.get(&link).send().await.unwrap().status(), 400);
+    assert_eq!(post(PW, PW).await.status(), 400);
+    // Notices.
+    admin.post(&format!("/users/{id}/suspend"), json!({})).await;
+    admin
+        .post(&format!("/users/{id}/unsuspend"), json!({}))
+        .await;
+    admin
+        .put(
+            &format!("/users/{id}/password"),
+            json!({"password": "orange-Piano-77-river"}),
+        )
+        .await;
+    admin
+        .post(&format!("/users/{id}/password-change-request"), json!({}))
+        .await;
+    admin.delete(&format!("/users/{id}/mfa")).await;
+    for _ in 0..5 {
+        app.login(&app.client(), "new@example.com", "wrong-password-x")
+            .await;
+    }
+    admin.post(&format!("/users/{id}/unlock"), json!({})).await;
+    assert_eq!(
+        kinds(&app, id).await,
+        [
+            "account_locked",
+            "account_suspended",
+            "account_unlocked",
+            "account_unsuspended",
+            "invitation",
+            "mfa_reset",
+            "password_change_requested",
+            "password_set_by_admin"
+        ]
+    );
+}
 
 async fn admin_authorization(b: Backend) {
     let app = TestApp::spawn(b).await.unwrap();

@@ -106,6 +106,23 @@ fn bad_values_are_named() {
             vec![],
             "lockout.max_failures",
         ),
+        (
+            "[notify]\ntransport = \"pigeon\"\n",
+            vec![],
+            "notify.transport",
+        ),
+        ("[notify]\nsmtp_tls = \"ssl\"\n", vec![], "notify.smtp_tls"),
+        (
+            "[notify]\nfrom = \"not an address\"\n",
+            vec![],
+            "notify.from",
+        ),
+        ("[notify]\nclaim_secs = 10\n", vec![], "notify.claim_secs"),
+        (
+            "",
+            vec![("MONBAN_NOTIFY__SMTP_USERNAME", "user")],
+            "notify.smtp_password",
+        ),
     ] {
         let e = load_toml(text, &env).unwrap_err();
         assert!(e.to_string().contains(key), "expected {key} in: {e}");

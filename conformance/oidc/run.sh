@@ -22,6 +22,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Run a private copy, taken right after the build.
+cp "$bin" "$work/monban"
+bin="$work/monban"
+
 export MONBAN_DATA__DIR="$work/data" MONBAN_KEYS__DIR="$work/keys"
 unset MONBAN_DATABASE__URL MONBAN_CONFIG
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

@@ -15,12 +15,14 @@ pub mod admin;
 pub mod audit;
 pub mod mfa;
 pub mod oidc;
+pub mod outbox;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
 
 pub use audit::{AuditEvent, AuditStore};
 pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
+pub use outbox::{OutboxMessage, OutboxStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -269,6 +271,7 @@ pub trait Backend:
     + MfaStore
     + AuditStore
     + admin::AdminStore
+    + OutboxStore
     + Send
     + Sync
     + 'static

@@ -70,3 +70,4 @@ super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);
 super::mfa::impl_mfa_store!(SqliteStore, sqlx::Sqlite);
 super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
 super::admin::impl_admin_store!(SqliteStore, sqlx::Sqlite, USER_COLS, SESSION_COLS);
+super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite);

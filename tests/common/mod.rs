@@ -112,6 +112,12 @@ impl TestApp {
             eprintln!("MONBAN_TEST_POSTGRES not set: skipping the PostgreSQL variant");
             return None;
         };
+        Some(Self::spawn_on(db, tweak).await)
+    }
+
+    /// Starts an instance on an existing database and keys directory (e.g. the one of
+    /// a stopped instance, taken with [`TestApp::stop_and_take_db`]).
+    pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mut cfg = db.config();
@@ -126,14 +132,20 @@ impl TestApp {
         let state = app.state();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
-        Some(TestApp {
+        TestApp {
             base: format!("http://127.0.0.1:{port}"),
             port,
             state,
             clock,
             handle,
             db,
-        })
+        }
+    }
+
+    /// Stops the server (and its background workers) and hands back its database.
+    pub async fn stop_and_take_db(self) -> TestDb {
+        self.handle.stop(true).await;
+        self.db
     }
 
     pub fn url(&self, path: &str) -> String {
