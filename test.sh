@@ -11,4 +11,6 @@ status=0
 cargo test --locked --no-fail-fast || status=$?
 # Third-party clients against a running Monban.
 conformance/oidc/run.sh || status=$?
+# Schemathesis against the admin API's OpenAPI document.
+conformance/admin/run.sh || status=$?
 exit "$status"

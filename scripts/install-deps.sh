@@ -2,7 +2,7 @@
 # Installs the Debian packages Monban needs to build (and xmlsec1 for the SAML
 # conformance run), only those missing. Used by run.sh, test.sh and .ci/run.
 set -euo pipefail
-pkgs=(build-essential pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev xmlsec1 curl ca-certificates)
+pkgs=(build-essential pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev xmlsec1 curl ca-certificates python3 python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -37,8 +37,8 @@ fn page_limit(state: &AppState, limit: Option<u32>) -> AppResult<i64> {
 }
 
 #[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = CreateUserRequest,
-    responses((status = 201, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 201, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
 pub async fn create_user(
     admin: Admin,
@@ -89,7 +89,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users", tag = "users", params(UserListQuery),
-    responses((status = 200, body = UserPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 200, body = UserPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn list_users(
     admin: Admin,
@@ -143,7 +143,7 @@ pub async fn list_users(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn get_user(
     admin: Admin,
@@ -155,7 +155,7 @@ pub async fn get_user(
 }
 
 #[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = PatchUserRequest,
-    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
 pub async fn patch_user(
     admin: Admin,
@@ -181,8 +181,8 @@ macro_rules! user_action {
     ($name:ident, $method:ident, $path:literal, $scope:literal, $action:path, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path($method, path = $path, tag = "users", params(("id" = Uuid, Path)),
-            responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem),
-                (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+            responses((status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
+                (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
             security(("bearer" = [$scope])))]
         pub async fn $name(admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
             admin.require($scope)?;
@@ -258,8 +258,8 @@ user_action!(
 );
 
 #[utoipa::path(put, path = "/admin/v1/users/{id}/password", tag = "users", params(("id" = Uuid, Path)), request_body = SetPasswordRequest,
-    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]
 pub async fn set_password(
     admin: Admin,
@@ -280,8 +280,8 @@ pub async fn set_password(
 }
 
 #[utoipa::path(put, path = "/admin/v1/users/{id}/login-id", tag = "users", params(("id" = Uuid, Path)), request_body = LoginIdRequest,
-    responses((status = 200, body = UserView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem)),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
 pub async fn change_login_id(
     admin: Admin,
@@ -295,7 +295,7 @@ pub async fn change_login_id(
 }
 
 #[utoipa::path(post, path = "/admin/v1/password-change-requests", tag = "users", request_body = BulkPasswordChangeRequest,
-    responses((status = 200, body = BulkResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = BulkResult), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]
 pub async fn bulk_password_change(
     admin: Admin,
@@ -327,7 +327,7 @@ async fn session_view(state: &AppState, s: &crate::store::Session) -> AppResult<
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [SessionView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = [SessionView]), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn list_sessions(
     admin: Admin,
@@ -344,7 +344,7 @@ pub async fn list_sessions(
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = LogoutResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = LogoutResult), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn logout_all(
     admin: Admin,
@@ -360,7 +360,7 @@ pub async fn logout_all(
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/sessions/{session_id}", tag = "sessions",
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = LogoutResult), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = LogoutResult), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn logout_one(
     admin: Admin,
@@ -376,7 +376,7 @@ pub async fn logout_one(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/access-history", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccessHistory), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = AccessHistory), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn access_history(
     admin: Admin,
@@ -412,7 +412,7 @@ pub async fn access_history(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/devices", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [DeviceView]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = [DeviceView]), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn devices(
     admin: Admin,
@@ -448,7 +448,7 @@ pub async fn devices(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/security", tag = "security", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SecurityView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = SecurityView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn security(
     admin: Admin,
@@ -500,7 +500,7 @@ pub async fn security(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
-    responses((status = 200, body = MfaView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = MfaView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn get_mfa(
     admin: Admin,
@@ -518,7 +518,7 @@ pub async fn get_mfa(
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
-    responses((status = 200, body = MfaView), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = MfaView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]
 pub async fn reset_mfa(
     admin: Admin,

@@ -81,6 +81,7 @@ pub struct UserPage {
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// active, pending, suspended, locked or deleted
+    #[param(pattern = "^(active|pending|suspended|locked|deleted)$")]
     pub status: Option<String>,
     /// Only users with (true) or without (false) MFA.
     pub mfa: Option<bool>,
@@ -90,16 +91,26 @@ pub struct UserListQuery {
     pub q: Option<String>,
     pub cursor: Option<String>,
     /// 1..=200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
+    #[schema(min_length = 3, max_length = 64, pattern = r"^[a-zA-Z0-9._-]+$")]
     pub login_id: Option<String>,
-    /// Without a password the user is `pending` and is sent an invitation.
+    /// Without a password the user is `pending` and is sent an invitation. The
+    /// policy (length, common passwords, strength) may still refuse it with 422.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
     pub roles: Option<Vec<String>>,
 }
@@ -107,7 +118,13 @@ pub struct CreateUserRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUserRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub display_name: Option<String>,
+    #[schema(
+        format = "email",
+        max_length = 254,
+        pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )]
     pub email: Option<String>,
     pub roles: Option<Vec<String>>,
 }
@@ -115,6 +132,8 @@ pub struct PatchUserRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPasswordRequest {
+    /// The policy (length, common passwords, strength) may still refuse it with 422.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// Also ask the user to change it at the next sign-in (default false).
     pub require_change: Option<bool>,
@@ -123,12 +142,14 @@ pub struct SetPasswordRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIdRequest {
+    #[schema(min_length = 3, max_length = 64, pattern = r"^[a-zA-Z0-9._-]+$")]
     pub login_id: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkPasswordChangeRequest {
+    #[schema(min_items = 1, max_items = 1000)]
     pub user_ids: Vec<Uuid>,
 }
 
@@ -315,6 +336,7 @@ pub struct AuditQuery {
     /// RFC 3339, exclusive.
     pub to: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -322,6 +344,7 @@ pub struct AuditQuery {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// csv (default) or xlsx
+    #[param(pattern = "^(csv|xlsx)$")]
     pub format: Option<String>,
 }
 
