@@ -13,6 +13,7 @@ use crate::config::Config;
 
 pub mod oidc;
 pub mod postgres;
+pub mod saml;
 mod sql;
 pub mod sqlite;
 
@@ -242,7 +243,15 @@ pub trait LoginEventStore {
 
 #[async_trait]
 pub trait Backend:
-    OrgStore + UserStore + SessionStore + LoginEventStore + oidc::OidcStore + Send + Sync + 'static
+    OrgStore
+    + UserStore
+    + SessionStore
+    + LoginEventStore
+    + oidc::OidcStore
+    + saml::SamlStore
+    + Send
+    + Sync
+    + 'static
 {
     fn dialect(&self) -> &'static str;
     async fn ping(&self) -> StoreResult<()>;

@@ -68,3 +68,4 @@ impl crate::store::Backend for PostgresStore {
 
 super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);
+super::saml::impl_saml_store!(PostgresStore, sqlx::Postgres);

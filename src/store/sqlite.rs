@@ -67,3 +67,4 @@ impl crate::store::Backend for SqliteStore {
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
 super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);
+super::saml::impl_saml_store!(SqliteStore, sqlx::Sqlite);
