@@ -158,6 +158,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::authn::routes::routes)
         .configure(crate::account::routes)
         .configure(crate::oidc::routes)
+        .configure(crate::saml::routes)
         .default_service(web::to(not_found));
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod oidc;
+pub mod saml;
 pub mod sessions;
 pub mod store;
 pub mod users;
