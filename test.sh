@@ -11,4 +11,5 @@ status=0
 cargo test --locked --no-fail-fast || status=$?
 # Third-party clients against a running Monban.
 conformance/oidc/run.sh || status=$?
+conformance/saml/run.sh || status=$?
 exit "$status"
