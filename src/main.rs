@@ -71,6 +71,9 @@ struct SamlSpAdd {
     /// What to sign: response, assertion or both.
     #[arg(long, default_value = "both")]
     sign: String,
+    /// Encrypt assertions (AES-256-GCM, RSA-OAEP) to the SP's encryption certificate.
+    #[arg(long)]
+    encrypt_assertions: bool,
     /// Allow IdP-initiated SSO (/saml/idp-initiated?sp=ENTITY_ID).
     #[arg(long)]
     idp_initiated: bool,
@@ -466,6 +469,7 @@ async fn saml_sp_cmd(cfg: Config, clock: SharedClock, cmd: SamlSpCmd) -> anyhow:
                     name_id_format: Some(a.name_id_format),
                     attributes: a.attributes,
                     sign: Some(a.sign),
+                    encrypt_assertions: a.encrypt_assertions,
                     idp_initiated: a.idp_initiated,
                 },
             )

@@ -168,6 +168,52 @@ async fn sp_initiated_sso_issues_a_strict_response(backend: Backend) {
     assert_ne!(element_text(&other, "NameID").unwrap(), name_id);
 }
 
+async fn encrypted_assertion_for_the_sp_key(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    register(&app, &sp, false, |s| s.encrypt_assertions = true).await;
+    let c = app.client();
+    let xml = sso(&app, &sp, &c, "_enc").await;
+    assert!(xml.contains("EncryptedAssertion") && xml.contains("xmlenc11#aes256-gcm"));
+    assert!(!xml.contains("alice@example.com") && !xml.contains("<saml2:Assertion"));
+    let values: Vec<&str> = xml
+        .split("<xenc:CipherValue>")
+        .skip(1)
+        .map(|v| &v[..v.find('<').unwrap()])
+        .collect();
+    assert_eq!(values.len(), 2);
+    let rsa = sp.key.rsa().unwrap();
+    let mut key = vec![0u8; rsa.size() as usize];
+    let n = rsa
+        .private_decrypt(
+            &B64.decode(values[0]).unwrap(),
+            &mut key,
+            openssl::rsa::Padding::PKCS1_OAEP,
+        )
+        .unwrap();
+    let data = B64.decode(values[1]).unwrap();
+    let (iv, rest) = data.split_at(12);
+    let (ct, tag) = rest.split_at(rest.len() - 16);
+    let plain = openssl::symm::decrypt_aead(
+        openssl::symm::Cipher::aes_256_gcm(),
+        &key[..n],
+        Some(iv),
+        &[],
+        ct,
+        tag,
+    )
+    .unwrap();
+    let assertion = String::from_utf8(plain).unwrap();
+    assert!(assertion.starts_with("<saml2:Assertion") && assertion.contains("alice@example.com"));
+    samael::crypto::Crypto::verify_signed_xml(
+        &assertion,
+        &common::saml::idp_cert(&app),
+        Some("ID"),
+    )
+    .expect("the decrypted assertion is signed");
+}
+
 async fn form_post_csp_allows_only_the_acs(backend: Backend) {
     let Some((app, sp)) = setup(backend).await else {
         return;
@@ -667,6 +713,7 @@ on_both_backends!(
     metadata_is_complete,
     sp_initiated_sso_issues_a_strict_response,
     form_post_csp_allows_only_the_acs,
+    encrypted_assertion_for_the_sp_key,
     signed_requests_required_and_verified,
     acs_checked_against_metadata,
     replayed_request_refused,

@@ -121,7 +121,7 @@ def sp_config(work, name, idp_metadata=None, signed=True, nameid=NAMEID_FORMAT_P
 
 
 def setup(work):
-    for name, signed in (("sp1", True), ("sp2", False), ("stranger", True)):
+    for name, signed in (("sp1", True), ("sp2", False), ("sp3", True), ("stranger", True)):
         make_key(work, name)
         md = create_metadata_string(None, config=sp_config(work, name, signed=signed), valid=24)
         with open(os.path.join(work, f"{name}.xml"), "wb") as f:
@@ -295,6 +295,17 @@ class Run:
         resp = self.parse(cl, reqid, fields)
         assert resp is not None and resp.name_id.format == NAMEID_FORMAT_TRANSIENT
 
+    def encrypted_assertion(self):
+        cl, s = self.client("sp3"), requests.Session()
+        reqid, _, _, fields, _ = self.login(cl, s)
+        xml = base64.b64decode(fields["SAMLResponse"]).decode()
+        assert "EncryptedAssertion" in xml and "aes256-gcm" in xml and "rsa-oaep" in xml
+        assert self.email not in xml, "attributes visible in clear"
+        resp = self.parse(cl, reqid, fields)
+        assert resp is not None, "pysaml2 refused the encrypted response"
+        assert resp.get_identity().get("mail") == [self.email]
+        assert resp.assertion.signature is not None, "the decrypted assertion is signed"
+
     def slo_sp_initiated(self, binding):
         cl, s = self.client("sp1"), requests.Session()
         reqid, _, _, fields, _ = self.login(cl, s)
@@ -403,6 +414,7 @@ def main():
     r.check("modified Response refused by the SP", r.tampered_response_refused)
     r.check("Response outside its validity window refused", r.expired_response_refused)
     r.check("unsigned requests where allowed; transient NameID", r.unsigned_requests_allowed_sp_transient)
+    r.check("encrypted Assertion (AES-256-GCM, RSA-OAEP) decrypted and verified by the SP", r.encrypted_assertion)
     r.check("SP-initiated SLO over Redirect", lambda: r.slo_sp_initiated(BINDING_HTTP_REDIRECT))
     r.check("SP-initiated SLO over POST", lambda: r.slo_sp_initiated(BINDING_HTTP_POST))
     r.check("IdP-initiated SLO on browser logout (front-channel)", r.slo_idp_initiated)

@@ -44,6 +44,7 @@ export USER_EMAIL="conformance@example.com" USER_PASSWORD="conformance-Pass-2026
 echo "$USER_PASSWORD" | "$bin" user add --email "$USER_EMAIL" --display-name "Conformance User" --password-stdin --json >/dev/null
 "$py" "$here/run.py" setup "$work"
 "$bin" saml-sp add --metadata "$work/sp1.xml" --name "pysaml2 strict" --name-id-format persistent --json >/dev/null
+"$bin" saml-sp add --metadata "$work/sp3.xml" --name "pysaml2 encrypted" --encrypt-assertions --json >/dev/null
 "$bin" saml-sp add --metadata "$work/sp2.xml" --name "pysaml2 transient" --name-id-format transient --json >/dev/null
 
 "$bin" serve >"$work/server.log" 2>&1 &

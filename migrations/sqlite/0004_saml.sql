@@ -18,6 +18,7 @@ CREATE TABLE saml_service_providers (
     attributes              TEXT NOT NULL,
     sign_response           BOOLEAN NOT NULL,
     sign_assertion          BOOLEAN NOT NULL,
+    encrypt_assertions      BOOLEAN NOT NULL DEFAULT FALSE,
     idp_initiated           BOOLEAN NOT NULL,
     disabled                BOOLEAN NOT NULL DEFAULT FALSE,
     created_at              TEXT NOT NULL,

@@ -52,6 +52,8 @@ pub struct SpSettings {
     /// `response`, `assertion` or `both` (default: `both`; `assertion` alone is
     /// upgraded to `both` because SAML2int requires the Response signature).
     pub sign: Option<String>,
+    /// Encrypt assertions to the SP's encryption certificate (which must exist).
+    pub encrypt_assertions: bool,
     pub idp_initiated: bool,
 }
 
@@ -70,6 +72,7 @@ pub struct SpView {
     pub attributes: Vec<String>,
     pub sign_response: bool,
     pub sign_assertion: bool,
+    pub encrypt_assertions: bool,
     pub idp_initiated: bool,
     pub disabled: bool,
 }
@@ -93,6 +96,7 @@ impl From<&ServiceProvider> for SpView {
                 .collect(),
             sign_response: sp.sign_response,
             sign_assertion: sp.sign_assertion,
+            encrypt_assertions: sp.encrypt_assertions,
             idp_initiated: sp.idp_initiated,
             disabled: sp.disabled,
         }
@@ -126,6 +130,12 @@ impl ServiceProvider {
             "email" => NAMEID_EMAIL,
             _ => NAMEID_PERSISTENT,
         }
+    }
+
+    pub fn encryption_cert_der(&self) -> Option<Vec<u8>> {
+        self.encryption_cert
+            .as_deref()
+            .and_then(|c| B64.decode(c).ok())
     }
 
     pub fn releases(&self, attr: &str) -> bool {
@@ -314,6 +324,12 @@ pub async fn register(
             ))
         }
     };
+    if s.encrypt_assertions && m.encryption_cert.is_none() {
+        return Err(AppError::unprocessable(
+            "invalid_setting",
+            "assertion encryption needs an encryption certificate in the SP metadata",
+        ));
+    }
     let now = state.clock.now();
     let sp = ServiceProvider {
         id: Uuid::new_v4(),
@@ -340,6 +356,7 @@ pub async fn register(
         attributes: attributes.join(" "),
         sign_response,
         sign_assertion,
+        encrypt_assertions: s.encrypt_assertions,
         idp_initiated: s.idp_initiated,
         disabled: false,
         created_at: now,

@@ -246,6 +246,12 @@ pub fn success(state: &AppState, g: &Grant) -> AppResult<String> {
     if g.sp.sign_assertion {
         assertion_xml = sign(&assertion_xml, &key_der)?;
     }
+    if g.sp.encrypt_assertions {
+        let cert =
+            g.sp.encryption_cert_der()
+                .ok_or_else(|| AppError::internal("no SP encryption certificate"))?;
+        assertion_xml = super::encrypt::encrypt_assertion(&assertion_xml, &cert)?;
+    }
     let response_id = new_id();
     let response = Response {
         id: response_id.clone(),

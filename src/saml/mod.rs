@@ -10,6 +10,7 @@
 //! - `GET /saml/error` — the metadata `errorURL`
 
 pub mod assertion;
+pub mod encrypt;
 pub mod metadata;
 pub mod slo;
 pub mod sso;

@@ -32,6 +32,9 @@ pub struct ServiceProvider {
     pub attributes: String,
     pub sign_response: bool,
     pub sign_assertion: bool,
+    /// Send the Assertion encrypted (AES-256-GCM, key wrapped with RSA-OAEP) to the
+    /// SP's encryption certificate.
+    pub encrypt_assertions: bool,
     pub idp_initiated: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
@@ -113,7 +116,7 @@ macro_rules! impl_saml_store {
 
             const SP_COLS: &str = "id, org_id, entity_id, name, acs, slo_url, slo_binding, signing_certs, \
                 encryption_cert, authn_requests_signed, want_assertions_signed, name_id_format, attributes, \
-                sign_response, sign_assertion, idp_initiated, disabled, created_at, updated_at";
+                sign_response, sign_assertion, encrypt_assertions, idp_initiated, disabled, created_at, updated_at";
             const PENDING_COLS: &str = "id, sp_entity_id, request_id, acs_url, relay_state, force_authn, \
                 created_at, expires_at";
             const SESSION_SP_COLS: &str = "session_id, sp_entity_id, name_id, name_id_format, session_index, created_at";
@@ -123,7 +126,7 @@ macro_rules! impl_saml_store {
                 async fn insert_sp(&self, sp: &ServiceProvider) -> StoreResult<()> {
                     sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO saml_service_providers ({SP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
                     )))
                     .bind(sp.id)
                     .bind(sp.org_id)
@@ -140,6 +143,7 @@ macro_rules! impl_saml_store {
                     .bind(&sp.attributes)
                     .bind(sp.sign_response)
                     .bind(sp.sign_assertion)
+                    .bind(sp.encrypt_assertions)
                     .bind(sp.idp_initiated)
                     .bind(sp.disabled)
                     .bind(sp.created_at)
