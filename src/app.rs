@@ -89,6 +89,7 @@ impl Application {
         let server = server(state.clone(), listener)?;
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());
+        crate::saml::spawn_purger(state.clone());
         Ok(Application {
             server,
             port,

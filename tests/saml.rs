@@ -76,6 +76,22 @@ async fn metadata_is_complete(backend: Backend) {
         assert!(xml.contains(needle), "{needle} missing:\n{xml}");
     }
     assert!(libxml::parser::Parser::default().parse_string(&xml).is_ok());
+    assert_eq!(xml.matches("KeyDescriptor use=\"signing\"").count(), 1);
+    // After a rotation the next certificate is published beside the current one.
+    monban::keys::KeyManager::rotate(&app.state.cfg, std::sync::Arc::new(app.clock.clone()))
+        .unwrap();
+    assert!(app.state.keys.reload_if_changed().unwrap());
+    let xml = app
+        .client()
+        .get(app.url("/saml/metadata"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(xml.matches("KeyDescriptor use=\"signing\"").count(), 2);
+    assert!(xml.contains(&cert), "the current certificate stays");
 }
 
 async fn sp_initiated_sso_issues_a_strict_response(backend: Backend) {
@@ -518,6 +534,8 @@ async fn bad_input_refused(backend: Backend) {
         );
     let res = post(B64.encode(&outer)).await;
     assert_eq!(res.status(), 400, "wrapping: {outer}");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("does not cover the message"), "{body}");
     // Still alive.
     assert_eq!(
         c.get(app.url("/healthz")).send().await.unwrap().status(),

@@ -320,3 +320,41 @@ pub fn error_response(
     );
     B64.encode(xml)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_class_follows_the_session_acr() {
+        let now = chrono::Utc::now();
+        let mut s = Session {
+            id: uuid::Uuid::new_v4(),
+            token_hash: vec![],
+            org_id: uuid::Uuid::new_v4(),
+            user_id: uuid::Uuid::new_v4(),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now,
+            auth_time: now,
+            amr: "pwd".into(),
+            acr: crate::sessions::ACR_PASSWORD.into(),
+            ip: None,
+            user_agent: None,
+            ended_at: None,
+            end_reason: None,
+        };
+        assert_eq!(context_class(&s), AC_PASSWORD);
+        s.amr = "pwd otp mfa".into();
+        s.acr = ACR_MFA.into();
+        assert_eq!(context_class(&s), AC_MFA);
+    }
+
+    #[test]
+    fn ids_are_ncnames_and_declarations_strip() {
+        let id = new_id();
+        assert!(id.starts_with('_') && id.len() == 41);
+        assert_eq!(strip_decl("<?xml version=\"1.0\"?>\n<a/>"), "<a/>");
+        assert_eq!(strip_decl("<a/>"), "<a/>");
+    }
+}

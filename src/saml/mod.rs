@@ -62,7 +62,9 @@ impl From<InputError> for AppError {
         let code = match e {
             InputError::TooLarge => "saml_too_large",
             InputError::Unsigned => "saml_unsigned",
-            InputError::BadSignature | InputError::SigAlg => "saml_bad_signature",
+            InputError::BadSignature | InputError::SigAlg | InputError::Wrapped => {
+                "saml_bad_signature"
+            }
             _ => "saml_bad_request",
         };
         refuse(code, e.to_string())
@@ -142,6 +144,19 @@ pub fn redirect_signed(
         .insert_header((header::LOCATION, format!("{location}{sep}{query}")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+/// Deletes expired pending requests and remembered request IDs every ten minutes.
+pub fn spawn_purger(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.store.purge_saml(state.clock.now()).await {
+                tracing::warn!(error = %e, "purging expired SAML requests failed");
+            }
+        }
+    });
 }
 
 async fn error_page() -> AppResult<HttpResponse> {

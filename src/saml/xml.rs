@@ -58,6 +58,8 @@ pub enum InputError {
     BadSignature,
     #[error("unsupported signature algorithm")]
     SigAlg,
+    #[error("the signature does not cover the message")]
+    Wrapped,
 }
 
 /// Refuses documents with a DOCTYPE or entity declarations (XXE, billion laughs).
@@ -173,9 +175,9 @@ pub fn verify_enveloped(
     )
     .map_err(|_| InputError::BadSignature)?;
     refuse_dtd(signed.as_bytes())?;
-    let inner = check_shape(&signed, local).map_err(|_| InputError::BadSignature)?;
+    let inner = check_shape(&signed, local).map_err(|_| InputError::Wrapped)?;
     if inner.id.is_none() || inner.id != shape.id {
-        return Err(InputError::BadSignature);
+        return Err(InputError::Wrapped);
     }
     Ok(signed)
 }
