@@ -679,6 +679,64 @@ async fn sp_initiated_logout_ends_the_session(backend: Backend) {
     assert!(resp.contains("status:Success"), "{resp}");
 }
 
+async fn sp_initiated_logout_tells_the_other_sps_first(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    register(&app, &sp, false, |_| {}).await;
+    let sp2 = TestSp::new("sp2");
+    register(&app, &sp2, false, |_| {}).await;
+    let c = app.client();
+    let xml = sso(&app, &sp, &c, "_m1").await;
+    let other = sso(&app, &sp2, &c, "_m2").await;
+    let lr = sp.logout_request(
+        &app,
+        "_lo",
+        &element_text(&xml, "NameID").unwrap(),
+        &element_attr(&xml, "AuthnStatement", "SessionIndex").unwrap(),
+    );
+    let res = c
+        .get(sp.redirect(&app, "/saml/slo", &lr, Some("back"), true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let loc = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(loc.starts_with(&sp2.slo), "the other SP first: {loc}");
+    let req =
+        monban::saml::xml::decode_redirect(&common::query_param(&loc, "SAMLRequest").unwrap())
+            .unwrap();
+    assert!(req.contains(&element_text(&other, "NameID").unwrap()));
+    let rs = common::query_param(&loc, "RelayState").unwrap();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let res = c
+        .get(app.url(&format!("/saml/slo?SAMLResponse=x&RelayState={}", enc(&rs))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let loc = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(loc.starts_with(&sp.slo), "then the initiator: {loc}");
+    assert_eq!(
+        common::query_param(&loc, "RelayState").as_deref(),
+        Some("back")
+    );
+    let resp =
+        monban::saml::xml::decode_redirect(&common::query_param(&loc, "SAMLResponse").unwrap())
+            .unwrap();
+    assert!(
+        resp.contains("status:Success") && resp.contains("InResponseTo=\"_lo\""),
+        "{resp}"
+    );
+    // The answer key is not a sign-on request.
+    let res = c
+        .get(app.url("/saml/continue?id=slo:00000000-0000-0000-0000-000000000000"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
 async fn browser_logout_tells_the_sps(backend: Backend) {
     let Some((app, sp)) = setup(backend).await else {
         return;
@@ -741,4 +799,5 @@ on_both_backends!(
     locked_user_gets_no_assertion,
     sp_initiated_logout_ends_the_session,
     browser_logout_tells_the_sps,
+    sp_initiated_logout_tells_the_other_sps_first,
 );

@@ -5,7 +5,9 @@
 //!   [`crate::sessions::end`] (which also revokes OIDC grants and sends OIDC
 //!   back-channel logout), and a signed LogoutResponse to the SP's SLO endpoint whose
 //!   status says whether the session really ended (Success) or not (Responder /
-//!   UnknownPrincipal).
+//!   UnknownPrincipal). When other SPs took part in the session they are sent
+//!   LogoutRequests first (the same front-channel chain as below) and the initiator
+//!   is answered at its end.
 //! - IdP-initiated, front-channel, on browser logout: a redirect chain. `POST /logout`
 //!   hands over to [`start_chain`], which sends the browser to the first SP that took
 //!   part with a signed LogoutRequest; the SP answers at `/saml/slo` with a
@@ -29,7 +31,7 @@ use crate::app::AppState;
 use crate::clients::saml::{ServiceProvider, BINDING_REDIRECT};
 use crate::error::{AppError, AppResult};
 use crate::http;
-use crate::store::saml::SessionSp;
+use crate::store::saml::{PendingRequest, SessionSp};
 
 const CHAIN_PREFIX: &str = "lo.";
 
@@ -158,16 +160,47 @@ async fn logout_request(
             (status, Some(t.session_id))
         }
     };
-    tracing::info!(sp = %sp.entity_id, status, "SAML LogoutRequest answered");
-    let xml = logout_response(state, &slo_url, &id, status)?;
-    let mut res = send(
-        state,
-        &sp,
-        &slo_url,
-        "SAMLResponse",
-        &xml,
-        msg.relay_state.as_deref(),
-    )?;
+    tracing::info!(sp = %sp.entity_id, status, "SAML LogoutRequest received");
+    let mut res = match ended_here.filter(|_| status == assertion::STATUS_SUCCESS) {
+        Some(sid) => {
+            // The other SPs of the session are told first (front-channel chain);
+            // the initiator is answered at the end of it.
+            state.store.delete_session_sp(sid, &sp.entity_id).await?;
+            let key = answer_key(sid);
+            state.store.delete_pending_request(&key).await?;
+            let now = state.clock.now();
+            state
+                .store
+                .insert_pending_request(&PendingRequest {
+                    id: key,
+                    sp_entity_id: sp.entity_id.clone(),
+                    request_id: Some(id.clone()),
+                    acs_url: slo_url.clone(),
+                    relay_state: msg.relay_state.clone(),
+                    force_authn: false,
+                    created_at: now,
+                    expires_at: now + life,
+                })
+                .await?;
+            match next_in_chain(state, sid).await? {
+                Some(r) => r,
+                None => answer_initiator(state, sid)
+                    .await?
+                    .ok_or_else(|| AppError::internal("the logout answer vanished"))?,
+            }
+        }
+        None => {
+            let xml = logout_response(state, &slo_url, &id, status)?;
+            send(
+                state,
+                &sp,
+                &slo_url,
+                "SAMLResponse",
+                &xml,
+                msg.relay_state.as_deref(),
+            )?
+        }
+    };
     // The browser's own session is the one that ended: drop its cookie too.
     if let Some(sid) = ended_here {
         let cookie_session = match req.cookie(&state.cfg.session.cookie_name) {
@@ -305,13 +338,16 @@ fn parse_chain_token(state: &AppState, token: &str) -> Option<Uuid> {
     .then_some(id)
 }
 
-/// After a browser logout ended `session_id`: the next SP of the chain, or the
-/// signed-out page when none is left (`done`).
-pub async fn start_chain(
-    state: &AppState,
-    session_id: Uuid,
-    done: impl FnOnce() -> HttpResponse,
-) -> AppResult<HttpResponse> {
+/// Key of the pending answer to an SP-initiated LogoutRequest (never a valid
+/// `/saml/continue` id: those are random base64url tokens).
+pub(super) fn answer_key(session_id: Uuid) -> String {
+    format!("{ANSWER_PREFIX}{session_id}")
+}
+
+pub(super) const ANSWER_PREFIX: &str = "slo:";
+
+/// A LogoutRequest to the next SP that took part in the ended session, if any.
+async fn next_in_chain(state: &AppState, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
     for p in state.store.list_session_sps(session_id).await? {
         state
             .store
@@ -325,9 +361,42 @@ pub async fn start_chain(
         };
         let xml = logout_request_xml(state, &url, &p);
         let token = chain_token(state, session_id);
-        return send(state, &sp, &url, "SAMLRequest", &xml, Some(&token));
+        return send(state, &sp, &url, "SAMLRequest", &xml, Some(&token)).map(Some);
     }
-    Ok(done())
+    Ok(None)
+}
+
+/// The LogoutResponse to the SP that started the logout, once the chain is done.
+async fn answer_initiator(state: &AppState, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
+    let key = answer_key(session_id);
+    let Some(p) = state.store.get_pending_request(&key).await? else {
+        return Ok(None);
+    };
+    state.store.delete_pending_request(&key).await?;
+    let Some(sp) = state.store.get_sp(&p.sp_entity_id).await? else {
+        return Ok(None);
+    };
+    let irt = p.request_id.unwrap_or_default();
+    let xml = logout_response(state, &p.acs_url, &irt, assertion::STATUS_SUCCESS)?;
+    send(
+        state,
+        &sp,
+        &p.acs_url,
+        "SAMLResponse",
+        &xml,
+        p.relay_state.as_deref(),
+    )
+    .map(Some)
+}
+
+/// After a browser logout ended `session_id`: the next SP of the chain, or the
+/// signed-out page when none is left (`done`).
+pub async fn start_chain(
+    state: &AppState,
+    session_id: Uuid,
+    done: impl FnOnce() -> HttpResponse,
+) -> AppResult<HttpResponse> {
+    Ok(next_in_chain(state, session_id).await?.unwrap_or_else(done))
 }
 
 async fn continue_chain(
@@ -338,15 +407,17 @@ async fn continue_chain(
     let Some(session_id) = rs.and_then(|t| parse_chain_token(state, t)) else {
         return Err(refuse("saml_bad_request", "unexpected LogoutResponse"));
     };
+    if let Some(r) = next_in_chain(state, session_id).await? {
+        return Ok(r);
+    }
+    if let Some(r) = answer_initiator(state, session_id).await? {
+        return Ok(r);
+    }
     let locale = http::locale(req, state);
-    let product = state.cfg.ui.product_name.clone();
-    start_chain(state, session_id, move || {
-        HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(crate::http::templates::logged_out(locale, &product).into_string())
-    })
-    .await
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(crate::http::templates::logged_out(locale, &state.cfg.ui.product_name).into_string()))
 }
 
 /// Hook run whenever sessions end ([`crate::sessions`]). SAML Single Logout needs

@@ -267,6 +267,9 @@ pub async fn resume(
     q: web::Query<ResumeQuery>,
 ) -> AppResult<HttpResponse> {
     let id = q.id.as_deref().unwrap_or("");
+    if id.starts_with(super::slo::ANSWER_PREFIX) {
+        return Err(refuse("saml_expired", "the sign-on request has expired"));
+    }
     let pending = match state.store.get_pending_request(id).await? {
         Some(p) if p.expires_at > state.clock.now() => p,
         _ => return Err(refuse("saml_expired", "the sign-on request has expired")),
