@@ -442,6 +442,62 @@ async fn passive_and_forced_authn(backend: Backend) {
     assert_eq!(instant[..19], issued[..19], "fresh AuthnInstant");
 }
 
+fn with_children(xml: String, children: &str) -> String {
+    xml.replace(
+        "</samlp:AuthnRequest>",
+        &format!("{children}</samlp:AuthnRequest>"),
+    )
+}
+
+/// The status codes of an (unsigned) error Response in a page.
+fn status_of(html: &str) -> String {
+    let (_, resp, _) = form(html, "SAMLResponse").expect("a SAML response");
+    String::from_utf8(B64.decode(resp).unwrap()).unwrap()
+}
+
+async fn name_id_policy_and_authn_context(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    register(&app, &sp, false, |_| {}).await;
+    let c = app.client();
+    app.login(&c, "alice@example.com", PW).await;
+    let ask = |id: &str, children: &str| {
+        let xml = with_children(sp.authn_request(&app, id, ""), children);
+        sp.redirect(&app, "/saml/sso", &xml, None, false)
+    };
+    let get = |url: String| {
+        let c = c.clone();
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let transient =
+        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\"/>";
+    let xml = status_of(&get(ask("_n1", transient)).await);
+    assert!(
+        xml.contains("status:InvalidNameIDPolicy") && !xml.contains("Assertion"),
+        "{xml}"
+    );
+    let persistent = "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\" AllowCreate=\"true\"/>";
+    let html = get(ask("_n2", persistent)).await;
+    verified_response(&app, &form(&html, "SAMLResponse").unwrap().1);
+    let ctx = |class: &str, cmp: &str| {
+        format!(
+            "<samlp:RequestedAuthnContext Comparison=\"{cmp}\"><saml:AuthnContextClassRef>{class}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>"
+        )
+    };
+    let xml = status_of(&get(ask("_c1", &ctx("urn:example:smartcard", "exact"))).await);
+    assert!(xml.contains("status:NoAuthnContext"), "{xml}");
+    // MFA asked for, the session is password-only.
+    let xml = status_of(&get(ask("_c2", &ctx("https://refeds.org/profile/mfa", "exact"))).await);
+    assert!(
+        xml.contains("status:NoAuthnContext") && !xml.contains("Assertion"),
+        "{xml}"
+    );
+    let ppt = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
+    let html = get(ask("_c3", &ctx(ppt, "minimum"))).await;
+    verified_response(&app, &form(&html, "SAMLResponse").unwrap().1);
+}
+
 async fn bad_input_refused(backend: Backend) {
     let Some((app, sp)) = setup(backend).await else {
         return;
@@ -795,6 +851,7 @@ on_both_backends!(
     replayed_request_refused,
     passive_and_forced_authn,
     bad_input_refused,
+    name_id_policy_and_authn_context,
     idp_initiated_only_when_enabled,
     locked_user_gets_no_assertion,
     sp_initiated_logout_ends_the_session,

@@ -32,6 +32,7 @@ CREATE TABLE saml_pending_requests (
     acs_url         TEXT NOT NULL,
     relay_state     TEXT,
     force_authn     BOOLEAN NOT NULL,
+    authn_context   TEXT,
     created_at      TIMESTAMPTZ NOT NULL,
     expires_at      TIMESTAMPTZ NOT NULL
 );

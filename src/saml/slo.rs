@@ -178,6 +178,7 @@ async fn logout_request(
                     acs_url: slo_url.clone(),
                     relay_state: msg.relay_state.clone(),
                     force_authn: false,
+                    authn_context: None,
                     created_at: now,
                     expires_at: now + life,
                 })

@@ -17,6 +17,9 @@ use super::assertion::{self, Grant};
 use super::{check_relay_state, post_form, refuse, xml, BindingForm};
 use crate::app::AppState;
 use crate::clients::saml::{ServiceProvider, BINDING_POST};
+use samael::schema::AuthnContextComparison;
+
+const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
 use crate::error::AppResult;
 use crate::http;
 use crate::store::saml::{PendingRequest, SessionSp};
@@ -220,6 +223,36 @@ async fn authn_request(
     {
         return Err(refuse("saml_replay", "this request was already used"));
     }
+    let refuse_to_sp = |top: &str, second: &str, message: &str| {
+        let body =
+            assertion::error_response(state, &chosen.url, Some(&ar.id), top, Some(second), message);
+        post_form(
+            state,
+            &chosen.url,
+            "SAMLResponse",
+            body,
+            msg.relay_state.as_deref(),
+        )
+    };
+    if let Some(f) = ar.name_id_policy.as_ref().and_then(|p| p.format.as_deref()) {
+        if f != NAMEID_UNSPECIFIED && f != sp.name_id_format_uri() {
+            return Ok(refuse_to_sp(
+                assertion::STATUS_REQUESTER,
+                assertion::STATUS_INVALID_NAMEID_POLICY,
+                "this NameID format is not configured for the service provider",
+            ));
+        }
+    }
+    let authn_context = requested_context(&ar);
+    if let Some(rc) = &authn_context {
+        if !satisfiable(rc) {
+            return Ok(refuse_to_sp(
+                assertion::STATUS_RESPONDER,
+                assertion::STATUS_NO_AUTHN_CONTEXT,
+                "the requested authentication context is not supported",
+            ));
+        }
+    }
     let force = ar.force_authn.unwrap_or(false);
     if ar.is_passive.unwrap_or(false) {
         let session = http::current_session(req, state).await?;
@@ -248,6 +281,7 @@ async fn authn_request(
         acs_url: chosen.url,
         relay_state: msg.relay_state,
         force_authn: force,
+        authn_context,
         created_at: now,
         expires_at: now + life,
     };
@@ -310,6 +344,7 @@ pub async fn idp_initiated(
         acs_url: acs.url,
         relay_state: q.relay_state,
         force_authn: false,
+        authn_context: None,
         created_at: now,
         expires_at: now + Duration::seconds(state.cfg.saml.request_lifetime_secs),
     };
@@ -370,6 +405,25 @@ async fn proceed(
             p.relay_state.as_deref(),
         ));
     }
+    if let Some(rc) = &p.authn_context {
+        if !meets(rc, assertion::context_class(&session)) {
+            let body = assertion::error_response(
+                state,
+                &p.acs_url,
+                irt,
+                assertion::STATUS_RESPONDER,
+                Some(assertion::STATUS_NO_AUTHN_CONTEXT),
+                "the sign-in does not meet the requested authentication context",
+            );
+            return Ok(post_form(
+                state,
+                &p.acs_url,
+                "SAMLResponse",
+                body,
+                p.relay_state.as_deref(),
+            ));
+        }
+    }
     let (name_id, format) = assertion::name_id(state, &sp, &user);
     let session_index = assertion::new_id();
     let body = assertion::success(
@@ -404,4 +458,75 @@ async fn proceed(
         body,
         p.relay_state.as_deref(),
     ))
+}
+
+/// The RequestedAuthnContext as stored: `comparison class…` (None when absent).
+fn requested_context(ar: &AuthnRequest) -> Option<String> {
+    let rc = ar.requested_authn_context.as_ref()?;
+    let classes: Vec<String> = rc
+        .authn_context_class_refs
+        .iter()
+        .flatten()
+        .filter_map(|c| c.value.clone())
+        .filter(|c| !c.is_empty() && !c.contains(char::is_whitespace))
+        .take(16)
+        .collect();
+    if classes.is_empty() {
+        return None;
+    }
+    let cmp = rc
+        .comparison
+        .as_ref()
+        .unwrap_or(&AuthnContextComparison::Exact);
+    Some(format!("{} {}", cmp.value(), classes.join(" ")))
+}
+
+/// Strength of the classes Monban can assert (others are unknown).
+fn rank(class: &str) -> Option<u8> {
+    match class {
+        assertion::AC_PASSWORD => Some(1),
+        assertion::AC_MFA => Some(2),
+        _ => None,
+    }
+}
+
+/// Whether the class asserted (`ours`) meets a stored requested context.
+fn meets(stored: &str, ours: &str) -> bool {
+    let mut it = stored.split(' ');
+    let cmp = it.next().unwrap_or("exact");
+    let classes: Vec<&str> = it.collect();
+    let Some(r) = rank(ours) else { return false };
+    let ranks = classes.iter().filter_map(|c| rank(c));
+    match cmp {
+        "minimum" => ranks.clone().any(|x| r >= x),
+        "better" => ranks.clone().any(|x| r > x),
+        "maximum" => ranks.clone().any(|x| r <= x),
+        _ => classes.contains(&ours),
+    }
+}
+
+/// Whether any sign-in Monban offers could meet the requested context.
+fn satisfiable(stored: &str) -> bool {
+    [assertion::AC_PASSWORD, assertion::AC_MFA]
+        .iter()
+        .any(|c| meets(stored, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requested_context_comparisons() {
+        let pwd = assertion::AC_PASSWORD;
+        let mfa = assertion::AC_MFA;
+        assert!(meets(&format!("exact {pwd}"), pwd));
+        assert!(!meets(&format!("exact {mfa}"), pwd));
+        assert!(meets(&format!("minimum {pwd}"), mfa));
+        assert!(!meets(&format!("better {pwd}"), pwd));
+        assert!(meets(&format!("better {pwd}"), mfa));
+        assert!(meets(&format!("maximum {mfa}"), pwd));
+        assert!(!satisfiable("exact urn:example:smartcard"));
+        assert!(satisfiable(&format!("exact urn:example:smartcard {pwd}")));
+    }
 }

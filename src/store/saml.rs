@@ -51,6 +51,8 @@ pub struct PendingRequest {
     pub acs_url: String,
     pub relay_state: Option<String>,
     pub force_authn: bool,
+    /// The RequestedAuthnContext: comparison, then the class refs, space-separated.
+    pub authn_context: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -118,7 +120,7 @@ macro_rules! impl_saml_store {
                 encryption_cert, authn_requests_signed, want_assertions_signed, name_id_format, attributes, \
                 sign_response, sign_assertion, encrypt_assertions, idp_initiated, disabled, created_at, updated_at";
             const PENDING_COLS: &str = "id, sp_entity_id, request_id, acs_url, relay_state, force_authn, \
-                created_at, expires_at";
+                authn_context, created_at, expires_at";
             const SESSION_SP_COLS: &str = "session_id, sp_entity_id, name_id, name_id_format, session_index, created_at";
 
             #[async_trait::async_trait]
@@ -174,7 +176,7 @@ macro_rules! impl_saml_store {
 
                 async fn insert_pending_request(&self, p: &PendingRequest) -> StoreResult<()> {
                     sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO saml_pending_requests ({PENDING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                        "INSERT INTO saml_pending_requests ({PENDING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                     )))
                     .bind(&p.id)
                     .bind(&p.sp_entity_id)
@@ -182,6 +184,7 @@ macro_rules! impl_saml_store {
                     .bind(&p.acs_url)
                     .bind(&p.relay_state)
                     .bind(p.force_authn)
+                    .bind(&p.authn_context)
                     .bind(p.created_at)
                     .bind(p.expires_at)
                     .execute(&self.pool)
