@@ -9,7 +9,7 @@ use openssl::pkey::{PKey, Private};
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
 use samael::traits::ToXml;
 
-use super::TestApp;
+use super::{Backend, TestApp};
 
 pub const SIG_RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 
@@ -219,4 +219,39 @@ pub fn element_attr(xml: &str, local: &str, attr: &str) -> Option<String> {
         stack.extend(kids);
     }
     None
+}
+
+pub const PW: &str = "correct horse battery staple";
+
+pub async fn setup(backend: Backend) -> Option<(TestApp, TestSp)> {
+    let app = TestApp::spawn(backend).await?;
+    app.create_user("alice@example.com", PW).await;
+    let sp = TestSp::new("sp1");
+    Some((app, sp))
+}
+
+/// Follows a browser from `url` (signing in if asked) to the page Monban shows.
+pub async fn page(app: &TestApp, c: &reqwest::Client, url: &str, login: bool) -> (u16, String) {
+    let creds = login.then_some(("alice@example.com", PW));
+    match app.browse(c, url, creds, false).await {
+        Ok(outside) => panic!("redirected outside Monban: {outside}"),
+        Err(page) => page,
+    }
+}
+
+/// SP-initiated SSO over Redirect; returns the verified Response XML.
+pub async fn sso(app: &TestApp, sp: &TestSp, c: &reqwest::Client, id: &str) -> String {
+    let url = sp.redirect(
+        app,
+        "/saml/sso",
+        &sp.authn_request(app, id, ""),
+        Some("rs-1"),
+        true,
+    );
+    let (status, html) = page(app, c, &url, true).await;
+    assert_eq!(status, 200, "{html}");
+    let (action, resp, rs) = form(&html, "SAMLResponse").expect("auto-submit form");
+    assert_eq!(action, sp.acs);
+    assert_eq!(rs.as_deref(), Some("rs-1"));
+    verified_response(app, &resp)
 }
