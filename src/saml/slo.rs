@@ -424,7 +424,8 @@ async fn continue_chain(
 /// Hook run whenever sessions end ([`crate::sessions`]). SAML Single Logout needs
 /// the browser (front-channel; the SOAP back-channel binding is not implemented):
 /// the participations are kept so that a browser logout can walk them
-/// ([`start_chain`]); other endings (expiry, admin, SP-initiated) are logged.
+/// ([`start_chain`]); other endings (expiry, admin, a user's sessions ended) are
+/// logged.
 pub async fn sessions_ended(
     state: &AppState,
     ended: &[crate::store::Session],
@@ -432,7 +433,8 @@ pub async fn sessions_ended(
 ) -> crate::store::StoreResult<()> {
     for s in ended {
         let sps = state.store.list_session_sps(s.id).await?;
-        if !sps.is_empty() && reason != "logout" {
+        // Browser and SP-initiated logouts walk the participations themselves.
+        if !sps.is_empty() && reason != "logout" && reason != "saml_logout" {
             let names: Vec<&str> = sps.iter().map(|p| p.sp_entity_id.as_str()).collect();
             tracing::info!(session = %s.id, reason, sps = ?names,
                 "session ended; SAML service providers are not told without the browser");
