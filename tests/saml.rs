@@ -559,6 +559,31 @@ async fn bad_input_refused(backend: Backend) {
     assert_eq!(res.status(), 400, "wrapping: {outer}");
     let body = res.text().await.unwrap();
     assert!(body.contains("does not cover the message"), "{body}");
+    // Browsers get a localised page.
+    let res = c
+        .get(app.url("/saml/sso?SAMLRequest=%25%25"))
+        .header("accept", "text/html")
+        .header("accept-language", "ja")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("シングルサインオンの要求が正しくありません"));
+    // Expired SP metadata is not registered.
+    let old = TestSp::new("old");
+    let md = old.metadata(false, "HTTP-Redirect").replacen(
+        "entityID=",
+        "validUntil=\"2001-01-01T00:00:00Z\" entityID=",
+        1,
+    );
+    let err = monban::clients::saml::register(&app.state, &md, Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.detail.contains("expired"), "{}", err.detail);
     // Still alive.
     assert_eq!(
         c.get(app.url("/healthz")).send().await.unwrap().status(),

@@ -186,8 +186,59 @@ async fn browser_logout_tells_the_sps(backend: Backend) {
     assert_eq!(res.status(), 400);
 }
 
+/// An SP whose SingleLogoutService uses HTTP-POST gets enveloped-signed messages.
+async fn post_binding_slo_messages_are_signed(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    monban::clients::saml::register(
+        &app.state,
+        &sp.metadata(false, "HTTP-POST"),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let c = app.client();
+    let xml = sso(&app, &sp, &c, "_p").await;
+    // SP-initiated: the LogoutResponse comes back as a signed POST form.
+    let lr = sp.logout_request(
+        &app,
+        "_plo",
+        &element_text(&xml, "NameID").unwrap(),
+        &element_attr(&xml, "AuthnStatement", "SessionIndex").unwrap(),
+    );
+    let res = c
+        .get(sp.redirect(&app, "/saml/slo", &lr, Some("r"), true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let (action, resp, rs) = common::saml::form(&html, "SAMLResponse").unwrap();
+    assert_eq!(action, sp.slo);
+    assert_eq!(rs.as_deref(), Some("r"));
+    let resp = common::saml::verified_response(&app, &resp);
+    assert!(resp.contains("LogoutResponse") && resp.contains("status:Success"));
+    // Browser logout: the LogoutRequest too.
+    sso(&app, &sp, &c, "_p2").await;
+    let token = app.csrf(&c, "/logout").await;
+    let res = c
+        .post(app.url("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let (action, req, _) = common::saml::form(&html, "SAMLRequest").unwrap();
+    assert_eq!(action, sp.slo);
+    let req = common::saml::verified_response(&app, &req);
+    assert!(req.contains("LogoutRequest") && req.contains("SessionIndex"));
+}
+
 on_both_backends!(
     sp_initiated_logout_ends_the_session,
     sp_initiated_logout_tells_the_other_sps_first,
     browser_logout_tells_the_sps,
+    post_binding_slo_messages_are_signed,
 );

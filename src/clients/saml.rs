@@ -147,6 +147,7 @@ impl ServiceProvider {
 #[derive(Debug, Clone)]
 pub struct ParsedMetadata {
     pub entity_id: String,
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
     pub acs: Vec<AcsEndpoint>,
     pub slo: Option<(String, String)>,
     pub signing_certs: Vec<Vec<u8>>,
@@ -240,6 +241,7 @@ pub fn parse_metadata(xml: &str) -> AppResult<ParsedMetadata> {
     }
     Ok(ParsedMetadata {
         entity_id,
+        valid_until: ed.valid_until,
         acs,
         slo,
         signing_certs,
@@ -331,6 +333,11 @@ pub async fn register(
         ));
     }
     let now = state.clock.now();
+    if m.valid_until.is_some_and(|v| v <= now) {
+        return Err(invalid(
+            "the metadata has expired (validUntil is in the past)",
+        ));
+    }
     let sp = ServiceProvider {
         id: Uuid::new_v4(),
         org_id: state.org.id,
