@@ -86,6 +86,7 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::init(cfg, clock).await?);
+        crate::saml::init(&state);
         let server = server(state.clone(), listener)?;
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());

@@ -129,6 +129,14 @@ pub fn sign(xml: &str, key_der: &[u8]) -> AppResult<String> {
     Ok(strip_decl(&signed))
 }
 
+/// Signs a minimal document (start-up: initialises xmlsec, checks the key).
+pub fn self_test(state: &AppState) -> AppResult<()> {
+    let (key_der, cert) = signing_key(state)?;
+    let id = new_id();
+    let template = to_xml(&sig_template(&id, &cert))?;
+    sign(&format!("<t ID=\"{id}\">{template}</t>"), &key_der).map(|_| ())
+}
+
 fn strip_decl(xml: &str) -> String {
     let t = xml.trim_start();
     match t

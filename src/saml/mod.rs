@@ -146,6 +146,16 @@ pub fn redirect_signed(
         .finish())
 }
 
+/// Initialises libxml2 and xmlsec once, on the start-up thread, before any worker
+/// parses SAML (their global initialisation is not meant to race): signs a tiny
+/// document with the current SAML key, which also proves the key usable.
+pub fn init(state: &AppState) {
+    let _ = libxml::parser::Parser::default().parse_string("<init/>");
+    if let Err(e) = assertion::self_test(state) {
+        tracing::warn!(error = %e, "SAML signing self-test failed");
+    }
+}
+
 /// Deletes expired pending requests and remembered request IDs every ten minutes.
 pub fn spawn_purger(state: web::Data<AppState>) {
     tokio::spawn(async move {
