@@ -33,6 +33,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# A private copy: a concurrent build in another checkout sharing CARGO_TARGET_DIR
+# must not swap the binary under the run.
+cp "$bin" "$work/monban"
+bin="$work/monban"
 
 export MONBAN_DATA__DIR="$work/data" MONBAN_KEYS__DIR="$work/keys"
 unset MONBAN_DATABASE__URL MONBAN_CONFIG
