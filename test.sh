@@ -13,4 +13,5 @@ cargo test --locked --no-fail-fast || status=$?
 conformance/oidc/run.sh || status=$?
 # Schemathesis against the admin API's OpenAPI document.
 conformance/admin/run.sh || status=$?
+conformance/saml/run.sh || status=$?
 exit "$status"

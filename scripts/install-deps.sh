@@ -21,6 +21,14 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm
 fi
+# Python with venv runs pysaml2 for the SAML conformance suite (conformance/saml).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1 \
+  || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv
+fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "error: no Rust toolchain (cargo). Install one with rustup (https://rustup.rs), then run this again." >&2
   exit 1

@@ -90,11 +90,13 @@ impl Application {
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::init(cfg, clock).await?);
+        crate::saml::init(&state);
         let server = server(state.clone(), listener)?;
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());
         spawn_purger(state.clone());
         crate::notify::spawn_worker(state.clone());
+        crate::saml::spawn_purger(state.clone());
         Ok(Application {
             server,
             port,
@@ -167,6 +169,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::account::routes)
         .configure(crate::oidc::routes)
         .configure(crate::admin::routes)
+        .configure(crate::saml::routes)
         .default_service(web::to(not_found));
 }
 

@@ -26,6 +26,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub admin: AdminConfig,
     pub notify: NotifyConfig,
+    pub saml: SamlConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -490,6 +491,40 @@ impl NotifyConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct SamlConfig {
+    /// Seconds an assertion (and its bearer confirmation) stays valid.
+    pub assertion_lifetime_secs: i64,
+    /// Seconds `NotBefore` is set back to allow for clock skew at the SP.
+    pub clock_skew_secs: i64,
+    /// Seconds an AuthnRequest may wait for the user to sign in; request IDs are
+    /// remembered (replay refusal) this long.
+    pub request_lifetime_secs: i64,
+    /// Seconds from now to the metadata `validUntil`.
+    pub metadata_valid_secs: i64,
+    /// Metadata `cacheDuration` in seconds.
+    pub metadata_cache_secs: i64,
+    /// Longest RelayState accepted, in bytes (SAML bindings §3.4.3 says 80).
+    pub relay_state_max_bytes: usize,
+    /// Technical contact in the metadata (omitted when empty).
+    pub contact_email: String,
+}
+
+impl Default for SamlConfig {
+    fn default() -> Self {
+        Self {
+            assertion_lifetime_secs: 300,
+            clock_skew_secs: 60,
+            request_lifetime_secs: 600,
+            metadata_valid_secs: 7 * 86400,
+            metadata_cache_secs: 3600,
+            relay_state_max_bytes: 80,
+            contact_email: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct UiConfig {
     /// Locale when neither `ui_locales`, the cookie nor `Accept-Language` chooses: `ja` or `en`.
     pub default_locale: String,
@@ -730,6 +765,28 @@ impl Config {
         }
         if self.admin.max_page_size == 0 || self.admin.max_page_size > 10_000 {
             return bad("admin.max_page_size", "must be 1..=10000".into());
+        }
+        for (k, v) in [
+            (
+                "saml.assertion_lifetime_secs",
+                self.saml.assertion_lifetime_secs,
+            ),
+            (
+                "saml.request_lifetime_secs",
+                self.saml.request_lifetime_secs,
+            ),
+            ("saml.metadata_valid_secs", self.saml.metadata_valid_secs),
+            ("saml.metadata_cache_secs", self.saml.metadata_cache_secs),
+        ] {
+            if v <= 0 {
+                return bad(k, "must be positive".into());
+            }
+        }
+        if !(0..=600).contains(&self.saml.clock_skew_secs) {
+            return bad("saml.clock_skew_secs", "must be between 0 and 600".into());
+        }
+        if self.saml.relay_state_max_bytes < 80 {
+            return bad("saml.relay_state_max_bytes", "must be at least 80".into());
         }
         if self.oidc.backchannel_timeout_secs == 0 {
             return bad("oidc.backchannel_timeout_secs", "must be at least 1".into());

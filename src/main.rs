@@ -41,6 +41,47 @@ enum Command {
     /// Manage admin API credentials.
     #[command(subcommand)]
     AdminToken(AdminTokenCmd),
+    /// Manage SAML 2.0 service providers.
+    #[command(subcommand, name = "saml-sp")]
+    SamlSp(SamlSpCmd),
+}
+
+#[derive(Subcommand)]
+enum SamlSpCmd {
+    /// Register a service provider from its SAML metadata.
+    Add(Box<SamlSpAdd>),
+    /// List registered service providers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct SamlSpAdd {
+    /// The SP's metadata (an EntityDescriptor with an SPSSODescriptor).
+    #[arg(long)]
+    metadata: PathBuf,
+    /// Display name (default: the entityID).
+    #[arg(long)]
+    name: Option<String>,
+    /// NameID format: persistent (pairwise, opaque), transient or email.
+    #[arg(long, default_value = "persistent")]
+    name_id_format: String,
+    /// Attributes to release, comma-separated: email, name, groups.
+    #[arg(long, value_delimiter = ',')]
+    attributes: Option<Vec<String>>,
+    /// What to sign: response, assertion or both.
+    #[arg(long, default_value = "both")]
+    sign: String,
+    /// Encrypt assertions (AES-256-GCM, RSA-OAEP) to the SP's encryption certificate.
+    #[arg(long)]
+    encrypt_assertions: bool,
+    /// Allow IdP-initiated SSO (/saml/idp-initiated?sp=ENTITY_ID).
+    #[arg(long)]
+    idp_initiated: bool,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -201,6 +242,7 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
         Command::User(UserCmd::Add(a)) => user_add(cfg, clock, a).await,
         Command::Client(cmd) => client_cmd(cfg, clock, cmd).await,
         Command::AdminToken(cmd) => admin_token_cmd(cfg, clock, cmd).await,
+        Command::SamlSp(cmd) => saml_sp_cmd(cfg, clock, cmd).await,
         Command::Keys(KeysCmd::Rotate { json }) => {
             let added = KeyManager::rotate(&cfg, clock)?;
             if json {
@@ -520,6 +562,66 @@ async fn admin_token_cmd(
             } else {
                 Err(anyhow::anyhow!("no active token named {name_or_id}"))
             }
+        }
+    };
+    state.store.close().await;
+    result
+}
+
+async fn saml_sp_cmd(cfg: Config, clock: SharedClock, cmd: SamlSpCmd) -> anyhow::Result<()> {
+    let state = AppState::init(cfg, clock).await?;
+    let result = match cmd {
+        SamlSpCmd::Add(a) => {
+            let xml = std::fs::read_to_string(&a.metadata)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", a.metadata.display()))?;
+            let sp = monban::clients::saml::register(
+                &state,
+                &xml,
+                monban::clients::saml::SpSettings {
+                    name: a.name,
+                    name_id_format: Some(a.name_id_format),
+                    attributes: a.attributes,
+                    sign: Some(a.sign),
+                    encrypt_assertions: a.encrypt_assertions,
+                    idp_initiated: a.idp_initiated,
+                },
+            )
+            .await
+            .map_err(app_error)?;
+            let view = monban::clients::saml::SpView::from(&sp);
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                println!("entity_id: {}", view.entity_id);
+                for acs in &view.acs {
+                    println!(
+                        "acs[{}]{}: {}",
+                        acs.index,
+                        if acs.default { " (default)" } else { "" },
+                        acs.url
+                    );
+                }
+                println!(
+                    "name_id: {}  signing certs: {}  requests signed: {}",
+                    view.name_id_format, view.signing_certs, view.authn_requests_signed
+                );
+            }
+            Ok(())
+        }
+        SamlSpCmd::List { json } => {
+            let sps = state.store.list_sps(state.org.id).await?;
+            let views: Vec<monban::clients::saml::SpView> = sps
+                .iter()
+                .map(monban::clients::saml::SpView::from)
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&views)?);
+            } else {
+                for v in &views {
+                    println!("{}  {}  ({})", v.entity_id, v.name, v.name_id_format);
+                }
+            }
+            Ok(())
         }
     };
     state.store.close().await;

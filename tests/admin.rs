@@ -120,7 +120,14 @@ async fn every_documented_endpoint_refuses_missing_and_wrong_credentials(b: Back
     let app = TestApp::spawn(b).await.unwrap();
     let wrong = app.admin_token("admin:support").await;
     let http = reqwest::Client::new();
-    let doc: Value = http.get(app.url("/admin/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = http
+        .get(app.url("/admin/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let bodies: std::collections::HashMap<&str, Value> = [
         ("/admin/v1/users", json!({"email": "z@example.com"})),
         ("/admin/v1/users/{id}", json!({"display_name": "Z"})),
@@ -143,16 +150,29 @@ async fn every_documented_endpoint_refuses_missing_and_wrong_credentials(b: Back
                     .replace("{client_id}", "some-client"),
             );
             let m: reqwest::Method = method.to_uppercase().parse().unwrap();
-            let with_body = |r: reqwest::RequestBuilder| match (op.get("requestBody"), bodies.get(path.as_str())) {
+            let with_body = |r: reqwest::RequestBuilder| match (
+                op.get("requestBody"),
+                bodies.get(path.as_str()),
+            ) {
                 (Some(_), Some(b)) => r.json(b),
                 (Some(_), None) => panic!("no sample body for {method} {path}"),
                 _ => r,
             };
-            let r = with_body(http.request(m.clone(), &url)).send().await.unwrap();
+            let r = with_body(http.request(m.clone(), &url))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 401, "{method} {path} without a credential");
             assert_eq!(r.headers()["content-type"], "application/problem+json");
-            let r = with_body(http.request(m, &url).bearer_auth(&wrong)).send().await.unwrap();
-            assert_eq!(r.status(), 403, "{method} {path} with a credential lacking the scope");
+            let r = with_body(http.request(m, &url).bearer_auth(&wrong))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                403,
+                "{method} {path} with a credential lacking the scope"
+            );
             checked += 1;
         }
     }

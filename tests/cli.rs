@@ -207,3 +207,55 @@ fn serve_says_where_it_listens_and_stops_gracefully() {
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
 }
+
+#[test]
+fn saml_sp_add_reads_metadata_and_list_shows_it() {
+    for b in backends() {
+        let db = TestDb::new(b).unwrap();
+        let sp = common::saml::TestSp::new("cli");
+        let file = db.dir.path().join("sp.xml");
+        std::fs::write(&file, sp.metadata(true, "HTTP-Redirect")).unwrap();
+        let mut c = monban(&db);
+        c.args(["saml-sp", "add", "--metadata"]).arg(&file).args([
+            "--name-id-format",
+            "transient",
+            "--json",
+        ]);
+        let (code, out, err) = run(c, "");
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["entity_id"], sp.entity_id.as_str());
+        assert_eq!(v["name_id_format"], "transient");
+        assert_eq!(v["authn_requests_signed"], true);
+        assert_eq!(v["signing_certs"], 1);
+        assert_eq!(v["acs"].as_array().unwrap().len(), 2);
+        assert_eq!(v["idp_initiated"], false, "off by default");
+        // The same entity again: refused.
+        let mut c = monban(&db);
+        c.args(["saml-sp", "add", "--metadata"]).arg(&file);
+        let (code, _, err) = run(c, "");
+        assert_eq!(code, 1);
+        assert!(err.contains("already registered"), "{err}");
+        // Metadata with a DTD: refused.
+        let evil = db.dir.path().join("evil.xml");
+        std::fs::write(
+            &evil,
+            format!(
+                "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{}",
+                sp.metadata(false, "HTTP-POST")
+            ),
+        )
+        .unwrap();
+        let mut c = monban(&db);
+        c.args(["saml-sp", "add", "--metadata"]).arg(&evil);
+        let (code, _, err) = run(c, "");
+        assert_eq!(code, 1);
+        assert!(err.contains("DTD"), "{err}");
+        let mut c = monban(&db);
+        c.args(["saml-sp", "list", "--json"]);
+        let (code, out, _) = run(c, "");
+        assert_eq!(code, 0);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 1);
+    }
+}

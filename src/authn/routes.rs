@@ -190,13 +190,23 @@ async fn logout_submit(
     form: web::Form<LogoutForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    if let Some((session, _)) = http::current_session(&req, &state).await? {
-        sessions::end(&state, session.id, "logout").await?;
-    }
     let locale = http::locale(&req, &state);
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(sessions::removal_cookie(&state))
-        .body(templates::logged_out(locale, &state.cfg.ui.product_name).into_string()))
+    let product = state.cfg.ui.product_name.clone();
+    let done = move || {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(templates::logged_out(locale, &product).into_string())
+    };
+    let mut res = match http::current_session(&req, &state).await? {
+        Some((session, _)) => {
+            sessions::end(&state, session.id, "logout").await?;
+            // SAML service providers that took part are told front-channel.
+            crate::saml::slo::start_chain(&state, session.id, done).await?
+        }
+        None => done(),
+    };
+    res.add_cookie(&sessions::removal_cookie(&state))
+        .map_err(crate::error::AppError::internal)?;
+    Ok(res)
 }

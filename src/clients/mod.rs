@@ -9,6 +9,8 @@
 //! argon2: a full-entropy secret gains nothing from a slow hash, and the token
 //! endpoint must stay fast).
 
+pub mod saml;
+
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;

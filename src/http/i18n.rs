@@ -139,6 +139,42 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "フォームの有効期限が切れたか、このサイト以外から送信されました。ページを再読み込みしてもう一度お試しください。",
             "The form has expired or was not sent from this site. Reload the page and try again.",
         ),
+        "error.saml_bad_request" => (
+            "シングルサインオンの要求が正しくありません。",
+            "The single sign-on request is not valid.",
+        ),
+        "error.saml_too_large" => (
+            "シングルサインオンの要求が大きすぎます。",
+            "The single sign-on request is too large.",
+        ),
+        "error.saml_unknown_sp" => (
+            "このサービスは登録されていません。管理者にお問い合わせください。",
+            "This service is not registered. Contact your administrator.",
+        ),
+        "error.saml_unsigned" => (
+            "このサービスからの要求には署名が必要です。",
+            "Requests from this service must be signed.",
+        ),
+        "error.saml_bad_signature" => (
+            "要求の署名を検証できませんでした。",
+            "The request signature could not be verified.",
+        ),
+        "error.saml_bad_acs" => (
+            "応答の送信先がサービスの登録内容と一致しません。",
+            "The response address does not match the service's registration.",
+        ),
+        "error.saml_replay" => (
+            "この要求はすでに使用されています。サービスからもう一度やり直してください。",
+            "This request was already used. Start again from the service.",
+        ),
+        "error.saml_expired" => (
+            "シングルサインオンの要求の有効期限が切れました。サービスからもう一度やり直してください。",
+            "The single sign-on request has expired. Start again from the service.",
+        ),
+        "error.saml_idp_initiated_disabled" => (
+            "このサービスへのIdP起点のログインは許可されていません。",
+            "Signing in to this service from here is not enabled.",
+        ),
         "error.not_found" => ("ページが見つかりません。", "The page was not found."),
         "error.payload_too_large" => (
             "送信されたデータが大きすぎます。",

@@ -163,7 +163,8 @@ async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<
             ended.push(s);
         }
     }
-    crate::oidc::backchannel::sessions_ended(state, &ended, reason).await
+    crate::oidc::backchannel::sessions_ended(state, &ended, reason).await?;
+    crate::saml::slo::sessions_ended(state, &ended, reason).await
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure when the issuer is https.

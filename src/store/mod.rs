@@ -17,6 +17,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod outbox;
 pub mod postgres;
+pub mod saml;
 mod sql;
 pub mod sqlite;
 
@@ -272,6 +273,7 @@ pub trait Backend:
     + AuditStore
     + admin::AdminStore
     + OutboxStore
+    + saml::SamlStore
     + Send
     + Sync
     + 'static

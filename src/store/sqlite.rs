@@ -71,3 +71,4 @@ super::mfa::impl_mfa_store!(SqliteStore, sqlx::Sqlite);
 super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
 super::admin::impl_admin_store!(SqliteStore, sqlx::Sqlite, USER_COLS, SESSION_COLS);
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite);
+super::saml::impl_saml_store!(SqliteStore, sqlx::Sqlite);

@@ -3,6 +3,8 @@
 //! a fake clock. Each test spawns its own instance, so tests run in parallel.
 #![allow(dead_code)]
 
+pub mod saml;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 

@@ -1,0 +1,444 @@
+//! Single Logout.
+//!
+//! - SP-initiated: a LogoutRequest over Redirect or POST, signature checked (required
+//!   when the SP has signing certificates), the named session ended through
+//!   [`crate::sessions::end`] (which also revokes OIDC grants and sends OIDC
+//!   back-channel logout), and a signed LogoutResponse to the SP's SLO endpoint whose
+//!   status says whether the session really ended (Success) or not (Responder /
+//!   UnknownPrincipal). When other SPs took part in the session they are sent
+//!   LogoutRequests first (the same front-channel chain as below) and the initiator
+//!   is answered at its end.
+//! - IdP-initiated, front-channel, on browser logout: a redirect chain. `POST /logout`
+//!   hands over to [`start_chain`], which sends the browser to the first SP that took
+//!   part with a signed LogoutRequest; the SP answers at `/saml/slo` with a
+//!   LogoutResponse whose RelayState (a MAC'd reference to the ended session) brings
+//!   the browser back for the next SP, and finally to the signed-out page.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD};
+use base64::Engine;
+use samael::crypto::CertificateDer;
+use samael::schema::LogoutRequest;
+use samael::traits::ToXml;
+use uuid::Uuid;
+
+use super::assertion::{self, entity_id, instant, new_id};
+use super::sso::{check_envelope, known_sp, verify, Incoming};
+use super::xml::{self, esc, NS_ASSERTION, NS_PROTOCOL};
+use super::{post_form, redirect_signed, refuse, BindingForm};
+use crate::app::AppState;
+use crate::clients::saml::{ServiceProvider, BINDING_REDIRECT};
+use crate::error::{AppError, AppResult};
+use crate::http;
+use crate::store::saml::{PendingRequest, SessionSp};
+
+const CHAIN_PREFIX: &str = "lo.";
+
+pub async fn slo_redirect(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let q = req.query_string().to_string();
+    let rs = http::i18n::query_param(&q, "RelayState");
+    if let Some(v) = http::i18n::query_param(&q, "SAMLRequest") {
+        let msg = Incoming {
+            xml: xml::decode_redirect(&v)?,
+            relay_state: rs,
+            redirect_query: Some(&q),
+        };
+        return logout_request(&req, &state, msg).await;
+    }
+    if http::i18n::query_param(&q, "SAMLResponse").is_some() {
+        return continue_chain(&req, &state, rs.as_deref()).await;
+    }
+    Err(refuse(
+        "saml_bad_request",
+        "SAMLRequest or SAMLResponse is missing",
+    ))
+}
+
+pub async fn slo_post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<BindingForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    if let Some(v) = form.SAMLRequest {
+        let msg = Incoming {
+            xml: xml::decode_post(&v)?,
+            relay_state: form.RelayState,
+            redirect_query: None,
+        };
+        return logout_request(&req, &state, msg).await;
+    }
+    if form.SAMLResponse.is_some() {
+        return continue_chain(&req, &state, form.RelayState.as_deref()).await;
+    }
+    Err(refuse(
+        "saml_bad_request",
+        "SAMLRequest or SAMLResponse is missing",
+    ))
+}
+
+async fn logout_request(
+    req: &HttpRequest,
+    state: &AppState,
+    msg: Incoming<'_>,
+) -> AppResult<HttpResponse> {
+    xml::check_shape(&msg.xml, "LogoutRequest")?;
+    let unverified: LogoutRequest = msg
+        .xml
+        .parse()
+        .map_err(|_| refuse("saml_bad_request", "not a valid LogoutRequest"))?;
+    let issuer = unverified.issuer.as_ref().and_then(|i| i.value.as_deref());
+    let sp = known_sp(state, issuer).await?;
+    let required = !sp.signing_certs_der().is_empty();
+    let (trusted, _) = verify(&sp, &msg, "LogoutRequest", "SAMLRequest", required)?;
+    let lr: LogoutRequest = trusted
+        .parse()
+        .map_err(|_| refuse("saml_bad_request", "not a valid LogoutRequest"))?;
+    if lr.issuer.as_ref().and_then(|i| i.value.as_deref()) != Some(sp.entity_id.as_str()) {
+        return Err(refuse("saml_bad_request", "the signed Issuer differs"));
+    }
+    check_envelope(
+        state,
+        lr.version.as_deref(),
+        lr.issue_instant,
+        lr.destination.as_deref(),
+        &format!("{}/saml/slo", state.cfg.issuer()),
+    )?;
+    let id = lr.id.clone().filter(|i| !i.is_empty() && i.len() <= 256);
+    let Some(id) = id else {
+        return Err(refuse("saml_bad_request", "bad request ID"));
+    };
+    super::check_relay_state(state, msg.relay_state.as_deref())?;
+    let Some(slo_url) = sp.slo_url.clone() else {
+        return Err(refuse(
+            "saml_bad_request",
+            "the service provider has no SingleLogoutService",
+        ));
+    };
+    let life = chrono::Duration::seconds(state.cfg.saml.request_lifetime_secs * 2);
+    if !state
+        .store
+        .record_request_id(&sp.entity_id, &id, state.clock.now() + life)
+        .await?
+    {
+        return Err(refuse("saml_replay", "this request was already used"));
+    }
+    let name_id = lr
+        .name_id
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_default();
+    let target = match lr.session_index.as_deref() {
+        Some(si) => state
+            .store
+            .find_session_sp(&sp.entity_id, si)
+            .await?
+            .filter(|s| s.name_id == name_id),
+        None => state
+            .store
+            .find_session_sps_by_name_id(&sp.entity_id, &name_id)
+            .await?
+            .into_iter()
+            .next(),
+    };
+    let (status, ended_here) = match &target {
+        None => (assertion::STATUS_UNKNOWN_PRINCIPAL, None),
+        Some(t) => {
+            let ended = crate::sessions::end(state, t.session_id, "saml_logout").await?;
+            let really = ended
+                || state
+                    .store
+                    .get_session(t.session_id)
+                    .await?
+                    .is_some_and(|s| s.ended_at.is_some());
+            let status = if really {
+                assertion::STATUS_SUCCESS
+            } else {
+                assertion::STATUS_RESPONDER
+            };
+            (status, Some(t.session_id))
+        }
+    };
+    tracing::info!(sp = %sp.entity_id, status, "SAML LogoutRequest received");
+    let mut res = match ended_here.filter(|_| status == assertion::STATUS_SUCCESS) {
+        Some(sid) => {
+            // The other SPs of the session are told first (front-channel chain);
+            // the initiator is answered at the end of it.
+            state.store.delete_session_sp(sid, &sp.entity_id).await?;
+            let key = answer_key(sid);
+            state.store.delete_pending_request(&key).await?;
+            let now = state.clock.now();
+            state
+                .store
+                .insert_pending_request(&PendingRequest {
+                    id: key,
+                    sp_entity_id: sp.entity_id.clone(),
+                    request_id: Some(id.clone()),
+                    acs_url: slo_url.clone(),
+                    relay_state: msg.relay_state.clone(),
+                    force_authn: false,
+                    authn_context: None,
+                    created_at: now,
+                    expires_at: now + life,
+                })
+                .await?;
+            match next_in_chain(state, sid).await? {
+                Some(r) => r,
+                None => answer_initiator(state, sid)
+                    .await?
+                    .ok_or_else(|| AppError::internal("the logout answer vanished"))?,
+            }
+        }
+        None => {
+            let xml = logout_response(state, &slo_url, &id, status)?;
+            send(
+                state,
+                &sp,
+                &slo_url,
+                "SAMLResponse",
+                &xml,
+                msg.relay_state.as_deref(),
+            )?
+        }
+    };
+    // The browser's own session is the one that ended: drop its cookie too.
+    if let Some(sid) = ended_here {
+        let cookie_session = match req.cookie(&state.cfg.session.cookie_name) {
+            Some(c) => state
+                .store
+                .find_live_session(&crate::sessions::hash_token(state, c.value()))
+                .await?
+                .map(|s| s.id),
+            None => None,
+        };
+        if cookie_session.is_none() || cookie_session == Some(sid) {
+            res.add_cookie(&crate::sessions::removal_cookie(state))
+                .map_err(AppError::internal)?;
+        }
+    }
+    Ok(res)
+}
+
+/// Sends a message to an SP's SLO endpoint with its binding.
+fn send(
+    state: &AppState,
+    sp: &ServiceProvider,
+    url: &str,
+    field: &'static str,
+    xml: &str,
+    relay_state: Option<&str>,
+) -> AppResult<HttpResponse> {
+    if sp.slo_binding.as_deref() == Some(BINDING_REDIRECT) {
+        redirect_signed(state, url, field, xml, relay_state)
+    } else {
+        let signed = sign_enveloped(state, xml)?;
+        Ok(post_form(
+            state,
+            url,
+            field,
+            B64.encode(signed),
+            relay_state,
+        ))
+    }
+}
+
+/// Inserts a signature template after the Issuer and signs (for the POST binding).
+fn sign_enveloped(state: &AppState, xml: &str) -> AppResult<String> {
+    let keys = state.keys.current();
+    let key = keys
+        .saml_signing_key(state.clock.now())
+        .ok_or_else(|| AppError::unavailable("no usable SAML signing key"))?;
+    let der = openssl::pkey::PKey::private_key_from_pem(key.key_pem.as_bytes())
+        .and_then(|p| p.private_key_to_der())
+        .map_err(AppError::internal)?;
+    let id = message_id(xml).ok_or_else(|| AppError::internal("message without ID"))?;
+    let mut template =
+        samael::signature::Signature::template(&id, &CertificateDer::from(key.cert_der.clone()));
+    for r in &mut template.signed_info.reference {
+        r.digest_method.algorithm = samael::signature::DigestAlgorithm::Sha256;
+    }
+    let template = template
+        .to_string()
+        .map_err(|e| AppError::internal(format!("{e:?}")))?;
+    let close = "</saml:Issuer>";
+    let at = xml
+        .find(close)
+        .ok_or_else(|| AppError::internal("message without Issuer"))?
+        + close.len();
+    let with_template = format!("{}{}{}", &xml[..at], template, &xml[at..]);
+    assertion::sign(&with_template, &der)
+}
+
+fn message_id(xml: &str) -> Option<String> {
+    let start = xml.find(" ID=\"")? + 5;
+    let end = xml[start..].find('"')? + start;
+    Some(xml[start..end].to_string())
+}
+
+fn logout_response(
+    state: &AppState,
+    dest: &str,
+    in_response_to: &str,
+    status: &str,
+) -> AppResult<String> {
+    Ok(format!(
+        "<samlp:LogoutResponse xmlns:samlp=\"{NS_PROTOCOL}\" xmlns:saml=\"{NS_ASSERTION}\" ID=\"{}\" \
+         Version=\"2.0\" IssueInstant=\"{}\" Destination=\"{}\" InResponseTo=\"{}\">\
+         <saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>\
+         </samlp:LogoutResponse>",
+        new_id(),
+        instant(state.clock.now()),
+        esc(dest),
+        esc(in_response_to),
+        esc(&entity_id(state)),
+        esc(status),
+    ))
+}
+
+fn logout_request_xml(state: &AppState, dest: &str, p: &SessionSp) -> String {
+    let now = state.clock.now();
+    let until = now + chrono::Duration::seconds(state.cfg.saml.assertion_lifetime_secs);
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"{NS_PROTOCOL}\" xmlns:saml=\"{NS_ASSERTION}\" ID=\"{}\" \
+         Version=\"2.0\" IssueInstant=\"{}\" Destination=\"{}\" NotOnOrAfter=\"{}\">\
+         <saml:Issuer>{}</saml:Issuer><saml:NameID Format=\"{}\">{}</saml:NameID>\
+         <samlp:SessionIndex>{}</samlp:SessionIndex></samlp:LogoutRequest>",
+        new_id(),
+        instant(now),
+        esc(dest),
+        instant(until),
+        esc(&entity_id(state)),
+        esc(&p.name_id_format),
+        esc(&p.name_id),
+        esc(&p.session_index),
+    )
+}
+
+/// RelayState naming an ended session's logout chain: `lo.{uuid}.{mac}`.
+fn chain_token(state: &AppState, session_id: Uuid) -> String {
+    let mac = state
+        .keys
+        .secrets()
+        .token_hash(format!("saml-logout-chain\0{session_id}").as_bytes());
+    format!(
+        "{CHAIN_PREFIX}{session_id}.{}",
+        URL_SAFE_NO_PAD.encode(&mac[..16])
+    )
+}
+
+fn parse_chain_token(state: &AppState, token: &str) -> Option<Uuid> {
+    let rest = token.strip_prefix(CHAIN_PREFIX)?;
+    let (id, _) = rest.split_once('.')?;
+    let id = Uuid::parse_str(id).ok()?;
+    let expected = chain_token(state, id);
+    bool::from(subtle::ConstantTimeEq::ct_eq(
+        expected.as_bytes(),
+        token.as_bytes(),
+    ))
+    .then_some(id)
+}
+
+/// Key of the pending answer to an SP-initiated LogoutRequest (never a valid
+/// `/saml/continue` id: those are random base64url tokens).
+pub(super) fn answer_key(session_id: Uuid) -> String {
+    format!("{ANSWER_PREFIX}{session_id}")
+}
+
+pub(super) const ANSWER_PREFIX: &str = "slo:";
+
+/// A LogoutRequest to the next SP that took part in the ended session, if any.
+async fn next_in_chain(state: &AppState, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
+    for p in state.store.list_session_sps(session_id).await? {
+        state
+            .store
+            .delete_session_sp(session_id, &p.sp_entity_id)
+            .await?;
+        let Some(sp) = state.store.get_sp(&p.sp_entity_id).await? else {
+            continue;
+        };
+        let Some(url) = sp.slo_url.clone() else {
+            continue;
+        };
+        let xml = logout_request_xml(state, &url, &p);
+        let token = chain_token(state, session_id);
+        return send(state, &sp, &url, "SAMLRequest", &xml, Some(&token)).map(Some);
+    }
+    Ok(None)
+}
+
+/// The LogoutResponse to the SP that started the logout, once the chain is done.
+async fn answer_initiator(state: &AppState, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
+    let key = answer_key(session_id);
+    let Some(p) = state.store.get_pending_request(&key).await? else {
+        return Ok(None);
+    };
+    state.store.delete_pending_request(&key).await?;
+    let Some(sp) = state.store.get_sp(&p.sp_entity_id).await? else {
+        return Ok(None);
+    };
+    let irt = p.request_id.unwrap_or_default();
+    let xml = logout_response(state, &p.acs_url, &irt, assertion::STATUS_SUCCESS)?;
+    send(
+        state,
+        &sp,
+        &p.acs_url,
+        "SAMLResponse",
+        &xml,
+        p.relay_state.as_deref(),
+    )
+    .map(Some)
+}
+
+/// After a browser logout ended `session_id`: the next SP of the chain, or the
+/// signed-out page when none is left (`done`).
+pub async fn start_chain(
+    state: &AppState,
+    session_id: Uuid,
+    done: impl FnOnce() -> HttpResponse,
+) -> AppResult<HttpResponse> {
+    Ok(next_in_chain(state, session_id).await?.unwrap_or_else(done))
+}
+
+async fn continue_chain(
+    req: &HttpRequest,
+    state: &AppState,
+    rs: Option<&str>,
+) -> AppResult<HttpResponse> {
+    let Some(session_id) = rs.and_then(|t| parse_chain_token(state, t)) else {
+        return Err(refuse("saml_bad_request", "unexpected LogoutResponse"));
+    };
+    if let Some(r) = next_in_chain(state, session_id).await? {
+        return Ok(r);
+    }
+    if let Some(r) = answer_initiator(state, session_id).await? {
+        return Ok(r);
+    }
+    let locale = http::locale(req, state);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(crate::http::templates::logged_out(locale, &state.cfg.ui.product_name).into_string()))
+}
+
+/// Hook run whenever sessions end ([`crate::sessions`]). SAML Single Logout needs
+/// the browser (front-channel; the SOAP back-channel binding is not implemented):
+/// the participations are kept so that a browser logout can walk them
+/// ([`start_chain`]); other endings (expiry, admin, a user's sessions ended) are
+/// logged.
+pub async fn sessions_ended(
+    state: &AppState,
+    ended: &[crate::store::Session],
+    reason: &str,
+) -> crate::store::StoreResult<()> {
+    for s in ended {
+        let sps = state.store.list_session_sps(s.id).await?;
+        // Browser and SP-initiated logouts walk the participations themselves.
+        if !sps.is_empty() && reason != "logout" && reason != "saml_logout" {
+            let names: Vec<&str> = sps.iter().map(|p| p.sp_entity_id.as_str()).collect();
+            tracing::info!(session = %s.id, reason, sps = ?names,
+                "session ended; SAML service providers are not told without the browser");
+        }
+    }
+    Ok(())
+}
