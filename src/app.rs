@@ -298,7 +298,7 @@ fn form_error(e: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
     }
 }
 
-fn json_error(e: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub(crate) fn json_error(e: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     match e {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             payload_too_large()

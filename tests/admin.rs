@@ -135,6 +135,7 @@ async fn every_documented_endpoint_refuses_missing_and_wrong_credentials(b: Back
         ("/admin/v1/users/{id}/login-id", json!({"login_id": "zed"})),
         ("/admin/v1/password-change-requests", json!({"user_ids": [uuid::Uuid::new_v4()]})),
         ("/admin/v1/clients", json!({"name": "Z", "kind": "service"})),
+        ("/admin/v1/saml/service-providers", json!({"metadata": "<x/>"})),
         ("/admin/v1/policy", json!({"lockout": {"max_failures": 5, "permanent": false, "lock_duration_secs": 300,
             "backoff_multiplier": 2, "max_lock_duration_secs": 3600}, "mfa_required": false, "mfa_grace_period_days": 0})),
     ]
@@ -148,7 +149,11 @@ async fn every_documented_endpoint_refuses_missing_and_wrong_credentials(b: Back
                     .replace("{id}", &uuid::Uuid::new_v4().to_string())
                     .replace("{session_id}", &uuid::Uuid::new_v4().to_string())
                     .replace("{client_id}", "some-client"),
-            );
+            ) + if path.ends_with("/service-providers") {
+                "?entity_id=https%3A%2F%2Fsp.example"
+            } else {
+                ""
+            };
             let m: reqwest::Method = method.to_uppercase().parse().unwrap();
             let with_body = |r: reqwest::RequestBuilder| match (
                 op.get("requestBody"),
@@ -176,7 +181,7 @@ async fn every_documented_endpoint_refuses_missing_and_wrong_credentials(b: Back
             checked += 1;
         }
     }
-    assert!(checked >= 32, "{checked} operations checked");
+    assert!(checked >= 35, "{checked} operations checked");
 }
 
 async fn kinds(app: &TestApp, user: uuid::Uuid) -> Vec<String> {

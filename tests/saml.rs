@@ -668,4 +668,68 @@ on_both_backends!(
     name_id_policy_and_authn_context,
     idp_initiated_only_when_enabled,
     locked_user_gets_no_assertion,
+    service_providers_through_the_admin_api,
 );
+
+/// `/admin/v1/saml/service-providers`: register from metadata, list, and disable (no
+/// more assertions).
+async fn service_providers_through_the_admin_api(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    let admin = app.admin().await;
+    let (s, v) = admin
+        .post(
+            "/saml/service-providers",
+            serde_json::json!({"metadata": sp.metadata(false, "HTTP-Redirect"), "name": "Expense"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["entity_id"], sp.entity_id.as_str());
+    assert_eq!(
+        admin
+            .post(
+                "/saml/service-providers",
+                serde_json::json!({"metadata": sp.metadata(false, "HTTP-Redirect")})
+            )
+            .await
+            .0,
+        409
+    );
+    let (s, e) = admin
+        .post(
+            "/saml/service-providers",
+            serde_json::json!({"metadata": "<!DOCTYPE x [<!ENTITY a 'b'>]><x/>"}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let (_, list) = admin.get("/saml/service-providers").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let c = app.client();
+    sso(&app, &sp, &c, "_adm1").await;
+    let q: String = url::form_urlencoded::byte_serialize(sp.entity_id.as_bytes()).collect();
+    assert_eq!(
+        admin
+            .delete(&format!("/saml/service-providers?entity_id={q}"))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        admin
+            .delete(&format!("/saml/service-providers?entity_id={q}"))
+            .await
+            .0,
+        404
+    );
+    let url = sp.redirect(
+        &app,
+        "/saml/sso",
+        &sp.authn_request(&app, "_adm2", ""),
+        None,
+        false,
+    );
+    let (status, html) = page(&app, &c, &url, false).await;
+    assert_eq!(status, 400, "a disabled SP gets an error page: {html}");
+    assert!(form(&html, "SAMLResponse").is_none());
+}

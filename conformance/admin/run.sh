@@ -56,7 +56,7 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-"$venv/bin/schemathesis" run "$base/admin/v1/openapi.json" \
+"$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$base/admin/v1/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks all \
   --exclude-checks positive_data_acceptance \

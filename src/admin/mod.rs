@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod org;
+pub mod saml;
 pub mod users;
 pub mod views;
 
@@ -24,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         users::security, users::get_mfa, users::reset_mfa,
         org::get_policy, org::put_policy, org::audit_events, org::app_blocks,
         org::create_client, org::list_clients, org::get_client, org::rotate_client_secret, org::delete_client,
+        saml::list, saml::create, saml::delete,
     ),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "sessions"), (name = "security"), (name = "policy"), (name = "audit"), (name = "clients"))
@@ -137,6 +139,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/clients/{client_id}/secret")
                     .route(web::post().to(org::rotate_client_secret)),
+            )
+            .service(
+                web::resource("/saml/service-providers")
+                    // SP metadata can be larger than the default body limit.
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(256 * 1024)
+                            .error_handler(crate::app::json_error),
+                    )
+                    .route(web::get().to(saml::list))
+                    .route(web::post().to(saml::create))
+                    .route(web::delete().to(saml::delete)),
             ),
     );
 }

@@ -32,7 +32,7 @@ pub const ATTRIBUTES: [&str; 3] = ["email", "name", "groups"];
 /// Longest entityID accepted (SAML2int G04).
 const MAX_ENTITY_ID: usize = 256;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AcsEndpoint {
     pub index: usize,
     pub url: String,
@@ -58,7 +58,7 @@ pub struct SpSettings {
 }
 
 /// What the CLI and (later) the admin API show.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SpView {
     pub entity_id: String,
     pub name: String,

@@ -73,6 +73,13 @@ pub trait SamlStore {
     async fn insert_sp(&self, sp: &ServiceProvider) -> StoreResult<()>;
     async fn get_sp(&self, entity_id: &str) -> StoreResult<Option<ServiceProvider>>;
     async fn list_sps(&self, org_id: Uuid) -> StoreResult<Vec<ServiceProvider>>;
+    /// Disables an SP (no more assertions); false when unknown or already disabled.
+    async fn disable_sp(
+        &self,
+        org_id: Uuid,
+        entity_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     async fn insert_pending_request(&self, p: &PendingRequest) -> StoreResult<()>;
     async fn get_pending_request(&self, id: &str) -> StoreResult<Option<PendingRequest>>;
@@ -172,6 +179,19 @@ macro_rules! impl_saml_store {
                     .bind(org_id)
                     .fetch_all(&self.pool)
                     .await?)
+                }
+
+                async fn disable_sp(&self, org_id: Uuid, entity_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE saml_service_providers SET disabled = TRUE, updated_at = $3 \
+                         WHERE org_id = $1 AND entity_id = $2 AND disabled = FALSE",
+                    )
+                    .bind(org_id)
+                    .bind(entity_id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
                 }
 
                 async fn insert_pending_request(&self, p: &PendingRequest) -> StoreResult<()> {
