@@ -674,6 +674,7 @@ on_both_backends!(
 /// `/admin/v1/saml/service-providers`: register from metadata, list, and disable (no
 /// more assertions).
 async fn service_providers_through_the_admin_api(backend: Backend) {
+    use monban::clock::Clock;
     let Some((app, sp)) = setup(backend).await else {
         return;
     };
@@ -705,8 +706,25 @@ async fn service_providers_through_the_admin_api(backend: Backend) {
     assert_eq!(s, 422, "{e}");
     let (_, list) = admin.get("/saml/service-providers").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
+    // Roles are released as the multi-valued `groups` (isMemberOf) attribute.
+    let alice = app
+        .state
+        .store
+        .find_user_by_login(app.state.org.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    app.state
+        .store
+        .update_user_profile(alice.id, None, None, Some("support"), app.clock.now())
+        .await
+        .unwrap();
     let c = app.client();
-    sso(&app, &sp, &c, "_adm1").await;
+    let xml = sso(&app, &sp, &c, "_adm1").await;
+    assert!(
+        xml.contains("urn:oid:1.3.6.1.4.1.5923.1.5.1.1") && xml.contains(">support<"),
+        "{xml}"
+    );
     let q: String = url::form_urlencoded::byte_serialize(sp.entity_id.as_bytes()).collect();
     assert_eq!(
         admin

@@ -54,24 +54,8 @@ pub async fn audit_events(
 ) -> AppResult<HttpResponse> {
     admin.require("admin:audit:read")?;
     let q = q.into_inner();
-    let max = state.cfg.admin.max_page_size;
-    let limit = match q.limit {
-        None => i64::from(100.min(max)),
-        Some(l) if l >= 1 && l <= max => i64::from(l),
-        Some(_) => {
-            return Err(
-                AppError::bad_request("invalid_limit", format!("limit must be 1..={max}"))
-                    .with_field("limit", "out of range"),
-            )
-        }
-    };
-    let before = match &q.cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            AppError::bad_request("invalid_cursor", "malformed cursor")
-                .with_field("cursor", "malformed")
-        })?),
-        None => None,
-    };
+    let limit = page_limit(&state, q.limit, 100)?;
+    let before = cursor(q.cursor.as_deref())?;
     let rows = state
         .store
         .list_audit_filtered(

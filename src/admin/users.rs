@@ -24,18 +24,6 @@ async fn ok_user(state: &AppState, u: User) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(view(state, &u).await?))
 }
 
-fn page_limit(state: &AppState, limit: Option<u32>) -> AppResult<i64> {
-    let max = state.cfg.admin.max_page_size;
-    match limit {
-        None => Ok(i64::from(50.min(max))),
-        Some(l) if l >= 1 && l <= max => Ok(i64::from(l)),
-        Some(_) => Err(
-            AppError::bad_request("invalid_limit", format!("limit must be 1..={max}"))
-                .with_field("limit", "out of range"),
-        ),
-    }
-}
-
 #[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = CreateUserRequest,
     responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 201, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
@@ -104,14 +92,8 @@ pub async fn list_users(
                 .with_field("status", "unknown"));
         }
     }
-    let limit = page_limit(&state, q.limit)?;
-    let after = match &q.cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| {
-            AppError::bad_request("invalid_cursor", "malformed cursor")
-                .with_field("cursor", "malformed")
-        })?),
-        None => None,
-    };
+    let limit = page_limit(&state, q.limit, 50)?;
+    let after = cursor(q.cursor.as_deref())?;
     let rows = state
         .store
         .list_users(
@@ -480,11 +462,7 @@ pub async fn security(
         last_password_change: u.password_changed_at,
         password_change_required: u.password_change_required,
         password_change_requested_at: u.password_change_requested_at,
-        mfa: MfaView {
-            enabled: mfa.enabled,
-            enrolled_at: mfa.enrolled_at,
-            backup_codes_remaining: mfa.backup_codes_remaining,
-        },
+        mfa: MfaView::from(mfa.clone()),
         lock: LockView {
             locked: u.is_locked(now),
             locked_until: u.locked_until,
@@ -510,11 +488,7 @@ pub async fn get_mfa(
     admin.require("admin:users:read")?;
     actions::get(&state, *id).await?;
     let m = crate::authn::mfa::status(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(MfaView {
-        enabled: m.enabled,
-        enrolled_at: m.enrolled_at,
-        backup_codes_remaining: m.backup_codes_remaining,
-    }))
+    Ok(HttpResponse::Ok().json(MfaView::from(m)))
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
@@ -530,9 +504,5 @@ pub async fn reset_mfa(
     crate::authn::mfa::reset(&state, *id, &admin.ctx.actor, &admin.ctx.meta).await?;
     crate::users::notices::mfa_reset(&state, &u).await?;
     let m = crate::authn::mfa::status(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(MfaView {
-        enabled: m.enabled,
-        enrolled_at: m.enrolled_at,
-        backup_codes_remaining: m.backup_codes_remaining,
-    }))
+    Ok(HttpResponse::Ok().json(MfaView::from(m)))
 }

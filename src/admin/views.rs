@@ -368,3 +368,42 @@ pub fn decode_cursor(c: &str) -> Option<(DateTime<Utc>, Uuid)> {
         id.parse().ok()?,
     ))
 }
+
+/// A page size: `default` when absent, else 1..=`admin.max_page_size` (400 otherwise).
+pub fn page_limit(
+    state: &crate::app::AppState,
+    limit: Option<u32>,
+    default: u32,
+) -> crate::error::AppResult<i64> {
+    let max = state.cfg.admin.max_page_size;
+    match limit {
+        None => Ok(i64::from(default.min(max))),
+        Some(l) if l >= 1 && l <= max => Ok(i64::from(l)),
+        Some(_) => Err(crate::error::AppError::bad_request(
+            "invalid_limit",
+            format!("limit must be 1..={max}"),
+        )
+        .with_field("limit", "out of range")),
+    }
+}
+
+/// A cursor parameter, if given (400 when malformed).
+pub fn cursor(c: Option<&str>) -> crate::error::AppResult<Option<(DateTime<Utc>, Uuid)>> {
+    match c {
+        Some(c) => decode_cursor(c).map(Some).ok_or_else(|| {
+            crate::error::AppError::bad_request("invalid_cursor", "malformed cursor")
+                .with_field("cursor", "malformed")
+        }),
+        None => Ok(None),
+    }
+}
+
+impl From<crate::authn::mfa::MfaStatus> for MfaView {
+    fn from(m: crate::authn::mfa::MfaStatus) -> Self {
+        MfaView {
+            enabled: m.enabled,
+            enrolled_at: m.enrolled_at,
+            backup_codes_remaining: m.backup_codes_remaining,
+        }
+    }
+}

@@ -190,8 +190,19 @@ fn attributes(g: &Grant) -> Vec<Attribute> {
             vec![g.user.display_name.clone()],
         );
     }
-    // `groups`: eduPersonAffiliation-style multi-valued attribute; Monban has no
-    // group model yet, so nothing is released until it does.
+    // `groups`: the user's roles, multi-valued (one AttributeValue each), as
+    // eduPerson `isMemberOf`.
+    if g.sp.releases("groups") {
+        add(
+            "urn:oid:1.3.6.1.4.1.5923.1.5.1.1",
+            "isMemberOf",
+            g.user
+                .roles
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+        );
+    }
     out
 }
 
