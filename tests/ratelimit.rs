@@ -105,6 +105,11 @@ async fn login_flood_from_one_ip_is_throttled_while_others_sign_in(b: Backend) {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many requests. Wait a moment and try again."));
 
     // Another client signs in meanwhile, and is recorded under its own address.
     let other = browser_from("203.0.113.7");
