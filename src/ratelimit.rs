@@ -167,7 +167,7 @@ impl Limits {
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                tracing::info!(action = action.name(), retry_after = secs, "rate limited");
+                tracing::debug!(action = action.name(), retry_after = secs, "rate limited");
                 Err(AppError::too_many(secs.max(1)))
             }
         }
@@ -259,6 +259,29 @@ mod tests {
         clock.advance(chrono::Duration::seconds(61));
         l.sweep();
         assert_eq!(l.tracked_keys(Action::TokenClient), 0);
+    }
+
+    #[test]
+    fn more_keys_than_max_keys_sweeps_early() {
+        let (l, clock) = limits(RatelimitConfig {
+            max_keys: 100,
+            ..Default::default()
+        });
+        for i in 0..150 {
+            l.check(Action::LoginIp, &format!("10.0.0.{i}")).unwrap();
+        }
+        assert_eq!(
+            l.tracked_keys(Action::LoginIp),
+            150,
+            "all still within their period"
+        );
+        clock.advance(chrono::Duration::seconds(60));
+        l.check(Action::LoginIp, "10.0.1.1").unwrap();
+        assert_eq!(
+            l.tracked_keys(Action::LoginIp),
+            1,
+            "idle keys forgotten on overflow"
+        );
     }
 
     #[test]
