@@ -33,6 +33,10 @@ pub struct AppState {
     pub oidc: crate::oidc::OidcState,
     /// Outgoing notifications: the outbox worker's wake-up and transport.
     pub notify: crate::notify::NotifyState,
+    /// Rate limits (`[ratelimit]`).
+    pub limits: crate::ratelimit::Limits,
+    /// `server.trusted_proxies`: whose `X-Forwarded-For` gives the client IP.
+    pub proxies: crate::http::client_ip::TrustedProxies,
 }
 
 impl AppState {
@@ -52,6 +56,9 @@ impl AppState {
         let passwords = Passwords::new(&cfg.password)?;
         let oidc = crate::oidc::OidcState::new(&cfg)?;
         let notify = crate::notify::NotifyState::new(&cfg)?;
+        let limits = crate::ratelimit::Limits::new(&cfg.ratelimit, clock.clone());
+        let proxies = crate::http::client_ip::TrustedProxies::parse(&cfg.server.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         Ok(AppState {
             cfg: Arc::new(cfg),
             store,
@@ -61,6 +68,8 @@ impl AppState {
             org,
             oidc,
             notify,
+            limits,
+            proxies,
         })
     }
 }
@@ -95,6 +104,7 @@ impl Application {
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());
         spawn_purger(state.clone());
+        spawn_limit_sweeper(state.clone());
         crate::notify::spawn_worker(state.clone());
         crate::saml::spawn_purger(state.clone());
         Ok(Application {
@@ -184,6 +194,19 @@ fn spawn_purger(state: web::Data<AppState>) {
             if let Err(e) = crate::users::purge(&state).await {
                 tracing::warn!(error = %e, "purge run failed");
             }
+        }
+    });
+}
+
+/// Forgets rate-limit keys that are back to a full allowance, so memory stays bounded.
+fn spawn_limit_sweeper(state: web::Data<AppState>) {
+    let every = Duration::from_secs(state.cfg.ratelimit.sweep_interval_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            state.limits.sweep();
         }
     });
 }

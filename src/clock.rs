@@ -8,6 +8,14 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// Time since an arbitrary fixed origin, for measuring intervals (rate limits).
+    /// The system clock makes it monotonic; by default it follows [`Clock::now`], so a
+    /// fake clock drives it too.
+    fn elapsed(&self) -> std::time::Duration {
+        let us = self.now().timestamp_micros().max(0) as u64;
+        std::time::Duration::from_micros(us)
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -20,6 +28,11 @@ impl Clock for SystemClock {
         Utc.timestamp_micros(now.timestamp_micros())
             .single()
             .unwrap_or(now)
+    }
+
+    fn elapsed(&self) -> std::time::Duration {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed()
     }
 }
 

@@ -10,6 +10,9 @@ use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+mod ratelimit;
+pub use ratelimit::{Limit, RatelimitConfig};
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -27,6 +30,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub notify: NotifyConfig,
     pub saml: SamlConfig,
+    pub ratelimit: RatelimitConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -44,6 +48,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Seconds to let in-flight requests finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +60,7 @@ impl Default for ServerConfig {
             workers: 0,
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -792,6 +799,11 @@ impl Config {
             return bad("oidc.backchannel_timeout_secs", "must be at least 1".into());
         }
         self.notify.validate()?;
+        self.ratelimit.validate()?;
+        if let Err(e) = crate::http::client_ip::TrustedProxies::parse(&self.server.trusted_proxies)
+        {
+            return bad("server.trusted_proxies", e);
+        }
         if self.keys.publish_before_use_secs < 0 {
             return bad(
                 "keys.publish_before_use_secs",

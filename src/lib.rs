@@ -16,6 +16,7 @@ pub mod keys;
 pub mod notify;
 pub mod oidc;
 pub mod policy;
+pub mod ratelimit;
 pub mod saml;
 pub mod sessions;
 pub mod store;

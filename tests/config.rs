@@ -123,10 +123,45 @@ fn bad_values_are_named() {
             vec![("MONBAN_NOTIFY__SMTP_USERNAME", "user")],
             "notify.smtp_password",
         ),
+        (
+            "[ratelimit]\nlogin_ip = { requests = 10, period_secs = 60, burst = 0 }\n",
+            vec![],
+            "ratelimit.login_ip.burst",
+        ),
+        (
+            "",
+            vec![("MONBAN_RATELIMIT__TOKEN_CLIENT__PERIOD_SECS", "0")],
+            "ratelimit.token_client.period_secs",
+        ),
+        (
+            "[ratelimit.mfa_ip]\nrequests = 1\nperiod = 5\n",
+            vec![],
+            "ratelimit.mfa_ip.period",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\n",
+            vec![],
+            "server.trusted_proxies",
+        ),
     ] {
         let e = load_toml(text, &env).unwrap_err();
         assert!(e.to_string().contains(key), "expected {key} in: {e}");
     }
+}
+
+#[test]
+fn a_limit_can_be_changed_one_field_at_a_time() {
+    let cfg = load_toml(
+        "[ratelimit.login_ip]\nburst = 3\n[server]\ntrusted_proxies = [\"127.0.0.1\", \"fd00::/8\"]\n",
+        &[("MONBAN_RATELIMIT__LOGIN_ACCOUNT__REQUESTS", "2")],
+    )
+    .unwrap();
+    let d = monban::config::RatelimitConfig::default();
+    assert_eq!(cfg.ratelimit.login_ip.burst, 3);
+    assert_eq!(cfg.ratelimit.login_ip.requests, d.login_ip.requests);
+    assert_eq!(cfg.ratelimit.login_account.requests, 2);
+    assert_eq!(cfg.ratelimit.login_account.burst, d.login_account.burst);
+    assert_eq!(cfg.server.trusted_proxies, ["127.0.0.1", "fd00::/8"]);
 }
 
 #[test]

@@ -120,8 +120,10 @@ fn read_dir(dir: &Path) -> Vec<(String, String)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
+    // Skip the transport's temporary files (`.<id>.tmp`), renamed into place when complete.
     let mut files: Vec<(String, String)> = entries
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .map(|p| {
             (
                 p.file_name().unwrap().to_string_lossy().into_owned(),

@@ -123,6 +123,10 @@ async fn authenticate(req: HttpRequest) -> AppResult<Admin> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_string())
         .ok_or_else(|| unauthorized("a bearer token is required"))?;
+    // Per credential presented, before it is looked up or verified.
+    state
+        .limits
+        .check(crate::ratelimit::Action::AdminCredential, &token)?;
     let now = state.clock.now();
     if token.starts_with(TOKEN_PREFIX) {
         let hash = state.keys.secrets().token_hash(token.as_bytes());

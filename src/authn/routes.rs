@@ -9,6 +9,7 @@ use crate::authn::login::{self, PasswordOutcome};
 use crate::authn::mfa;
 use crate::error::AppResult;
 use crate::http::{self, csrf, templates};
+use crate::ratelimit::Action;
 use crate::sessions::{self, AuthContext};
 use crate::util::safe_local_path;
 
@@ -112,6 +113,9 @@ async fn login_submit(
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
+    // Counted before anything costly (argon2): per client IP, then per login name.
+    let meta = http::request_meta(&req);
+    state.limits.check_ip(Action::LoginIp, meta.ip.as_deref())?;
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
@@ -129,7 +133,9 @@ async fn login_submit(
     if username.trim().is_empty() || password.is_empty() {
         return Ok(fail("login.missing"));
     }
-    let meta = http::request_meta(&req);
+    state
+        .limits
+        .check(Action::LoginAccount, &login::normalize_login(&username))?;
     let user = match login::password_step(&state, &username, &password, &meta).await? {
         PasswordOutcome::Verified(user) => user,
         PasswordOutcome::Failed => return Ok(fail("login.failed")),

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the handlers: request metadata, the signed-in session,
 //! CSRF, i18n, middleware and page templates.
 
+pub mod client_ip;
 pub mod csrf;
 pub mod i18n;
 mod i18n_mfa;
@@ -17,10 +18,24 @@ use crate::sessions::{self, RequestMeta};
 use crate::store::{user_status, Session, User};
 use i18n::Locale;
 
+/// The client's address: the TCP peer, or — when the peer is one of
+/// `server.trusted_proxies` — the right-most untrusted `X-Forwarded-For` hop.
+pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let Some(state) = req.app_data::<actix_web::web::Data<AppState>>() else {
+        return Some(peer.to_canonical());
+    };
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    Some(state.proxies.client_ip(peer, forwarded))
+}
+
 /// Client address and user agent of a request.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: client_ip(req).map(|ip| ip.to_string()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -11,6 +11,8 @@ pub struct OAuthError {
     pub description: String,
     /// `WWW-Authenticate` value (client authentication and bearer token failures).
     pub www_authenticate: Option<String>,
+    /// `Retry-After` seconds (429 from a rate limit).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -20,6 +22,20 @@ impl OAuthError {
             error,
             description: description.into(),
             www_authenticate: None,
+            retry_after: None,
+        }
+    }
+
+    /// A rate limit refused the request: 429, `temporarily_unavailable` (RFC 6749's
+    /// registered code for a server that cannot handle the request now; `slow_down`
+    /// means "poll more slowly" to device-flow clients), with `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        OAuthError {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            error: "temporarily_unavailable",
+            description: "too many requests; try again later".into(),
+            www_authenticate: None,
+            retry_after: Some(retry_after_secs.max(1)),
         }
     }
 
@@ -46,6 +62,7 @@ impl OAuthError {
             error: "invalid_client",
             description: d.into(),
             www_authenticate: Some("Basic realm=\"monban\", charset=\"UTF-8\"".into()),
+            retry_after: None,
         }
     }
 
@@ -60,6 +77,7 @@ impl OAuthError {
                 d.replace(['"', '\\'], "'")
             )),
             description: d,
+            retry_after: None,
         }
     }
 
@@ -70,6 +88,7 @@ impl OAuthError {
             error: "server_error",
             description: "an unexpected error occurred".into(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
 
@@ -97,6 +116,9 @@ impl ResponseError for OAuthError {
         if let Some(w) = &self.www_authenticate {
             b.insert_header((header::WWW_AUTHENTICATE, w.clone()));
         }
+        if let Some(secs) = self.retry_after {
+            b.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
         b.json(serde_json::json!({ "error": self.error, "error_description": self.description }))
     }
 }
@@ -115,7 +137,12 @@ impl From<crate::keys::KeyError> for OAuthError {
 
 impl From<crate::error::AppError> for OAuthError {
     fn from(e: crate::error::AppError) -> Self {
-        OAuthError::server_error(e)
+        match e.retry_after {
+            Some(secs) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+                OAuthError::rate_limited(secs)
+            }
+            _ => OAuthError::server_error(e),
+        }
     }
 }
 

@@ -38,6 +38,10 @@ pub async fn introspect(
 ) -> OAuthResult<HttpResponse> {
     let p = form_params(&req, &body, PARAMS)?;
     let client = client_auth::authenticate(&req, &state, &p).await?;
+    state.limits.check(
+        crate::ratelimit::Action::IntrospectClient,
+        &client.client_id,
+    )?;
     if client.token_endpoint_auth_method == clients::AUTH_NONE {
         return Err(OAuthError::invalid_client(
             "public clients may not introspect tokens",

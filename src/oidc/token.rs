@@ -16,6 +16,7 @@ use super::params::Params;
 use super::tokens::{self, AccessClaims, IdClaims};
 use crate::app::AppState;
 use crate::clients::{self, Client};
+use crate::ratelimit::Action;
 use crate::sessions;
 use crate::store::oidc::{Consumed, RefreshToken, TokenFamily};
 use crate::store::User;
@@ -65,8 +66,13 @@ pub async fn token(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> OAuthResult<HttpResponse> {
+    // Per IP before any work; per client once it has proved who it is (so nobody can
+    // spend another client's allowance by naming it).
+    let ip = crate::http::client_ip(&req).map(|ip| ip.to_string());
+    state.limits.check_ip(Action::TokenIp, ip.as_deref())?;
     let p = form_params(&req, &body, TOKEN_PARAMS)?;
     let client = client_auth::authenticate(&req, &state, &p).await?;
+    state.limits.check(Action::TokenClient, &client.client_id)?;
     let grant = p
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;

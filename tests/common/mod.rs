@@ -63,6 +63,24 @@ impl TestDb {
         cfg.keys.dir = self.dir.path().join("keys");
         cfg.password.argon2_memory_kib = 1024;
         cfg.password.argon2_iterations = 1;
+        // The suites sign in, fail passwords and call /token many times a second from
+        // 127.0.0.1, far beyond the production limits: keep limits on (the code path
+        // runs) but out of reach. tests/ratelimit.rs sets its own.
+        let huge = monban::config::Limit::new(1_000_000, 1, 1_000_000);
+        let r = &mut cfg.ratelimit;
+        for l in [
+            &mut r.login_ip,
+            &mut r.login_account,
+            &mut r.mfa_ip,
+            &mut r.mfa_account,
+            &mut r.token_ip,
+            &mut r.token_client,
+            &mut r.introspect_client,
+            &mut r.admin_credential,
+            &mut r.support_grant_user,
+        ] {
+            *l = huge;
+        }
         cfg
     }
 }

@@ -13,6 +13,7 @@ use super::challenge::{self, Factor, Outcome};
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::http::{self, csrf, templates_mfa};
+use crate::ratelimit::Action;
 use crate::util::safe_local_path;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -183,12 +184,16 @@ async fn submit(
     form: CodeForm,
     factor: Factor,
 ) -> AppResult<HttpResponse> {
+    let meta = http::request_meta(&req);
+    state.limits.check_ip(Action::MfaIp, meta.ip.as_deref())?;
     csrf::verify(&req, state, form.csrf_token.as_deref())?;
     let Some(ch) = challenge::current(&req, state).await? else {
         return Ok(start_again(&req, state, "mfa.no_challenge"));
     };
+    state
+        .limits
+        .check(Action::MfaAccount, &ch.user_id.to_string())?;
     let current = http::current_session(&req, state).await?.map(|(s, _)| s);
-    let meta = http::request_meta(&req);
     let code = form.code.unwrap_or_default();
     let outcome = challenge::submit(state, &ch, factor, &code, current.as_ref(), &meta).await?;
     Ok(match outcome {
