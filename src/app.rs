@@ -155,6 +155,8 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
+            .wrap(from_fn(crate::support::routes::guard))
+            .wrap(from_fn(crate::http::banner_scope))
             .wrap(from_fn(middleware::html_errors))
             .wrap(middleware::security_headers())
             .wrap(from_fn(middleware::request_id))
@@ -179,6 +181,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::account::routes)
         .configure(crate::oidc::routes)
         .configure(crate::admin::routes)
+        .configure(crate::support::routes::routes)
         .configure(crate::saml::routes)
         .default_service(web::to(not_found));
 }

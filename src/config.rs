@@ -31,6 +31,7 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub saml: SamlConfig,
     pub ratelimit: RatelimitConfig,
+    pub support: SupportConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -332,6 +333,27 @@ impl TokensConfig {
     /// The longest time a signed token can stay valid: keys are retired only after it.
     pub fn longest_signed_lifetime_secs(&self) -> i64 {
         self.access_token_ttl_secs.max(self.id_token_ttl_secs)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupportConfig {
+    /// Default lifetime of a support grant, in seconds.
+    pub grant_lifetime_secs: i64,
+    /// Longest lifetime a user may choose, in seconds.
+    pub max_grant_lifetime_secs: i64,
+    /// Grants a user may issue in any rolling 24 hours.
+    pub daily_limit: u32,
+}
+
+impl Default for SupportConfig {
+    fn default() -> Self {
+        Self {
+            grant_lifetime_secs: 24 * 3600,
+            max_grant_lifetime_secs: 7 * 24 * 3600,
+            daily_limit: 10,
+        }
     }
 }
 
@@ -760,6 +782,17 @@ impl Config {
             if v <= 0 {
                 return bad(k, "must be positive".into());
             }
+        }
+        if self.support.grant_lifetime_secs <= 0
+            || self.support.grant_lifetime_secs > self.support.max_grant_lifetime_secs
+        {
+            return bad(
+                "support.grant_lifetime_secs",
+                "must be 1..=support.max_grant_lifetime_secs".into(),
+            );
+        }
+        if self.support.daily_limit == 0 {
+            return bad("support.daily_limit", "must be at least 1".into());
         }
         if self.retention.deleted_user_days == 0 {
             return bad("retention.deleted_user_days", "must be at least 1".into());

@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod saml;
 pub mod sessions;
 pub mod store;
+pub mod support;
 pub mod users;
 pub mod util;
 

@@ -54,6 +54,8 @@ fn session_for(org: Uuid, user: Uuid, hash: &[u8]) -> Session {
         user_agent: Some("UA".into()),
         ended_at: None,
         end_reason: None,
+        impersonator_id: None,
+        support_grant_id: None,
     }
 }
 

@@ -54,6 +54,8 @@ async fn open(b: Backend) -> (TestDb, Store, Uuid, Uuid, Session) {
         user_agent: None,
         ended_at: None,
         end_reason: None,
+        impersonator_id: None,
+        support_grant_id: None,
     };
     store.insert_session(&session).await.unwrap();
     (db, store, org, user.id, session)

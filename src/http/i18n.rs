@@ -220,6 +220,20 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "このサービスの利用権限がありません。",
             "You are not permitted to use this service.",
         ),
+        "error.support_grant_limit" => (
+            "現在すでに上限に達しているため、これ以上認証リンクを生成できません",
+            "The limit has been reached; no more links can be generated",
+        ),
+        "error.impersonation_forbidden" => (
+            "サポート用のセッションでは、この操作はできません。",
+            "This cannot be done in a support session.",
+        ),
+        "support.banner" => ("サポート担当者として次のユーザーのアカウントを操作中です：", "Support session for"),
+        "support.redeem_title" => ("サポートアクセス", "Support access"),
+        "support.redeem_confirm" => ("次のユーザーとしてサインインします：", "You are about to act as"),
+        "support.readonly" => ("閲覧のみ", "Read-only"),
+        "support.until" => ("有効期限", "Valid until"),
+        "support.submit" => ("開始する", "Start"),
         "consent.title" => ("アクセスの許可", "Allow access"),
         "consent.asks" => (
             "が、あなたのアカウントの次の情報へのアクセスを求めています。",

@@ -32,6 +32,30 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
     Some(state.proxies.client_ip(peer, forwarded))
 }
 
+tokio::task_local! {
+    /// Set while a request is served under an impersonation session: the name shown
+    /// in the "support session for …" banner on every page.
+    pub static SUPPORT_BANNER: std::cell::RefCell<Option<String>>;
+}
+
+/// The banner text for the current request, if it runs under a support grant.
+pub fn support_banner() -> Option<String> {
+    SUPPORT_BANNER
+        .try_with(|b| b.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Gives each request a place for the support banner (see [`current_session`]).
+pub async fn banner_scope(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    SUPPORT_BANNER
+        .scope(std::cell::RefCell::new(None), next.call(req))
+        .await
+}
+
 /// Client address and user agent of a request.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
@@ -71,6 +95,11 @@ pub async fn current_session(
     ) {
         sessions::end(state, session.id, "user_inactive").await?;
         return Ok(None);
+    }
+    if session.impersonator_id.is_some() {
+        let _ = SUPPORT_BANNER.try_with(|b| {
+            *b.borrow_mut() = Some(format!("{} <{}>", user.display_name, user.email))
+        });
     }
     Ok(Some((session, user)))
 }

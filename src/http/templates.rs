@@ -21,6 +21,9 @@ pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Marku
                 link rel="stylesheet" href="/static/monban.css";
             }
             body {
+                @if let Some(who) = crate::http::support_banner() {
+                    div.support-banner role="status" { (locale.t("support.banner")) " " strong { (who) } }
+                }
                 header.top {
                     span.brand { (product) }
                     a.lang href={ "?ui_locales=" (other) } hreflang=(other) { (locale.t("lang.switch")) }
@@ -225,6 +228,7 @@ form { display: grid; gap: .5rem; margin: 1rem 0; }
 input, button { font: inherit; padding: .55rem .65rem; }
 button { cursor: pointer; }
 .error { color: #b00020; }
+.support-banner { background: #b00020; color: #fff; padding: .5rem 1.25rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884; font-size: .9rem; }
 code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }

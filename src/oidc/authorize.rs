@@ -453,7 +453,40 @@ async fn decide(
 
     // Issue the code, with the grant it starts (so that a replayed code can revoke
     // everything issued from it, even while the first exchange is still running).
-    let offline = scopes.contains(&"offline_access") && client.allows_grant(clients::GRANT_REFRESH);
+    // Under a support grant: only the applications it covers, never offline access,
+    // and read-only grants add a scope the application can honour.
+    let (scope, offline) = match session.support_grant_id {
+        None => (
+            scope,
+            scopes.contains(&"offline_access") && client.allows_grant(clients::GRANT_REFRESH),
+        ),
+        Some(gid) => {
+            let Some(g) = state.store.get_grant(gid).await? else {
+                return Ok(oauth_error(
+                    target,
+                    "access_denied",
+                    "the support grant has ended",
+                ));
+            };
+            let covered = crate::support::client_ids(&g);
+            if !covered.is_empty() && !covered.contains(&client.client_id) {
+                return Ok(oauth_error(
+                    target,
+                    "access_denied",
+                    "the support grant does not cover this application",
+                ));
+            }
+            let mut s: Vec<&str> = scopes
+                .iter()
+                .copied()
+                .filter(|s| *s != "offline_access")
+                .collect();
+            if g.readonly {
+                s.push(crate::support::READONLY_SCOPE);
+            }
+            (s.join(" "), false)
+        }
+    };
     let family = TokenFamily {
         id: Uuid::new_v4(),
         client_id: client.client_id.clone(),
@@ -468,6 +501,8 @@ async fn decide(
         created_at: now,
         revoked_at: None,
         revoked_reason: None,
+        impersonator_id: session.impersonator_id,
+        support_grant_id: session.support_grant_id,
     };
     state.store.insert_family(&family).await?;
     let code = crate::util::random_token(32);

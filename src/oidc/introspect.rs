@@ -76,6 +76,12 @@ pub async fn introspect(
         if let Some(u) = username {
             body["username"] = json!(u);
         }
+        if let Some(a) = &c.act {
+            body["act"] = json!({ "sub": a.sub });
+        }
+        if let Some(g) = c.support_grant {
+            body["support_grant"] = json!(g);
+        }
         if let Some(s) = c.sid {
             body["sid"] = json!(s);
         }

@@ -323,6 +323,8 @@ fn client_credentials(state: &AppState, client: &Client, p: &Params) -> OAuthRes
         amr: None,
         sid: None,
         gid: None,
+        act: None,
+        support_grant: None,
     };
     let access_token = tokens::sign(state, client.alg(), tokens::TYP_ACCESS, &claims)?;
     Ok(TokenResponse {
@@ -388,6 +390,10 @@ async fn issue(
         amr: Some(amr.clone()),
         sid: sid.clone(),
         gid: Some(family.id),
+        act: family
+            .impersonator_id
+            .map(|i| tokens::Actor { sub: i.to_string() }),
+        support_grant: family.support_grant_id,
     };
     let alg = client.alg();
     let access_token = tokens::sign(state, alg, tokens::TYP_ACCESS, &access)?;
@@ -407,6 +413,10 @@ async fn issue(
             acr: family.acr.clone(),
             sid: family.session_id.map(|s| s.to_string()),
             azp: client.client_id.clone(),
+            act: family
+                .impersonator_id
+                .map(|i| tokens::Actor { sub: i.to_string() }),
+            support_grant: family.support_grant_id,
             extra,
         };
         Some(tokens::sign(state, alg, tokens::TYP_ID, &id)?)

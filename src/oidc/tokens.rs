@@ -40,6 +40,17 @@ pub struct AccessClaims {
     /// The grant (token family) this token belongs to: revoking it kills the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<Uuid>,
+    /// RFC 8693 actor: the support engineer acting for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    /// The support grant the token was minted under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_grant: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Actor {
+    pub sub: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -59,6 +70,10 @@ pub struct IdClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     pub azp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_grant: Option<Uuid>,
     /// Claims requested through the `claims` parameter for the ID token.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,

@@ -201,6 +201,10 @@ pub async fn userinfo(
     );
     let mut body = user_claims(&user, &scopes, &requested);
     body.insert("sub".into(), json!(user.id.to_string()));
+    if let Some(a) = &claims.act {
+        body.insert("act".into(), json!({ "sub": a.sub }));
+        body.insert("support_grant".into(), json!(claims.support_grant));
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(Value::Object(body)))

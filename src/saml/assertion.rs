@@ -365,6 +365,8 @@ mod tests {
             user_agent: None,
             ended_at: None,
             end_reason: None,
+            impersonator_id: None,
+            support_grant_id: None,
         };
         assert_eq!(context_class(&s), AC_PASSWORD);
         s.amr = "pwd otp mfa".into();

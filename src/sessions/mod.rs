@@ -73,8 +73,43 @@ pub async fn create(
     ctx: &AuthContext,
     meta: &RequestMeta,
 ) -> StoreResult<(Session, String)> {
+    start(state, user, ctx, meta, None).await
+}
+
+/// Starts an impersonation session: `engineer` acting as `user` under a support
+/// grant, ending no later than the grant.
+pub async fn create_impersonation(
+    state: &AppState,
+    user: &User,
+    engineer: Uuid,
+    grant: Uuid,
+    grant_expires: chrono::DateTime<chrono::Utc>,
+    ctx: &AuthContext,
+    meta: &RequestMeta,
+) -> StoreResult<(Session, String)> {
+    start(
+        state,
+        user,
+        ctx,
+        meta,
+        Some((engineer, grant, grant_expires)),
+    )
+    .await
+}
+
+async fn start(
+    state: &AppState,
+    user: &User,
+    ctx: &AuthContext,
+    meta: &RequestMeta,
+    support: Option<(Uuid, Uuid, chrono::DateTime<chrono::Utc>)>,
+) -> StoreResult<(Session, String)> {
     let token = crate::util::random_token(32);
     let now = state.clock.now();
+    let mut expires_at = now + Duration::seconds(state.cfg.session.absolute_lifetime_secs);
+    if let Some((_, _, until)) = support {
+        expires_at = expires_at.min(until);
+    }
     let s = Session {
         id: Uuid::new_v4(),
         token_hash: hash_token(state, &token),
@@ -82,7 +117,7 @@ pub async fn create(
         user_id: user.id,
         created_at: now,
         last_seen_at: now,
-        expires_at: now + Duration::seconds(state.cfg.session.absolute_lifetime_secs),
+        expires_at,
         auth_time: now,
         amr: ctx.amr.join(" "),
         acr: ctx.acr.to_string(),
@@ -93,6 +128,8 @@ pub async fn create(
             .map(|u| crate::util::truncate(u, 512)),
         ended_at: None,
         end_reason: None,
+        impersonator_id: support.map(|(e, _, _)| e),
+        support_grant_id: support.map(|(_, g, _)| g),
     };
     state.store.insert_session(&s).await?;
     Ok((s, token))
@@ -116,6 +153,18 @@ pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session
     if now >= s.expires_at {
         end(state, s.id, "expired").await?;
         return Ok(None);
+    }
+    // An impersonation session lives only as long as its grant.
+    if let Some(gid) = s.support_grant_id {
+        let live = state
+            .store
+            .get_grant(gid)
+            .await?
+            .is_some_and(|g| crate::support::live(&g, now));
+        if !live {
+            end(state, s.id, "support_grant_ended").await?;
+            return Ok(None);
+        }
     }
     if now - s.last_seen_at >= idle {
         end(state, s.id, "idle_timeout").await?;

@@ -510,6 +510,7 @@ macro_rules! impl_admin_store {
                             "DELETE FROM authorization_codes WHERE user_id = $1",
                             "DELETE FROM token_families WHERE user_id = $1",
                             "DELETE FROM consents WHERE user_id = $1",
+                            "DELETE FROM support_grants WHERE user_id = $1",
                             "DELETE FROM mfa_pending WHERE user_id = $1",
                             "DELETE FROM mfa_challenges WHERE user_id = $1",
                             "DELETE FROM mfa_backup_codes WHERE user_id = $1",

@@ -20,6 +20,7 @@ pub mod postgres;
 pub mod saml;
 mod sql;
 pub mod sqlite;
+pub mod support;
 
 pub use audit::{AuditEvent, AuditStore};
 pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
@@ -170,6 +171,10 @@ pub struct Session {
     pub user_agent: Option<String>,
     pub ended_at: Option<DateTime<Utc>>,
     pub end_reason: Option<String>,
+    /// Support engineer acting as this session's user (impersonation), if any.
+    pub impersonator_id: Option<Uuid>,
+    /// The support grant an impersonation session runs under.
+    pub support_grant_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -274,6 +279,7 @@ pub trait Backend:
     + admin::AdminStore
     + OutboxStore
     + saml::SamlStore
+    + support::SupportStore
     + Send
     + Sync
     + 'static

@@ -60,6 +60,9 @@ pub struct TokenFamily {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoked_reason: Option<String>,
+    /// Support engineer the tokens act for the user on behalf of (RFC 8693 `act`).
+    pub impersonator_id: Option<Uuid>,
+    pub support_grant_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -227,7 +230,7 @@ macro_rules! impl_oidc_store {
                 token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, allowed_scopes, \
                 grant_types, signing_alg, jwks, backchannel_logout_uri, first_party, disabled, created_at, updated_at";
             const FAMILY_COLS: &str = "id, client_id, user_id, session_id, scope, auth_time, amr, acr, offline, \
-                claims, created_at, revoked_at, revoked_reason";
+                claims, created_at, revoked_at, revoked_reason, impersonator_id, support_grant_id";
             const CODE_COLS: &str = "code_hash, family_id, client_id, user_id, session_id, redirect_uri, \
                 redirect_uri_given, scope, nonce, code_challenge, claims, auth_time, amr, acr, created_at, expires_at, used_at";
             const RT_COLS: &str = "id, token_hash, family_id, client_id, scope, created_at, expires_at, used_at";
@@ -317,7 +320,7 @@ macro_rules! impl_oidc_store {
 
                 async fn insert_family(&self, f: &TokenFamily) -> StoreResult<()> {
                     sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO token_families ({FAMILY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                        "INSERT INTO token_families ({FAMILY_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
                     )))
                     .bind(f.id)
                     .bind(&f.client_id)
@@ -332,6 +335,8 @@ macro_rules! impl_oidc_store {
                     .bind(f.created_at)
                     .bind(f.revoked_at)
                     .bind(&f.revoked_reason)
+                    .bind(f.impersonator_id)
+                    .bind(f.support_grant_id)
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;

@@ -73,3 +73,4 @@ super::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);
 super::admin::impl_admin_store!(PostgresStore, sqlx::Postgres, USER_COLS, SESSION_COLS);
 super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres);
 super::saml::impl_saml_store!(PostgresStore, sqlx::Postgres);
+super::support::impl_support_store!(PostgresStore, sqlx::Postgres);

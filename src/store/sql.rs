@@ -18,7 +18,8 @@ macro_rules! impl_sql_store {
             password_change_required, password_change_requested_at, app_blocked_at, app_blocked_by, \
             login_id_changed_at, deleted_at, status_before_delete, roles";
         const SESSION_COLS: &str = "id, token_hash, org_id, user_id, created_at, \
-            last_seen_at, expires_at, auth_time, amr, acr, ip, user_agent, ended_at, end_reason";
+            last_seen_at, expires_at, auth_time, amr, acr, ip, user_agent, ended_at, end_reason, \
+            impersonator_id, support_grant_id";
 
         #[__async_trait]
         impl OrgStore for $store {
@@ -200,7 +201,7 @@ macro_rules! impl_sql_store {
             async fn insert_session(&self, s: &Session) -> StoreResult<()> {
                 sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO sessions ({SESSION_COLS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                 )))
                 .bind(s.id)
                 .bind(&s.token_hash)
@@ -216,6 +217,8 @@ macro_rules! impl_sql_store {
                 .bind(&s.user_agent)
                 .bind(s.ended_at)
                 .bind(&s.end_reason)
+                .bind(s.impersonator_id)
+                .bind(s.support_grant_id)
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::from_sqlx)?;

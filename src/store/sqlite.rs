@@ -72,3 +72,4 @@ super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
 super::admin::impl_admin_store!(SqliteStore, sqlx::Sqlite, USER_COLS, SESSION_COLS);
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite);
 super::saml::impl_saml_store!(SqliteStore, sqlx::Sqlite);
+super::support::impl_support_store!(SqliteStore, sqlx::Sqlite);

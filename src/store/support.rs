@@ -1,0 +1,159 @@
+//! Support grants and the impersonation sessions they open.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::StoreResult;
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct SupportGrant {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub user_id: Uuid,
+    #[serde(skip)]
+    pub token_hash: Vec<u8>,
+    /// `user` (issued by the user) or `admin` (approved by an admin).
+    pub source: String,
+    pub readonly: bool,
+    /// JSON array of client ids; empty: every client.
+    pub client_ids: String,
+    pub target: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub redeemed_at: Option<DateTime<Utc>>,
+    pub redeemed_by: Option<Uuid>,
+}
+
+#[async_trait]
+pub trait SupportStore {
+    async fn insert_grant(&self, g: &SupportGrant) -> StoreResult<()>;
+    /// Grants a user issued at or after `since` (the rolling daily limit).
+    async fn count_grants_since(&self, user_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64>;
+    async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>>;
+    async fn get_grant(&self, id: Uuid) -> StoreResult<Option<SupportGrant>>;
+    async fn find_grant_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<SupportGrant>>;
+    async fn revoke_grant(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Marks a grant redeemed by `by` unless another engineer redeemed it first;
+    /// false then.
+    async fn redeem_grant(&self, id: Uuid, by: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Live sessions opened under a grant.
+    async fn grant_sessions(&self, grant_id: Uuid) -> StoreResult<Vec<Uuid>>;
+}
+
+/// Implements [`SupportStore`] for a store struct with a `pool` of `$db`.
+macro_rules! impl_support_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use $crate::store::support::{SupportGrant, SupportStore};
+            use $crate::store::{StoreError, StoreResult};
+            use chrono::{DateTime, Utc};
+            use uuid::Uuid;
+
+            const COLS: &str = "id, org_id, user_id, token_hash, source, readonly, client_ids, target, \
+                created_at, expires_at, revoked_at, redeemed_at, redeemed_by";
+
+            #[async_trait::async_trait]
+            impl SupportStore for $store {
+                async fn insert_grant(&self, g: &SupportGrant) -> StoreResult<()> {
+                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO support_grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    )))
+                    .bind(g.id)
+                    .bind(g.org_id)
+                    .bind(g.user_id)
+                    .bind(&g.token_hash)
+                    .bind(&g.source)
+                    .bind(g.readonly)
+                    .bind(&g.client_ids)
+                    .bind(&g.target)
+                    .bind(g.created_at)
+                    .bind(g.expires_at)
+                    .bind(g.revoked_at)
+                    .bind(g.redeemed_at)
+                    .bind(g.redeemed_by)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    Ok(())
+                }
+
+                async fn count_grants_since(&self, user_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64> {
+                    let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>(
+                        "SELECT COUNT(*) FROM support_grants WHERE user_id = $1 AND source = 'user' AND created_at >= $2",
+                    )
+                    .bind(user_id)
+                    .bind(since)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(n)
+                }
+
+                async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>> {
+                    Ok(sqlx::query_as::<$db, SupportGrant>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLS} FROM support_grants WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200"
+                    )))
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn get_grant(&self, id: Uuid) -> StoreResult<Option<SupportGrant>> {
+                    Ok(sqlx::query_as::<$db, SupportGrant>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLS} FROM support_grants WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn find_grant_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<SupportGrant>> {
+                    Ok(sqlx::query_as::<$db, SupportGrant>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLS} FROM support_grants WHERE token_hash = $1"
+                    )))
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn revoke_grant(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE support_grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn redeem_grant(&self, id: Uuid, by: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE support_grants SET redeemed_by = $2, redeemed_at = COALESCE(redeemed_at, $3) \
+                         WHERE id = $1 AND revoked_at IS NULL AND (redeemed_by IS NULL OR redeemed_by = $2)",
+                    )
+                    .bind(id)
+                    .bind(by)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn grant_sessions(&self, grant_id: Uuid) -> StoreResult<Vec<Uuid>> {
+                    let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
+                        "SELECT id FROM sessions WHERE support_grant_id = $1 AND ended_at IS NULL",
+                    )
+                    .bind(grant_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(|(id,)| id).collect())
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use impl_support_store;

@@ -1,0 +1,309 @@
+//! `/account/support-grants` (the user's own grants) and `/support/redeem/{token}`.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{IssueRequest, READONLY_SCOPE};
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::error::{AppError, AppResult};
+use crate::http::{self, csrf, templates};
+use crate::sessions;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/account/support-grants")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(web::resource("/account/support-grants/{id}/revoke").route(web::post().to(revoke)))
+    .service(
+        web::resource("/support/redeem/{token}")
+            .route(web::get().to(redeem_page))
+            .route(web::post().to(redeem_submit)),
+    );
+}
+
+fn wants_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    csrf_token: Option<String>,
+    target: Option<String>,
+    /// Comma- or space-separated client ids.
+    clients: Option<String>,
+    readonly: Option<String>,
+    lifetime_secs: Option<i64>,
+}
+
+async fn signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+) -> AppResult<(crate::store::Session, crate::store::User)> {
+    http::current_session(req, state)
+        .await?
+        .ok_or_else(|| AppError::unauthorized("sign in first"))
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<CreateForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let (_session, user) = signed_in(&req, &state).await?;
+    state.limits.check(
+        crate::ratelimit::Action::SupportGrantUser,
+        &user.id.to_string(),
+    )?;
+    let f = form.into_inner();
+    let issued = super::issue(
+        &state,
+        &user,
+        IssueRequest {
+            target: f.target,
+            client_ids: f
+                .clients
+                .unwrap_or_default()
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            readonly: f
+                .readonly
+                .is_some_and(|v| v == "on" || v == "true" || v == "1"),
+            lifetime_secs: f.lifetime_secs,
+        },
+        &http::request_meta(&req),
+        http::locale(&req, &state),
+    )
+    .await?;
+    if wants_json(&req) {
+        return Ok(HttpResponse::Created()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(issued));
+    }
+    let locale = http::locale(&req, &state);
+    let body = html! {
+        h1 { (locale.t("support.redeem_title")) }
+        p { code #support-link { (issued.link) } }
+        p { (locale.t("support.until")) ": " (issued.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+        p { a href="/account/support-grants" { "←" } }
+    };
+    Ok(HttpResponse::Created()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(
+            templates::layout(
+                locale,
+                &state.cfg.ui.product_name,
+                locale.t("support.redeem_title"),
+                body,
+            )
+            .into_string(),
+        ))
+}
+
+async fn list(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let Some((_, user)) = http::current_session(&req, &state).await? else {
+        return Ok(crate::account::to_login("/account/support-grants"));
+    };
+    let mut views = Vec::new();
+    for g in state.store.list_grants(user.id).await? {
+        views.push(super::view(&state, &g).await?);
+    }
+    if wants_json(&req) {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(views));
+    }
+    let locale = http::locale(&req, &state);
+    let token = csrf::issue(&req, &state);
+    let body = html! {
+        h1 { (locale.t("support.redeem_title")) }
+        form method="post" action="/account/support-grants" {
+            input type="hidden" name="csrf_token" value=(token.token);
+            label for="target" { "URL" }
+            input #target type="url" name="target";
+            label { input type="checkbox" name="readonly" value="on"; " " (locale.t("support.readonly")) }
+            button type="submit" { (locale.t("support.submit")) }
+        }
+        table {
+            tbody {
+                @for v in &views {
+                    tr {
+                        td { (v.state) }
+                        td { (v.created_at.format("%Y-%m-%d %H:%M")) }
+                        td { (v.expires_at.format("%Y-%m-%d %H:%M")) }
+                        td { (v.redeemed_by.clone().unwrap_or_default()) }
+                        td {
+                            @if v.state == "active" || v.state == "used" {
+                                form method="post" action={ "/account/support-grants/" (v.id) "/revoke" } {
+                                    input type="hidden" name="csrf_token" value=(token.token);
+                                    button type="submit" { "Revoke" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = token.set_cookie {
+        res.cookie(c);
+    }
+    Ok(res.body(
+        templates::layout(
+            locale,
+            &state.cfg.ui.product_name,
+            locale.t("support.redeem_title"),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: Option<String>,
+}
+
+async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let (_, user) = signed_in(&req, &state).await?;
+    super::revoke(
+        &state,
+        user.id,
+        *id,
+        &Actor::user(user.id),
+        &http::request_meta(&req),
+    )
+    .await?;
+    if wants_json(&req) {
+        return Ok(HttpResponse::NoContent().finish());
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/account/support-grants"))
+        .finish())
+}
+
+async fn redeem_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let Some((session, engineer)) = http::current_session(&req, &state).await? else {
+        return Ok(crate::account::to_login(&format!(
+            "/support/redeem/{}",
+            token.as_str()
+        )));
+    };
+    let (g, user) = super::check_redeemer(
+        &state,
+        &session,
+        &engineer,
+        &token,
+        &http::request_meta(&req),
+    )
+    .await?;
+    let locale = http::locale(&req, &state);
+    let t = csrf::issue(&req, &state);
+    let body = html! {
+        h1 { (locale.t("support.redeem_title")) }
+        p { (locale.t("support.redeem_confirm")) " " strong #support-user { (user.display_name) " <" (user.email) ">" } }
+        @if g.readonly { p { (locale.t("support.readonly")) " (" (READONLY_SCOPE) ")" } }
+        p { (locale.t("support.until")) ": " (g.expires_at.format("%Y-%m-%d %H:%M UTC")) }
+        form method="post" {
+            input type="hidden" name="csrf_token" value=(t.token);
+            button type="submit" { (locale.t("support.submit")) }
+        }
+    };
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = t.set_cookie {
+        res.cookie(c);
+    }
+    Ok(res.body(
+        templates::layout(
+            locale,
+            &state.cfg.ui.product_name,
+            locale.t("support.redeem_title"),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+async fn redeem_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let (session, engineer) = signed_in(&req, &state).await?;
+    let (_, cookie, land) = super::redeem(
+        &state,
+        &session,
+        &engineer,
+        &token,
+        &http::request_meta(&req),
+    )
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, land))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(sessions::cookie(&state, cookie))
+        .finish())
+}
+
+/// Refuses credential and grant changes in an impersonation session (middleware).
+pub async fn guard(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let path = req.path();
+    let sensitive = [
+        "/account/password",
+        "/account/mfa",
+        "/account/reauth",
+        "/account/support-grants",
+        "/login/mfa",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p));
+    let mutating =
+        req.method() != actix_web::http::Method::GET || path.starts_with("/account/mfa/enroll");
+    if sensitive && mutating {
+        if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
+            let http_req = req.request().clone();
+            if let Ok(Some((s, _))) = http::current_session(&http_req, &state).await {
+                if s.impersonator_id.is_some() {
+                    return Err(AppError::forbidden(
+                        "impersonation_forbidden",
+                        "credentials, MFA and support grants cannot be changed in a support session",
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+    next.call(req).await
+}
