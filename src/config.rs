@@ -345,6 +345,8 @@ pub struct SupportConfig {
     pub max_grant_lifetime_secs: i64,
     /// Grants a user may issue in any rolling 24 hours.
     pub daily_limit: u32,
+    /// Seconds an unanswered admin-approval request stays open.
+    pub request_expiry_secs: i64,
 }
 
 impl Default for SupportConfig {
@@ -353,6 +355,7 @@ impl Default for SupportConfig {
             grant_lifetime_secs: 24 * 3600,
             max_grant_lifetime_secs: 7 * 24 * 3600,
             daily_limit: 10,
+            request_expiry_secs: 12 * 3600,
         }
     }
 }

@@ -90,7 +90,175 @@ on_both_backends!(
     user_issues_support_redeems_sso_shows_act_user_revokes,
     refusals,
     eleventh_grant_in_a_day_is_refused,
+    admin_approved_request_flow,
 );
+
+async fn kinds_for(app: &TestApp, user: uuid::Uuid) -> Vec<String> {
+    app.state
+        .store
+        .list_outbox(app.state.org.id, Some(user), 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .collect()
+}
+
+/// Support asks → admins are notified → an admin approves on the page (own sign-in) →
+/// the engineer opens it → acting as the user. Denied and expired requests open nothing.
+async fn admin_approved_request_flow(b: Backend) {
+    let w = world(b).await;
+    let app = &w.app;
+    let api = app.admin().await;
+    let boss = app.create_user("boss@example.com", PW).await;
+    app.state
+        .store
+        .update_user_profile(boss.id, None, None, Some("admin"), app.clock.now())
+        .await
+        .unwrap();
+    let boss_browser = app.client();
+    assert_eq!(
+        app.login(&boss_browser, "boss@example.com", PW)
+            .await
+            .status(),
+        303
+    );
+    let ask = |reason: &'static str| serde_json::json!({"support_user_id": w.engineer.id, "user_id": w.user.id, "reason": reason});
+    assert_eq!(api.post("/support-requests", serde_json::json!({"support_user_id": w.engineer.id, "user_id": w.user.id, "reason": " "})).await.0, 400);
+    assert_eq!(
+        api.post(
+            "/support-requests",
+            serde_json::json!({"support_user_id": w.user.id, "user_id": w.user.id, "reason": "x"})
+        )
+        .await
+        .0,
+        400,
+        "requester must be support staff"
+    );
+    let (s, r) = api
+        .post("/support-requests", ask("customer cannot see invoices"))
+        .await;
+    assert_eq!((s, r["status"].as_str()), (201, Some("pending")), "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    // Admins are told, with a link that needs their own sign-in.
+    let msgs = app
+        .state
+        .store
+        .list_outbox(app.state.org.id, Some(boss.id), 10)
+        .await
+        .unwrap();
+    let pending = msgs
+        .iter()
+        .find(|m| m.kind == "support_request_pending")
+        .expect("admin notified");
+    assert!(pending
+        .body_text
+        .contains(&format!("/support/requests/{id}")));
+    let page_url = app.url(&format!("/support/requests/{id}"));
+    let anon = app.client();
+    assert_eq!(
+        anon.get(&page_url).send().await.unwrap().status(),
+        303,
+        "the link alone shows nothing"
+    );
+    assert_eq!(
+        w.engineer_browser
+            .get(&page_url)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "not an admin"
+    );
+    let page = boss_browser
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("customer cannot see invoices") && page.contains("customer@example.com"));
+    // Before approval nothing opens.
+    let token = app.csrf(&w.engineer_browser, "/account").await;
+    let redeem_url = app.url(&format!("/support/requests/{id}/redeem"));
+    let r = w
+        .engineer_browser
+        .post(&redeem_url)
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The admin approves on the page.
+    let t = common::extract_csrf(&page).unwrap();
+    let r = boss_browser
+        .post(app.url(&format!("/support/requests/{id}/decision")))
+        .form(&[("csrf_token", t.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        api.post(
+            &format!("/support-requests/{id}/approve"),
+            serde_json::json!({})
+        )
+        .await
+        .0,
+        409
+    );
+    // Only the requesting engineer can open it.
+    let r = w
+        .engineer_browser
+        .post(&redeem_url)
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let account = w
+        .engineer_browser
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("customer@example.com") && account.contains("support-banner"));
+    assert!(kinds_for(app, w.engineer.id)
+        .await
+        .contains(&"support_request_decided".to_string()));
+    assert!(kinds_for(app, w.user.id)
+        .await
+        .contains(&"support_request_decided".to_string()));
+    // Denied: nothing opens.
+    let (_, r2) = api.post("/support-requests", ask("second")).await;
+    let id2 = r2["id"].as_str().unwrap();
+    let (s, d) = api
+        .post(
+            &format!("/support-requests/{id2}/deny"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!((s, d["status"].as_str()), (200, Some("denied")));
+    // Expired: cannot be approved.
+    let (_, r3) = api.post("/support-requests", ask("third")).await;
+    app.clock.advance(Duration::hours(13));
+    assert_eq!(
+        api.post(
+            &format!("/support-requests/{}/approve", r3["id"].as_str().unwrap()),
+            serde_json::json!({})
+        )
+        .await
+        .0,
+        409
+    );
+    let (_, list) = api.get("/support-requests").await;
+    assert_eq!(list.as_array().unwrap().len(), 3);
+}
 
 async fn user_issues_support_redeems_sso_shows_act_user_revokes(b: Backend) {
     let w = world(b).await;

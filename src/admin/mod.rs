@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod org;
 pub mod saml;
+pub mod support;
 pub mod users;
 pub mod views;
 
@@ -26,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         org::get_policy, org::put_policy, org::audit_events, org::app_blocks,
         org::create_client, org::list_clients, org::get_client, org::rotate_client_secret, org::delete_client,
         saml::list, saml::create, saml::delete,
+        support::create, support::list, support::approve, support::deny,
     ),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "sessions"), (name = "security"), (name = "policy"), (name = "audit"), (name = "clients"))
@@ -187,6 +189,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(saml::list))
                     .route(web::post().to(saml::create))
                     .route(web::delete().to(saml::delete)),
+            )
+            .service(
+                web::resource("/support-requests")
+                    .route(web::get().to(support::list))
+                    .route(web::post().to(support::create)),
+            )
+            .service(
+                web::resource("/support-requests/{id}/approve")
+                    .route(web::post().to(support::approve)),
+            )
+            .service(
+                web::resource("/support-requests/{id}/deny").route(web::post().to(support::deny)),
             ),
     );
 }

@@ -27,8 +27,40 @@ pub struct SupportGrant {
     pub redeemed_by: Option<Uuid>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct SupportRequest {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub support_user_id: Uuid,
+    pub user_id: Uuid,
+    pub reason: String,
+    pub readonly: bool,
+    /// JSON array of client ids; empty: every client.
+    pub client_ids: String,
+    pub duration_secs: i64,
+    /// pending, approved or denied (a pending request past `expires_at` has expired).
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub grant_id: Option<Uuid>,
+}
+
 #[async_trait]
 pub trait SupportStore {
+    async fn insert_request(&self, r: &SupportRequest) -> StoreResult<()>;
+    async fn get_request(&self, id: Uuid) -> StoreResult<Option<SupportRequest>>;
+    async fn list_requests(&self, org_id: Uuid) -> StoreResult<Vec<SupportRequest>>;
+    /// Decides a pending, unexpired request; false when it was decided or expired.
+    async fn decide_request(
+        &self,
+        id: Uuid,
+        status: &str,
+        by: &str,
+        grant_id: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn insert_grant(&self, g: &SupportGrant) -> StoreResult<()>;
     /// Grants a user issued at or after `since` (the rolling daily limit).
     async fn count_grants_since(&self, user_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64>;
@@ -47,7 +79,7 @@ pub trait SupportStore {
 macro_rules! impl_support_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::support::{SupportGrant, SupportStore};
+            use $crate::store::support::{SupportGrant, SupportRequest, SupportStore};
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -55,8 +87,75 @@ macro_rules! impl_support_store {
             const COLS: &str = "id, org_id, user_id, token_hash, source, readonly, client_ids, target, \
                 created_at, expires_at, revoked_at, redeemed_at, redeemed_by";
 
+            const REQ_COLS: &str = "id, org_id, support_user_id, user_id, reason, readonly, client_ids, \
+                duration_secs, status, created_at, expires_at, decided_at, decided_by, grant_id";
+
             #[async_trait::async_trait]
             impl SupportStore for $store {
+                async fn insert_request(&self, r: &SupportRequest) -> StoreResult<()> {
+                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO support_requests ({REQ_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                    )))
+                    .bind(r.id)
+                    .bind(r.org_id)
+                    .bind(r.support_user_id)
+                    .bind(r.user_id)
+                    .bind(&r.reason)
+                    .bind(r.readonly)
+                    .bind(&r.client_ids)
+                    .bind(r.duration_secs)
+                    .bind(&r.status)
+                    .bind(r.created_at)
+                    .bind(r.expires_at)
+                    .bind(r.decided_at)
+                    .bind(&r.decided_by)
+                    .bind(r.grant_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    Ok(())
+                }
+
+                async fn get_request(&self, id: Uuid) -> StoreResult<Option<SupportRequest>> {
+                    Ok(sqlx::query_as::<$db, SupportRequest>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {REQ_COLS} FROM support_requests WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn list_requests(&self, org_id: Uuid) -> StoreResult<Vec<SupportRequest>> {
+                    Ok(sqlx::query_as::<$db, SupportRequest>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {REQ_COLS} FROM support_requests WHERE org_id = $1 ORDER BY created_at DESC LIMIT 500"
+                    )))
+                    .bind(org_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn decide_request(
+                    &self,
+                    id: Uuid,
+                    status: &str,
+                    by: &str,
+                    grant_id: Option<Uuid>,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE support_requests SET status = $2, decided_by = $3, grant_id = $4, decided_at = $5 \
+                         WHERE id = $1 AND status = 'pending' AND expires_at > $5",
+                    )
+                    .bind(id)
+                    .bind(status)
+                    .bind(by)
+                    .bind(grant_id)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
                 async fn insert_grant(&self, g: &SupportGrant) -> StoreResult<()> {
                     sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO support_grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"

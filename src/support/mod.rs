@@ -3,6 +3,7 @@
 //! link opens an impersonation session whose tokens say so (RFC 8693 `act`), in which
 //! credentials cannot be changed; it ends the moment the grant expires or is revoked.
 
+pub mod requests;
 pub mod routes;
 
 use chrono::{DateTime, Duration, Utc};
@@ -252,13 +253,42 @@ async fn end_grant_sessions(state: &AppState, grant_id: Uuid, reason: &str) -> A
     Ok(ids.len())
 }
 
-/// Checks a link for the signed-in engineer (support role, MFA sign-in); returns the
+/// How an engineer reaches a grant: a link a user issued, or an approved request.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    Token(&'a str),
+    Request(Uuid),
+}
+
+async fn resolve(
+    state: &AppState,
+    engineer: &User,
+    via: Via<'_>,
+) -> AppResult<Option<SupportGrant>> {
+    Ok(match via {
+        Via::Token(token) => {
+            state
+                .store
+                .find_grant_by_token(&sessions::hash_token(state, token))
+                .await?
+        }
+        Via::Request(id) => match state.store.get_request(id).await? {
+            Some(r) if r.support_user_id == engineer.id => match r.grant_id {
+                Some(g) => state.store.get_grant(g).await?,
+                None => None,
+            },
+            _ => None,
+        },
+    })
+}
+
+/// Checks a grant for the signed-in engineer (support role, MFA sign-in); returns the
 /// grant and its user.
 pub async fn check_redeemer(
     state: &AppState,
     session: &Session,
     engineer: &User,
-    token: &str,
+    via: Via<'_>,
     meta: &RequestMeta,
 ) -> AppResult<(SupportGrant, User)> {
     let refuse = |code: &'static str, detail: &str| AppError::forbidden(code, detail.to_string());
@@ -281,9 +311,7 @@ pub async fn check_redeemer(
                 "sign in with two-factor authentication to use this link",
             ));
         }
-        let g = state
-            .store
-            .find_grant_by_token(&sessions::hash_token(state, token))
+        let g = resolve(state, engineer, via)
             .await?
             .filter(|g| g.org_id == state.org.id)
             .ok_or_else(|| AppError::not_found("unknown support link"))?;
@@ -337,10 +365,10 @@ pub async fn redeem(
     state: &AppState,
     session: &Session,
     engineer: &User,
-    token: &str,
+    via: Via<'_>,
     meta: &RequestMeta,
 ) -> AppResult<(Session, String, String)> {
-    let (g, user) = check_redeemer(state, session, engineer, token, meta).await?;
+    let (g, user) = check_redeemer(state, session, engineer, via, meta).await?;
     if !state
         .store
         .redeem_grant(g.id, engineer.id, state.clock.now())

@@ -24,7 +24,132 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/support/redeem/{token}")
             .route(web::get().to(redeem_page))
             .route(web::post().to(redeem_submit)),
-    );
+    )
+    .service(web::resource("/support/requests/{id}").route(web::get().to(approval_page)))
+    .service(
+        web::resource("/support/requests/{id}/decision").route(web::post().to(approval_submit)),
+    )
+    .service(web::resource("/support/requests/{id}/redeem").route(web::post().to(redeem_request)));
+}
+
+/// The approval page an admin reaches from the notification: it needs an admin's own
+/// sign-in; the link alone decides nothing.
+async fn approval_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> AppResult<HttpResponse> {
+    let Some((_, admin)) = http::current_session(&req, &state).await? else {
+        return Ok(crate::account::to_login(&format!(
+            "/support/requests/{}",
+            *id
+        )));
+    };
+    if !super::requests::has_role(&admin, super::requests::ADMIN_ROLE) {
+        return Err(AppError::forbidden(
+            "not_admin",
+            "only administrators can decide support requests",
+        ));
+    }
+    let r = state
+        .store
+        .get_request(*id)
+        .await?
+        .filter(|r| r.org_id == state.org.id)
+        .ok_or_else(|| AppError::not_found("no such support request"))?;
+    let user = state.store.get_user(r.user_id).await?;
+    let engineer = state.store.get_user(r.support_user_id).await?;
+    let locale = http::locale(&req, &state);
+    let t = csrf::issue(&req, &state);
+    let body = html! {
+        h1 { (locale.t("support.redeem_title")) }
+        p { strong { (engineer.display_name) } " → " strong #request-user { (user.display_name) " <" (user.email) ">" } }
+        p #request-reason { (r.reason) }
+        p { (r.status) }
+        @if r.status == "pending" {
+            form method="post" action={ "/support/requests/" (r.id) "/decision" } {
+                input type="hidden" name="csrf_token" value=(t.token);
+                button type="submit" name="decision" value="approve" { (locale.t("consent.approve")) }
+                button type="submit" name="decision" value="deny" { (locale.t("consent.deny")) }
+            }
+        }
+    };
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = t.set_cookie {
+        res.cookie(c);
+    }
+    Ok(res.body(
+        templates::layout(
+            locale,
+            &state.cfg.ui.product_name,
+            locale.t("support.redeem_title"),
+            body,
+        )
+        .into_string(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    csrf_token: Option<String>,
+    decision: String,
+}
+
+async fn approval_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<DecisionForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let (session, admin) = signed_in(&req, &state).await?;
+    if session.impersonator_id.is_some()
+        || !super::requests::has_role(&admin, super::requests::ADMIN_ROLE)
+    {
+        return Err(AppError::forbidden(
+            "not_admin",
+            "only administrators can decide support requests",
+        ));
+    }
+    let approve = form.decision == "approve";
+    super::requests::decide(
+        &state,
+        *id,
+        approve,
+        &format!("user:{}", admin.email),
+        &Actor::admin(Some(admin.id)),
+        &http::request_meta(&req),
+    )
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/support/requests/{}", *id)))
+        .finish())
+}
+
+/// The requesting engineer opens an approved request (no link: bound to them).
+async fn redeem_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    form: web::Form<CsrfForm>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    let (session, engineer) = signed_in(&req, &state).await?;
+    let (_, cookie, land) = super::redeem(
+        &state,
+        &session,
+        &engineer,
+        super::Via::Request(*id),
+        &http::request_meta(&req),
+    )
+    .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, land))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(sessions::cookie(&state, cookie))
+        .finish())
 }
 
 fn wants_json(req: &HttpRequest) -> bool {
@@ -218,7 +343,7 @@ async fn redeem_page(
         &state,
         &session,
         &engineer,
-        &token,
+        super::Via::Token(&token),
         &http::request_meta(&req),
     )
     .await?;
@@ -263,7 +388,7 @@ async fn redeem_submit(
         &state,
         &session,
         &engineer,
-        &token,
+        super::Via::Token(&token),
         &http::request_meta(&req),
     )
     .await?;

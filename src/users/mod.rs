@@ -48,7 +48,7 @@ pub fn normalize_login_id(s: &str) -> Option<String> {
 }
 
 /// Roles an admin can give.
-pub const ROLES: &[&str] = &["support"];
+pub const ROLES: &[&str] = &["support", "admin"];
 
 /// A new password against the policy (422 with one message per violation).
 pub fn check_password(
