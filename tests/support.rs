@@ -264,12 +264,17 @@ async fn user_issues_support_redeems_sso_shows_act_user_revokes(b: Backend) {
     let w = world(b).await;
     let app = &w.app;
     let (client_id, secret) = app.web_client().await;
+    let sp = common::saml::TestSp::new("sp-support");
+    common::saml::register(app, &sp, false, |_| {}).await;
+    let other_sp = common::saml::TestSp::new("sp-not-covered");
+    common::saml::register(app, &other_sp, false, |_| {}).await;
+    let covered = format!("{client_id},{}", sp.entity_id);
     let r = issue(
         &w,
         &[
             ("target", "https://rp.example.com/cb/help"),
             ("readonly", "on"),
-            ("clients", &client_id),
+            ("clients", &covered),
         ],
     )
     .await;
@@ -381,6 +386,48 @@ async fn user_issues_support_redeems_sso_shows_act_user_revokes(b: Backend) {
         (intro["active"].as_bool(), intro["act"]["sub"].as_str()),
         (Some(true), Some(w.engineer.id.to_string().as_str()))
     );
+    // SAML too: the assertion names the impersonator.
+    let url = sp.redirect(
+        app,
+        "/saml/sso",
+        &sp.authn_request(app, "_sup1", ""),
+        None,
+        false,
+    );
+    let Err((200, html)) = app.browse(&w.engineer_browser, &url, None, false).await else {
+        panic!("SAML response page expected")
+    };
+    let (_, resp, _) = common::saml::form(&html, "SAMLResponse").expect("SAMLResponse");
+    let xml = common::saml::verified_response(app, &resp);
+    assert!(
+        xml.contains("urn:monban:attribute:impersonator")
+            && xml.contains(&w.engineer.id.to_string()),
+        "{xml}"
+    );
+    // An SP the grant does not cover gets no assertion.
+    let url = other_sp.redirect(
+        app,
+        "/saml/sso",
+        &other_sp.authn_request(app, "_sup2", ""),
+        None,
+        false,
+    );
+    let Err((200, html)) = app.browse(&w.engineer_browser, &url, None, false).await else {
+        panic!("SAML response page expected")
+    };
+    let (_, resp, _) = common::saml::form(&html, "SAMLResponse").expect("SAMLResponse");
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&resp)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        xml.contains("RequestDenied")
+            && !xml.contains("<saml:Assertion")
+            && !xml.contains("Assertion ID"),
+        "{xml}"
+    );
     // The user's own grant list shows it used, by whom.
     let list: Value = w
         .user_browser
@@ -450,6 +497,18 @@ async fn user_issues_support_redeems_sso_shows_act_user_revokes(b: Backend) {
         .await
         .unwrap();
     assert!(notes.iter().any(|m| m.kind == "support_grant_redeemed"));
+    assert!(
+        notes.iter().any(|m| m.kind == "support_session_ended"),
+        "told when the support session ends"
+    );
+    let per_request = ev
+        .iter()
+        .find(|e| e.action == "support_session.request" && e.details.contains("/account"))
+        .expect("requests under the grant are audited");
+    assert_eq!(
+        (per_request.actor_kind.as_str(), per_request.actor_id),
+        ("support", Some(w.engineer.id))
+    );
 }
 
 async fn refusals(b: Backend) {

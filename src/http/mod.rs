@@ -35,24 +35,54 @@ pub fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
 tokio::task_local! {
     /// Set while a request is served under an impersonation session: the name shown
     /// in the "support session for …" banner on every page.
-    pub static SUPPORT_BANNER: std::cell::RefCell<Option<String>>;
+    pub static SUPPORT_BANNER: std::cell::RefCell<Option<SupportContext>>;
+}
+
+/// The request runs in an impersonation session: who acts, for whom.
+#[derive(Debug, Clone)]
+pub struct SupportContext {
+    pub banner: String,
+    pub engineer: uuid::Uuid,
+    pub user: uuid::Uuid,
+    pub grant: Option<uuid::Uuid>,
 }
 
 /// The banner text for the current request, if it runs under a support grant.
 pub fn support_banner() -> Option<String> {
     SUPPORT_BANNER
-        .try_with(|b| b.borrow().clone())
+        .try_with(|b| b.borrow().as_ref().map(|c| c.banner.clone()))
         .ok()
         .flatten()
 }
 
-/// Gives each request a place for the support banner (see [`current_session`]).
+/// Gives each request a place for the support context (see [`current_session`]) and
+/// audits every request served under a support grant, with both the engineer (actor)
+/// and the user (subject).
 pub async fn banner_scope(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let meta = request_meta(req.request());
     SUPPORT_BANNER
-        .scope(std::cell::RefCell::new(None), next.call(req))
+        .scope(std::cell::RefCell::new(None), async move {
+            let res = next.call(req).await?;
+            let ctx = SUPPORT_BANNER.try_with(|b| b.borrow().clone()).ok().flatten();
+            if let (Some(c), Some(state)) = (ctx, state) {
+                let details = serde_json::json!({
+                    "method": method, "path": path, "status": res.status().as_u16(), "grant_id": c.grant,
+                });
+                let actor = crate::audit::Actor::support(c.engineer);
+                if let Err(e) =
+                    crate::audit::record(&state, &actor, Some(c.user), "support_session.request", &meta, details).await
+                {
+                    tracing::warn!(error = %e, "could not audit a support-session request");
+                }
+            }
+            Ok(res)
+        })
         .await
 }
 
@@ -96,10 +126,14 @@ pub async fn current_session(
         sessions::end(state, session.id, "user_inactive").await?;
         return Ok(None);
     }
-    if session.impersonator_id.is_some() {
-        let _ = SUPPORT_BANNER.try_with(|b| {
-            *b.borrow_mut() = Some(format!("{} <{}>", user.display_name, user.email))
-        });
+    if let Some(engineer) = session.impersonator_id {
+        let ctx = SupportContext {
+            banner: format!("{} <{}>", user.display_name, user.email),
+            engineer,
+            user: user.id,
+            grant: session.support_grant_id,
+        };
+        let _ = SUPPORT_BANNER.try_with(|b| *b.borrow_mut() = Some(ctx));
     }
     Ok(Some((session, user)))
 }

@@ -203,6 +203,21 @@ fn attributes(g: &Grant) -> Vec<Attribute> {
                 .collect(),
         );
     }
+    // Under a support grant the SP is told who really acts (and under which grant).
+    if let Some(engineer) = g.session.impersonator_id {
+        add(
+            "urn:monban:attribute:impersonator",
+            "impersonator",
+            vec![engineer.to_string()],
+        );
+        if let Some(grant) = g.session.support_grant_id {
+            add(
+                "urn:monban:attribute:support-grant",
+                "supportGrant",
+                vec![grant.to_string()],
+            );
+        }
+    }
     out
 }
 

@@ -402,7 +402,15 @@ async fn proceed(
         ));
     }
     let irt = p.request_id.as_deref();
-    if !user.is_usable(state.clock.now()) {
+    // Under a support grant, only the applications it covers.
+    let covered = match session.support_grant_id {
+        None => true,
+        Some(gid) => state.store.get_grant(gid).await?.is_some_and(|g| {
+            let ids = crate::support::client_ids(&g);
+            ids.is_empty() || ids.contains(&sp.entity_id)
+        }),
+    };
+    if !user.is_usable(state.clock.now()) || !covered {
         let body = assertion::error_response(
             state,
             &p.acs_url,

@@ -213,7 +213,31 @@ async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<
         }
     }
     crate::oidc::backchannel::sessions_ended(state, &ended, reason).await?;
-    crate::saml::slo::sessions_ended(state, &ended, reason).await
+    crate::saml::slo::sessions_ended(state, &ended, reason).await?;
+    // The user is told when a support session on their account ends.
+    for s in ended.iter().filter(|s| s.impersonator_id.is_some()) {
+        let support_name = match s.impersonator_id {
+            Some(e) => state
+                .store
+                .get_user(e)
+                .await
+                .map(|u| u.display_name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        if let Ok(user) = state.store.get_user(s.user_id).await {
+            if let Err(e) = crate::notify::send(
+                state,
+                &crate::notify::Recipient::user(&user),
+                crate::notify::Message::SupportSessionEnded { support_name },
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "could not queue the support-session-ended notice");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure when the issuer is https.

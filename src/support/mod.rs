@@ -129,6 +129,23 @@ async fn check_target(state: &AppState, target: &str) -> AppResult<String> {
     Err(bad())
 }
 
+/// An application a grant can cover: an OIDC client id or a SAML SP entity id.
+pub async fn app_exists(state: &AppState, id: &str) -> AppResult<bool> {
+    if state
+        .store
+        .get_client(id)
+        .await?
+        .is_some_and(|c| c.org_id == state.org.id && !c.disabled)
+    {
+        return Ok(true);
+    }
+    Ok(state
+        .store
+        .get_sp(id)
+        .await?
+        .is_some_and(|s| s.org_id == state.org.id && !s.disabled))
+}
+
 /// Issues a grant for `user`; refused over the rolling daily limit with 429 and the
 /// message users know from the manuals.
 pub async fn issue(
@@ -167,12 +184,7 @@ pub async fn issue(
         None => None,
     };
     for id in &req.client_ids {
-        if !state
-            .store
-            .get_client(id)
-            .await?
-            .is_some_and(|c| c.org_id == state.org.id && !c.disabled)
-        {
+        if !app_exists(state, id).await? {
             return Err(
                 AppError::bad_request("invalid_client", format!("unknown client {id}"))
                     .with_field("client_ids", "unknown client"),

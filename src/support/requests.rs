@@ -68,12 +68,7 @@ pub async fn create(
         );
     }
     for id in &n.client_ids {
-        if !state
-            .store
-            .get_client(id)
-            .await?
-            .is_some_and(|c| c.org_id == state.org.id && !c.disabled)
-        {
+        if !super::app_exists(state, id).await? {
             return Err(
                 AppError::bad_request("invalid_client", format!("unknown client {id}"))
                     .with_field("client_ids", "unknown client"),
