@@ -74,21 +74,7 @@ async fn approval_page(
             }
         }
     };
-    let mut res = HttpResponse::Ok();
-    res.content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(c) = t.set_cookie {
-        res.cookie(c);
-    }
-    Ok(res.body(
-        templates::layout(
-            locale,
-            &state.cfg.ui.product_name,
-            locale.t("support.redeem_title"),
-            body,
-        )
-        .into_string(),
-    ))
+    Ok(page(&state, locale, body, t.set_cookie))
 }
 
 #[derive(Deserialize)]
@@ -150,6 +136,30 @@ async fn redeem_request(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(sessions::cookie(&state, cookie))
         .finish())
+}
+
+/// A support page: localised frame, no caching, and the CSRF cookie when new.
+fn page(
+    state: &AppState,
+    locale: crate::http::i18n::Locale,
+    body: maud::Markup,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = cookie {
+        res.cookie(c);
+    }
+    res.body(
+        templates::layout(
+            locale,
+            &state.cfg.ui.product_name,
+            locale.t("support.redeem_title"),
+            body,
+        )
+        .into_string(),
+    )
 }
 
 fn wants_json(req: &HttpRequest) -> bool {
@@ -282,21 +292,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpRes
             }
         }
     };
-    let mut res = HttpResponse::Ok();
-    res.content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(c) = token.set_cookie {
-        res.cookie(c);
-    }
-    Ok(res.body(
-        templates::layout(
-            locale,
-            &state.cfg.ui.product_name,
-            locale.t("support.redeem_title"),
-            body,
-        )
-        .into_string(),
-    ))
+    Ok(page(&state, locale, body, token.set_cookie))
 }
 
 #[derive(Deserialize)]
@@ -359,21 +355,7 @@ async fn redeem_page(
             button type="submit" { (locale.t("support.submit")) }
         }
     };
-    let mut res = HttpResponse::Ok();
-    res.content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(c) = t.set_cookie {
-        res.cookie(c);
-    }
-    Ok(res.body(
-        templates::layout(
-            locale,
-            &state.cfg.ui.product_name,
-            locale.t("support.redeem_title"),
-            body,
-        )
-        .into_string(),
-    ))
+    Ok(page(&state, locale, body, t.set_cookie))
 }
 
 async fn redeem_submit(
