@@ -144,6 +144,7 @@ impl Rp {
 }
 
 on_both_backends!(
+    forged_fresh_login_marker_does_not_skip_prompt_login,
     refresh_rotation_and_reuse_revokes_the_family,
     introspection_reflects_revocation_and_needs_client_auth,
     revocation_endpoint,
@@ -1240,4 +1241,36 @@ async fn offline_access_outlives_the_session(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// `prompt=login` / `max_age` are satisfied only by a sign-in after a marker the server
+/// itself MAC'd: a forged or altered `mb_fresh` still shows the login form.
+async fn forged_fresh_login_marker_does_not_skip_prompt_login(b: Backend) {
+    let rp = rp(b).await;
+    rp.code("openid").await; // signed in
+    rp.app.clock.advance(Duration::seconds(5));
+    let (_, ch) = pkce();
+    let now = rp.app.clock.now().timestamp() - 60;
+    for forged in [
+        format!("{now}.AAAA"),
+        format!("{now}"),
+        "garbage".to_string(),
+    ] {
+        let url = authz_url(
+            &rp.app,
+            &rp.id,
+            "openid",
+            &ch,
+            &format!("&prompt=login&mb_fresh={}", enc(&forged)),
+        );
+        let shown = rp.app.browse(&rp.browser, &url, None, false).await;
+        assert!(
+            matches!(shown, Err((200, ref html)) if html.contains("name=\"password\"")),
+            "{forged}: {shown:?}"
+        );
+    }
+    // A genuine marker from an earlier forced sign-in is bound to its time: the session's
+    // sign-in predates nothing new, so max_age=0 still asks again after the clock moved.
+    let url = authz_url(&rp.app, &rp.id, "openid", &ch, "&max_age=0");
+    assert!(rp.app.browse(&rp.browser, &url, None, false).await.is_err());
 }

@@ -62,15 +62,25 @@ pub async fn banner_scope(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let state = req.app_data::<actix_web::web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
-    let path = req.path().to_string();
-    let meta = request_meta(req.request());
+    // Only a browser with cookies can be in a support session: requests without any
+    // (token, introspection, admin API) skip the bookkeeping. The request itself must
+    // not be held across the call (routing needs it unshared), so copy what is needed.
+    let audit = req
+        .headers()
+        .contains_key(actix_web::http::header::COOKIE)
+        .then(|| {
+            (
+                req.app_data::<actix_web::web::Data<AppState>>().cloned(),
+                req.method().to_string(),
+                req.path().to_string(),
+                request_meta(req.request()),
+            )
+        });
     SUPPORT_BANNER
         .scope(std::cell::RefCell::new(None), async move {
             let res = next.call(req).await?;
             let ctx = SUPPORT_BANNER.try_with(|b| b.borrow().clone()).ok().flatten();
-            if let (Some(c), Some(state)) = (ctx, state) {
+            if let (Some(c), Some((Some(state), method, path, meta))) = (ctx, audit) {
                 let details = serde_json::json!({
                     "method": method, "path": path, "status": res.status().as_u16(), "grant_id": c.grant,
                 });
