@@ -399,12 +399,22 @@ impl Default for AdminConfig {
 pub struct OidcConfig {
     /// Seconds to wait for a client's back-channel logout endpoint.
     pub backchannel_timeout_secs: u64,
+    /// Seconds a device code (RFC 8628) lives while the user has not answered.
+    pub device_code_lifetime_secs: i64,
+    /// Minimum seconds between a device's token polls (`slow_down` adds 5).
+    pub device_poll_interval_secs: i64,
+    /// Seconds a user-approved device request of a `requires_admin_approval` client
+    /// waits for an administrator.
+    pub device_admin_approval_secs: i64,
 }
 
 impl Default for OidcConfig {
     fn default() -> Self {
         Self {
             backchannel_timeout_secs: 5,
+            device_code_lifetime_secs: 600,
+            device_poll_interval_secs: 5,
+            device_admin_approval_secs: 43_200,
         }
     }
 }
@@ -833,6 +843,27 @@ impl Config {
         }
         if self.oidc.backchannel_timeout_secs == 0 {
             return bad("oidc.backchannel_timeout_secs", "must be at least 1".into());
+        }
+        for (k, v, max) in [
+            (
+                "oidc.device_code_lifetime_secs",
+                self.oidc.device_code_lifetime_secs,
+                86_400,
+            ),
+            (
+                "oidc.device_poll_interval_secs",
+                self.oidc.device_poll_interval_secs,
+                60,
+            ),
+            (
+                "oidc.device_admin_approval_secs",
+                self.oidc.device_admin_approval_secs,
+                30 * 86_400,
+            ),
+        ] {
+            if !(1..=max).contains(&v) {
+                return bad(k, format!("must be between 1 and {max}"));
+            }
         }
         self.notify.validate()?;
         self.ratelimit.validate()?;

@@ -162,6 +162,13 @@ struct ClientAdd {
     /// Choose the client id instead of a random one.
     #[arg(long)]
     client_id: Option<String>,
+    /// Allow the Device Authorization Grant (RFC 8628).
+    #[arg(long)]
+    device: bool,
+    /// Device-flow tokens also need an administrator's approval (implies --device; no
+    /// redirect URIs).
+    #[arg(long)]
+    requires_admin_approval: bool,
     #[arg(long)]
     json: bool,
 }
@@ -424,6 +431,8 @@ async fn client_cmd(cfg: Config, clock: SharedClock, cmd: ClientCmd) -> anyhow::
                     backchannel_logout_uri: a.backchannel_logout_uri,
                     first_party: a.first_party,
                     client_id: a.client_id,
+                    device_grant: a.device,
+                    requires_admin_approval: a.requires_admin_approval,
                 },
             )
             .await

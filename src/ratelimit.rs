@@ -47,10 +47,12 @@ pub enum Action {
     AdminCredential,
     /// Support grant creation, per user.
     SupportGrantUser,
+    /// Device-flow user codes entered, per signed-in user (guessing codes).
+    DeviceUserCode,
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 10] = [
         Action::LoginIp,
         Action::LoginAccount,
         Action::MfaIp,
@@ -60,6 +62,7 @@ impl Action {
         Action::IntrospectClient,
         Action::AdminCredential,
         Action::SupportGrantUser,
+        Action::DeviceUserCode,
     ];
 
     /// The key of its limit in `[ratelimit]`.
@@ -74,6 +77,7 @@ impl Action {
             Action::IntrospectClient => "introspect_client",
             Action::AdminCredential => "admin_credential",
             Action::SupportGrantUser => "support_grant_user",
+            Action::DeviceUserCode => "device_user_code",
         }
     }
 
@@ -92,6 +96,7 @@ impl Action {
             Action::IntrospectClient => cfg.introspect_client,
             Action::AdminCredential => cfg.admin_credential,
             Action::SupportGrantUser => cfg.support_grant_user,
+            Action::DeviceUserCode => cfg.device_user_code,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! (`/admin/v1/openapi.json`, browsable at `/admin/v1/docs/` with a vendored Swagger UI).
 
 pub mod auth;
+pub mod device;
 pub mod org;
 pub mod saml;
 pub mod support;
@@ -28,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         org::create_client, org::list_clients, org::get_client, org::rotate_client_secret, org::delete_client,
         saml::list, saml::create, saml::delete,
         support::create, support::list, support::approve, support::deny,
+        device::list, device::approve, device::deny,
     ),
     modifiers(&BearerAuth),
     tags((name = "users"), (name = "sessions"), (name = "security"), (name = "policy"), (name = "audit"), (name = "clients"))
@@ -201,6 +203,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/support-requests/{id}/deny").route(web::post().to(support::deny)),
-            ),
+            )
+            .route("/device-requests", web::get().to(device::list))
+            .route(
+                "/device-requests/{id}/approve",
+                web::post().to(device::approve),
+            )
+            .route("/device-requests/{id}/deny", web::post().to(device::deny)),
     );
 }

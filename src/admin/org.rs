@@ -204,6 +204,13 @@ pub struct CreateClientRequest {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub first_party: bool,
+    /// May use the Device Authorization Grant (RFC 8628).
+    #[serde(default)]
+    pub device_grant: bool,
+    /// Device-flow tokens need an administrator's approval after the user's (implies
+    /// `device_grant`; no redirect URIs).
+    #[serde(default)]
+    pub requires_admin_approval: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -222,6 +229,7 @@ pub struct ClientView {
     pub signing_alg: String,
     pub backchannel_logout_uri: Option<String>,
     pub first_party: bool,
+    pub requires_admin_approval: bool,
 }
 
 fn client_view(c: &crate::clients::Client, secret: Option<String>) -> ClientView {
@@ -240,6 +248,7 @@ fn client_view(c: &crate::clients::Client, secret: Option<String>) -> ClientView
         signing_alg: v.signing_alg,
         backchannel_logout_uri: v.backchannel_logout_uri,
         first_party: v.first_party,
+        requires_admin_approval: v.requires_admin_approval,
     }
 }
 
@@ -277,6 +286,8 @@ pub async fn create_client(
             backchannel_logout_uri: b.backchannel_logout_uri,
             first_party: b.first_party,
             client_id: None,
+            device_grant: b.device_grant,
+            requires_admin_approval: b.requires_admin_approval,
         },
     )
     .await?;

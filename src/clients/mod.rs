@@ -32,6 +32,8 @@ pub const AUTH_NONE: &str = "none";
 pub const GRANT_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH: &str = "refresh_token";
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+/// OAuth 2.0 Device Authorization Grant (RFC 8628).
+pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// Scopes a user-facing client may ask for unless told otherwise.
 pub const DEFAULT_USER_SCOPES: &str = "openid profile email address phone offline_access";
@@ -54,6 +56,13 @@ pub struct NewClient {
     pub first_party: bool,
     /// Choose the client id (otherwise random).
     pub client_id: Option<String>,
+    /// May use the Device Authorization Grant (RFC 8628): input-constrained devices
+    /// and installed viewers without a browser of their own.
+    pub device_grant: bool,
+    /// Device-flow tokens need an administrator's approval after the user's.
+    /// Implies `device_grant`; such a client has no redirect URIs (every grant goes
+    /// through the device flow, so none can bypass the approval).
+    pub requires_admin_approval: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +88,7 @@ pub struct ClientView {
     pub signing_alg: String,
     pub backchannel_logout_uri: Option<String>,
     pub first_party: bool,
+    pub requires_admin_approval: bool,
 }
 
 impl From<&Client> for ClientView {
@@ -95,6 +105,7 @@ impl From<&Client> for ClientView {
             signing_alg: c.signing_alg.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             first_party: c.first_party,
+            requires_admin_approval: c.requires_admin_approval,
         }
     }
 }
@@ -224,9 +235,32 @@ pub async fn register(state: &AppState, n: NewClient) -> AppResult<Registered> {
         // `none` and HS256 are refused on purpose.
         return Err(invalid("signing_alg", "must be RS256, ES256 or EdDSA"));
     }
+    let device = n.device_grant || n.requires_admin_approval;
+    if device && kind == SERVICE {
+        return Err(invalid(
+            "grant_types",
+            "service clients cannot use the device flow",
+        ));
+    }
+    if n.requires_admin_approval && !n.redirect_uris.is_empty() {
+        return Err(invalid(
+            "redirect_uris",
+            "a client that needs admin approval uses the device flow only: no redirect URIs",
+        ));
+    }
     let grant_types = match kind {
         SERVICE => GRANT_CLIENT_CREDENTIALS.to_string(),
-        _ => format!("{GRANT_CODE} {GRANT_REFRESH}"),
+        _ => {
+            let mut g = Vec::new();
+            if !n.redirect_uris.is_empty() {
+                g.push(GRANT_CODE);
+            }
+            if device {
+                g.push(GRANT_DEVICE_CODE);
+            }
+            g.push(GRANT_REFRESH);
+            g.join(" ")
+        }
     };
     if kind == SERVICE {
         if !n.redirect_uris.is_empty() {
@@ -235,7 +269,7 @@ pub async fn register(state: &AppState, n: NewClient) -> AppResult<Registered> {
                 "service clients have no redirect URIs",
             ));
         }
-    } else if n.redirect_uris.is_empty() {
+    } else if n.redirect_uris.is_empty() && !device {
         return Err(invalid("redirect_uris", "at least one is required"));
     }
     for u in n.redirect_uris.iter().chain(&n.post_logout_redirect_uris) {
@@ -298,6 +332,7 @@ pub async fn register(state: &AppState, n: NewClient) -> AppResult<Registered> {
         disabled: false,
         created_at: now,
         updated_at: now,
+        requires_admin_approval: n.requires_admin_approval,
     };
     state
         .store

@@ -52,6 +52,8 @@ pub struct RatelimitConfig {
     pub admin_credential: Limit,
     /// Support grant creation, per user.
     pub support_grant_user: Limit,
+    /// Device-flow user codes entered at `/device`, per signed-in user.
+    pub device_user_code: Limit,
 }
 
 impl Default for RatelimitConfig {
@@ -69,13 +71,14 @@ impl Default for RatelimitConfig {
             introspect_client: Limit::new(6000, 60, 600),
             admin_credential: Limit::new(600, 60, 100),
             support_grant_user: Limit::new(10, 3600, 5),
+            device_user_code: Limit::new(20, 600, 10),
         }
     }
 }
 
 impl RatelimitConfig {
     /// Every limit with its key name.
-    pub fn limits(&self) -> [(&'static str, Limit); 9] {
+    pub fn limits(&self) -> [(&'static str, Limit); 10] {
         [
             ("login_ip", self.login_ip),
             ("login_account", self.login_account),
@@ -86,6 +89,7 @@ impl RatelimitConfig {
             ("introspect_client", self.introspect_client),
             ("admin_credential", self.admin_credential),
             ("support_grant_user", self.support_grant_user),
+            ("device_user_code", self.device_user_code),
         ]
     }
 

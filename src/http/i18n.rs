@@ -250,7 +250,9 @@ fn text(key: &str) -> (&'static str, &'static str) {
             "ログアウト後もアクセスを続けること",
             "Keep access while you are signed out",
         ),
-        _ => super::i18n_mfa::text(key).unwrap_or(("", "")),
+        _ => super::i18n_mfa::text(key)
+            .or_else(|| super::i18n_device::text(key))
+            .unwrap_or(("", "")),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod client_ip;
 pub mod csrf;
 pub mod i18n;
+mod i18n_device;
 mod i18n_mfa;
 pub mod middleware;
 pub mod templates;

@@ -97,6 +97,17 @@ pub enum Message {
         user_name: String,
         approved: bool,
     },
+    /// To admins: a user approved a device of an app that also needs an admin's approval.
+    DeviceApprovalPending {
+        user_name: String,
+        app_name: String,
+        approve_link: String,
+    },
+    /// To the user: an admin decided on their device.
+    DeviceApprovalDecided {
+        app_name: String,
+        approved: bool,
+    },
 }
 
 impl Message {
@@ -115,6 +126,8 @@ impl Message {
             Message::SupportSessionEnded { .. } => "support_session_ended",
             Message::SupportRequestPending { .. } => "support_request_pending",
             Message::SupportRequestDecided { .. } => "support_request_decided",
+            Message::DeviceApprovalPending { .. } => "device_approval_pending",
+            Message::DeviceApprovalDecided { .. } => "device_approval_decided",
         }
     }
 }

@@ -160,6 +160,28 @@ fn en(p: &str, msg: &Message) -> (String, String) {
                 ),
             )
         }
+        Message::DeviceApprovalPending {
+            user_name,
+            app_name,
+            approve_link,
+        } => (
+            "Device registration awaiting approval".into(),
+            format!(
+                "{user_name} has connected a device to {app_name}. The device gets access \
+                 only after an administrator approves it.\n\n\
+                 Review the request here (you will be asked to sign in):\n\n{approve_link}"
+            ),
+        ),
+        Message::DeviceApprovalDecided { app_name, approved } => {
+            let word = if *approved { "approved" } else { "declined" };
+            (
+                format!("Device registration {word}"),
+                format!(
+                    "An administrator has {word} the device you connected to {app_name} \
+                     with your {p} account."
+                ),
+            )
+        }
     }
 }
 
@@ -273,6 +295,27 @@ fn ja(p: &str, msg: &Message) -> (String, String) {
                 ),
             )
         }
+        Message::DeviceApprovalPending {
+            user_name,
+            app_name,
+            approve_link,
+        } => (
+            "端末登録の承認依頼".into(),
+            format!(
+                "{user_name} さんが {app_name} に端末を登録しました。管理者が承認するまで、\
+                 この端末は利用できません。\n\n\
+                 下記のリンクから内容をご確認ください（サインインが必要です）。\n\n{approve_link}"
+            ),
+        ),
+        Message::DeviceApprovalDecided { app_name, approved } => {
+            let word = if *approved { "承認" } else { "却下" };
+            (
+                format!("端末登録が{word}されました"),
+                format!(
+                    "{p} アカウントで {app_name} に登録した端末が、管理者によって{word}されました。"
+                ),
+            )
+        }
     }
 }
 
@@ -317,6 +360,15 @@ mod tests {
             Message::SupportRequestDecided {
                 user_name: "Tanaka".into(),
                 approved: false,
+            },
+            Message::DeviceApprovalPending {
+                user_name: "Tanaka".into(),
+                app_name: "Viewer".into(),
+                approve_link: "https://id.example.com/device/requests/1".into(),
+            },
+            Message::DeviceApprovalDecided {
+                app_name: "Viewer".into(),
+                approved: true,
             },
         ]
     }

@@ -1,9 +1,11 @@
 //! The OpenID Provider: discovery, authorization (with consent), token, userinfo,
-//! introspection, revocation, RP-initiated and back-channel logout.
+//! introspection, revocation, RP-initiated and back-channel logout, and the device
+//! authorization grant.
 
 pub mod authorize;
 pub mod backchannel;
 pub mod client_auth;
+pub mod device;
 pub mod discovery;
 pub mod end_session;
 pub mod error;
@@ -61,6 +63,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(authorize::consent_submit)),
     )
     .service(web::resource("/token").route(web::post().to(token::token)))
+    .service(
+        web::resource("/device_authorization").route(web::post().to(device::device_authorization)),
+    )
+    .service(
+        web::resource("/device")
+            .route(web::get().to(device::device_page))
+            .route(web::post().to(device::device_submit)),
+    )
+    .route("/device/decision", web::post().to(device::device_decision))
+    .route(
+        "/device/requests/{id}",
+        web::get().to(device::approval_page),
+    )
+    .route(
+        "/device/requests/{id}/decision",
+        web::post().to(device::approval_submit),
+    )
     .service(
         web::resource("/userinfo")
             .route(web::get().to(userinfo::userinfo))

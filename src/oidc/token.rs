@@ -32,18 +32,19 @@ pub const TOKEN_PARAMS: &[&str] = &[
     "client_secret",
     "client_assertion",
     "client_assertion_type",
+    "device_code",
 ];
 
 #[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-    scope: String,
+pub(super) struct TokenResponse {
+    pub(super) access_token: String,
+    pub(super) token_type: &'static str,
+    pub(super) expires_in: i64,
+    pub(super) scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    id_token: Option<String>,
+    pub(super) id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
+    pub(super) refresh_token: Option<String>,
 }
 
 /// Reads an `application/x-www-form-urlencoded` body into parameters.
@@ -77,7 +78,10 @@ pub async fn token(
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is missing"))?;
     let res = match grant {
-        clients::GRANT_CODE | clients::GRANT_REFRESH | clients::GRANT_CLIENT_CREDENTIALS
+        clients::GRANT_CODE
+        | clients::GRANT_REFRESH
+        | clients::GRANT_CLIENT_CREDENTIALS
+        | clients::GRANT_DEVICE_CODE
             if !client.allows_grant(grant) =>
         {
             return Err(OAuthError::unauthorized_client(
@@ -87,6 +91,10 @@ pub async fn token(
         clients::GRANT_CODE => code_grant(&state, &client, &p).await?,
         clients::GRANT_REFRESH => refresh_grant(&state, &client, &p).await?,
         clients::GRANT_CLIENT_CREDENTIALS => client_credentials(&state, &client, &p)?,
+        clients::GRANT_DEVICE_CODE => {
+            super::device::token_grant(&state, &client, &p, &crate::http::request_meta(&req))
+                .await?
+        }
         _ => {
             return Err(OAuthError::new(
                 "unsupported_grant_type",
@@ -113,7 +121,7 @@ fn pkce_ok(challenge: &str, verifier: &str) -> bool {
 }
 
 /// The user behind a grant, if still allowed to receive tokens.
-async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
+pub(super) async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
     let user = state.store.get_user(user_id).await?;
     let now = state.clock.now();
     if !user.is_usable(now) {
@@ -125,7 +133,7 @@ async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
 }
 
 /// Native apps of a user whose app access an admin blocked get no tokens.
-fn refuse_blocked_app(client: &Client, user: &User) -> OAuthResult<()> {
+pub(super) fn refuse_blocked_app(client: &Client, user: &User) -> OAuthResult<()> {
     if client.is_native() && user.app_blocked_at.is_some() {
         return Err(OAuthError::invalid_grant(
             "you are not permitted to use this service",
@@ -363,7 +371,7 @@ async fn new_refresh_token(
 
 /// Mints the access token, the ID token (when `openid` was granted) and, for a new
 /// grant, the first refresh token.
-async fn issue(
+pub(super) async fn issue(
     state: &AppState,
     client: &Client,
     user: &User,

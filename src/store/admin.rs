@@ -511,6 +511,8 @@ macro_rules! impl_admin_store {
                             "DELETE FROM token_families WHERE user_id = $1",
                             "DELETE FROM consents WHERE user_id = $1",
                             "DELETE FROM support_grants WHERE user_id = $1",
+                            "DELETE FROM support_requests WHERE user_id = $1 OR support_user_id = $1",
+                            "DELETE FROM device_authorizations WHERE user_id = $1",
                             "DELETE FROM mfa_pending WHERE user_id = $1",
                             "DELETE FROM mfa_challenges WHERE user_id = $1",
                             "DELETE FROM mfa_backup_codes WHERE user_id = $1",
@@ -537,6 +539,7 @@ macro_rules! impl_admin_store {
                         .await?
                         .rows_affected();
                     for sql in [
+                        "DELETE FROM device_authorizations WHERE expires_at < $1",
                         "DELETE FROM session_clients WHERE session_id IN \
                          (SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1)",
                         "DELETE FROM mfa_pending WHERE session_id IN \

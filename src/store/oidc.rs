@@ -39,6 +39,8 @@ pub struct Client {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Device-flow tokens need an admin's approval after the user's (RFC 8628 + admin).
+    pub requires_admin_approval: bool,
 }
 
 /// Everything issued from one authorization (a code, then its refresh chain).
@@ -116,6 +118,49 @@ pub struct BackchannelJob {
     pub delivered_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+}
+
+/// One OAuth 2.0 Device Authorization Grant (RFC 8628) request.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct DeviceAuthorization {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    #[serde(skip)]
+    pub device_code_hash: Vec<u8>,
+    #[serde(skip)]
+    pub user_code_hash: Vec<u8>,
+    pub client_id: String,
+    pub scope: String,
+    /// `pending` (waiting for the user), `awaiting_admin`, `approved`, `denied`, `used`.
+    pub status: String,
+    /// The user who approved (or denied) the request.
+    pub user_id: Option<Uuid>,
+    pub auth_time: Option<DateTime<Utc>>,
+    pub amr: Option<String>,
+    pub acr: Option<String>,
+    /// Minimum seconds between polls (grows by 5 at each `slow_down`).
+    pub interval_secs: i64,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub user_decided_at: Option<DateTime<Utc>>,
+    pub admin_decided_at: Option<DateTime<Utc>>,
+    pub admin_decided_by: Option<String>,
+    /// The grant its tokens belong to, once exchanged.
+    pub family_id: Option<Uuid>,
+}
+
+/// The user's answer to a device request.
+#[derive(Debug, Clone)]
+pub struct DeviceUserDecision {
+    pub user_id: Uuid,
+    /// `awaiting_admin`, `approved` or `denied`.
+    pub status: String,
+    pub auth_time: DateTime<Utc>,
+    pub amr: String,
+    pub acr: String,
+    /// New expiry (an admin may take longer than the user had).
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Result of a single-use exchange (code or refresh token).
@@ -214,6 +259,49 @@ pub trait OidcStore {
         error: &str,
     ) -> StoreResult<()>;
     async fn list_backchannel(&self) -> StoreResult<Vec<BackchannelJob>>;
+
+    async fn insert_device(&self, d: &DeviceAuthorization) -> StoreResult<()>;
+    async fn get_device(&self, id: Uuid) -> StoreResult<Option<DeviceAuthorization>>;
+    async fn find_device_by_user_code(
+        &self,
+        user_code_hash: &[u8],
+    ) -> StoreResult<Option<DeviceAuthorization>>;
+    async fn find_device_by_device_code(
+        &self,
+        device_code_hash: &[u8],
+    ) -> StoreResult<Option<DeviceAuthorization>>;
+    /// Records the user's answer to a pending, unexpired request; false otherwise.
+    async fn decide_device_by_user(
+        &self,
+        id: Uuid,
+        d: &DeviceUserDecision,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Records an admin's answer to a request awaiting one; false otherwise.
+    async fn decide_device_by_admin(
+        &self,
+        id: Uuid,
+        approve: bool,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Records a poll unless the previous one was after `not_after` (then: too fast,
+    /// and the interval grows by `slow_down_secs`). True when the poll is allowed.
+    async fn poll_device(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+        slow_down_secs: i64,
+    ) -> StoreResult<bool>;
+    /// Marks an approved request used by the grant `family_id`; false if it was not
+    /// approved (any more), so only one exchange wins.
+    async fn consume_device(&self, id: Uuid, family_id: Uuid) -> StoreResult<bool>;
+    async fn list_devices(
+        &self,
+        org_id: Uuid,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<DeviceAuthorization>>;
 }
 
 /// Implements [`OidcStore`] for a store struct with a `pool` of `$db`.
@@ -221,14 +309,21 @@ macro_rules! impl_oidc_store {
     ($store:ty, $db:ty) => {
         mod __oidc_impl {
             use super::*;
-            use $crate::store::oidc::{AuthCode, BackchannelJob, Client, Consumed, OidcStore, RefreshToken, TokenFamily};
+            use $crate::store::oidc::{
+                AuthCode, BackchannelJob, Client, Consumed, DeviceAuthorization, DeviceUserDecision, OidcStore,
+                RefreshToken, TokenFamily,
+            };
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
             const CLIENT_COLS: &str = "id, org_id, client_id, name, kind, application_type, secret_hash, \
                 token_endpoint_auth_method, redirect_uris, post_logout_redirect_uris, allowed_scopes, \
-                grant_types, signing_alg, jwks, backchannel_logout_uri, first_party, disabled, created_at, updated_at";
+                grant_types, signing_alg, jwks, backchannel_logout_uri, first_party, disabled, created_at, updated_at, \
+                requires_admin_approval";
+            const DEVICE_COLS: &str = "id, org_id, device_code_hash, user_code_hash, client_id, scope, status, user_id, \
+                auth_time, amr, acr, interval_secs, last_polled_at, created_at, expires_at, user_decided_at, \
+                admin_decided_at, admin_decided_by, family_id";
             const FAMILY_COLS: &str = "id, client_id, user_id, session_id, scope, auth_time, amr, acr, offline, \
                 claims, created_at, revoked_at, revoked_reason, impersonator_id, support_grant_id";
             const CODE_COLS: &str = "code_hash, family_id, client_id, user_id, session_id, redirect_uri, \
@@ -242,7 +337,7 @@ macro_rules! impl_oidc_store {
                 async fn insert_client(&self, c: &Client) -> StoreResult<()> {
                     sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
                         "INSERT INTO clients ({CLIENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                         $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                         $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
                     )))
                     .bind(c.id)
                     .bind(c.org_id)
@@ -263,6 +358,7 @@ macro_rules! impl_oidc_store {
                     .bind(c.disabled)
                     .bind(c.created_at)
                     .bind(c.updated_at)
+                    .bind(c.requires_admin_approval)
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -646,6 +742,166 @@ macro_rules! impl_oidc_store {
                     Ok(sqlx::query_as::<$db, BackchannelJob>(sqlx::AssertSqlSafe(format!(
                         "SELECT {BC_COLS} FROM backchannel_queue ORDER BY created_at"
                     )))
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn insert_device(&self, d: &DeviceAuthorization) -> StoreResult<()> {
+                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO device_authorizations ({DEVICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                    )))
+                    .bind(d.id)
+                    .bind(d.org_id)
+                    .bind(&d.device_code_hash)
+                    .bind(&d.user_code_hash)
+                    .bind(&d.client_id)
+                    .bind(&d.scope)
+                    .bind(&d.status)
+                    .bind(d.user_id)
+                    .bind(d.auth_time)
+                    .bind(&d.amr)
+                    .bind(&d.acr)
+                    .bind(d.interval_secs)
+                    .bind(d.last_polled_at)
+                    .bind(d.created_at)
+                    .bind(d.expires_at)
+                    .bind(d.user_decided_at)
+                    .bind(d.admin_decided_at)
+                    .bind(&d.admin_decided_by)
+                    .bind(d.family_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    Ok(())
+                }
+
+                async fn get_device(&self, id: Uuid) -> StoreResult<Option<DeviceAuthorization>> {
+                    Ok(sqlx::query_as::<$db, DeviceAuthorization>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM device_authorizations WHERE id = $1"
+                    )))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn find_device_by_user_code(&self, hash: &[u8]) -> StoreResult<Option<DeviceAuthorization>> {
+                    Ok(sqlx::query_as::<$db, DeviceAuthorization>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM device_authorizations WHERE user_code_hash = $1"
+                    )))
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn find_device_by_device_code(&self, hash: &[u8]) -> StoreResult<Option<DeviceAuthorization>> {
+                    Ok(sqlx::query_as::<$db, DeviceAuthorization>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM device_authorizations WHERE device_code_hash = $1"
+                    )))
+                    .bind(hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn decide_device_by_user(
+                    &self,
+                    id: Uuid,
+                    d: &DeviceUserDecision,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE device_authorizations SET status = $2, user_id = $3, auth_time = $4, amr = $5, acr = $6, \
+                         expires_at = $7, user_decided_at = $8 \
+                         WHERE id = $1 AND status = 'pending' AND expires_at > $8",
+                    )
+                    .bind(id)
+                    .bind(&d.status)
+                    .bind(d.user_id)
+                    .bind(d.auth_time)
+                    .bind(&d.amr)
+                    .bind(&d.acr)
+                    .bind(d.expires_at)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn decide_device_by_admin(
+                    &self,
+                    id: Uuid,
+                    approve: bool,
+                    by: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE device_authorizations SET status = $2, admin_decided_by = $3, admin_decided_at = $4 \
+                         WHERE id = $1 AND status = 'awaiting_admin' AND expires_at > $4",
+                    )
+                    .bind(id)
+                    .bind(if approve { "approved" } else { "denied" })
+                    .bind(by)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn poll_device(
+                    &self,
+                    id: Uuid,
+                    now: DateTime<Utc>,
+                    not_after: DateTime<Utc>,
+                    slow_down_secs: i64,
+                ) -> StoreResult<bool> {
+                    let ok = sqlx::query::<$db>(
+                        "UPDATE device_authorizations SET last_polled_at = $2 \
+                         WHERE id = $1 AND (last_polled_at IS NULL OR last_polled_at <= $3)",
+                    )
+                    .bind(id)
+                    .bind(now)
+                    .bind(not_after)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    if !ok {
+                        sqlx::query::<$db>(
+                            "UPDATE device_authorizations SET interval_secs = interval_secs + $2, last_polled_at = $3 \
+                             WHERE id = $1",
+                        )
+                        .bind(id)
+                        .bind(slow_down_secs)
+                        .bind(now)
+                        .execute(&self.pool)
+                        .await?;
+                    }
+                    Ok(ok)
+                }
+
+                async fn consume_device(&self, id: Uuid, family_id: Uuid) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "UPDATE device_authorizations SET status = 'used', family_id = $2 \
+                         WHERE id = $1 AND status = 'approved'",
+                    )
+                    .bind(id)
+                    .bind(family_id)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn list_devices(
+                    &self,
+                    org_id: Uuid,
+                    status: Option<&str>,
+                ) -> StoreResult<Vec<DeviceAuthorization>> {
+                    Ok(sqlx::query_as::<$db, DeviceAuthorization>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {DEVICE_COLS} FROM device_authorizations WHERE org_id = $1 \
+                         AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC LIMIT 500"
+                    )))
+                    .bind(org_id)
+                    .bind(status)
                     .fetch_all(&self.pool)
                     .await?)
                 }

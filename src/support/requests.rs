@@ -104,7 +104,25 @@ pub async fn create(
     .await?;
     // Every admin is told, with a link to the approval page (which needs their sign-in).
     let link = format!("{}/support/requests/{}", state.cfg.issuer(), r.id);
-    let admins = state
+    for a in admins(state).await? {
+        notify::send(
+            state,
+            &Recipient::user(&a),
+            Message::SupportRequestPending {
+                user_name: user.display_name.clone(),
+                reason: reason.clone(),
+                approve_link: link.clone(),
+            },
+        )
+        .await?;
+    }
+    Ok(r)
+}
+
+/// The organisation's active users with the `admin` role (who decide support and
+/// device requests).
+pub async fn admins(state: &AppState) -> AppResult<Vec<User>> {
+    let active = state
         .store
         .list_users(
             state.org.id,
@@ -115,19 +133,10 @@ pub async fn create(
             },
         )
         .await?;
-    for a in admins.iter().filter(|a| has_role(a, ADMIN_ROLE)) {
-        notify::send(
-            state,
-            &Recipient::user(a),
-            Message::SupportRequestPending {
-                user_name: user.display_name.clone(),
-                reason: reason.clone(),
-                approve_link: link.clone(),
-            },
-        )
-        .await?;
-    }
-    Ok(r)
+    Ok(active
+        .into_iter()
+        .filter(|a| has_role(a, ADMIN_ROLE))
+        .collect())
 }
 
 /// Approves or denies a pending request; on approval the grant is created, bound to
