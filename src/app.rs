@@ -37,6 +37,8 @@ pub struct AppState {
     pub limits: crate::ratelimit::Limits,
     /// `server.trusted_proxies`: whose `X-Forwarded-For` gives the client IP.
     pub proxies: crate::http::client_ip::TrustedProxies,
+    /// Caches of hot lookups and the revocation bus (`[cache]`).
+    pub cache: crate::cache::Caches,
 }
 
 impl AppState {
@@ -59,7 +61,9 @@ impl AppState {
         let limits = crate::ratelimit::Limits::new(&cfg.ratelimit, clock.clone());
         let proxies = crate::http::client_ip::TrustedProxies::parse(&cfg.server.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
+        let cache = crate::cache::Caches::new(&cfg);
         Ok(AppState {
+            cache,
             cfg: Arc::new(cfg),
             store,
             keys: Arc::new(keys),
@@ -100,6 +104,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::init(cfg, clock).await?);
         crate::saml::init(&state);
+        crate::cache::spawn_listener(state.clone()).await?;
         let server = server(state.clone(), listener)?;
         spawn_key_reloader(state.clone());
         crate::oidc::backchannel::spawn_worker(state.clone());
@@ -160,6 +165,7 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .wrap(from_fn(middleware::html_errors))
             .wrap(middleware::security_headers())
             .wrap(from_fn(middleware::request_id))
+            .wrap(from_fn(crate::http::body::read_first))
             .configure(routes)
     })
     .shutdown_timeout(cfg.server.shutdown_timeout_secs)

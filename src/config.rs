@@ -32,6 +32,7 @@ pub struct Config {
     pub saml: SamlConfig,
     pub ratelimit: RatelimitConfig,
     pub support: SupportConfig,
+    pub cache: CacheConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
 }
@@ -356,6 +357,38 @@ impl Default for SupportConfig {
             max_grant_lifetime_secs: 7 * 24 * 3600,
             daily_limit: 10,
             request_expiry_secs: 12 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Cache clients, SAML SPs, sessions and users in memory (invalidated by the
+    /// revocation bus). Off: every lookup reads the database.
+    pub enabled: bool,
+    /// Longest an entry is kept, in seconds: a safety net behind the bus.
+    pub ttl_secs: u64,
+    /// Entries per cache.
+    pub max_sessions: u64,
+    pub max_users: u64,
+    pub max_clients: u64,
+    pub max_sps: u64,
+    /// PostgreSQL: LISTEN for other replicas' invalidations. Turn off only when a
+    /// single process uses the database.
+    pub listen: bool,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl_secs: 60,
+            max_sessions: 100_000,
+            max_users: 100_000,
+            max_clients: 10_000,
+            max_sps: 10_000,
+            listen: true,
         }
     }
 }

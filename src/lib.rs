@@ -7,6 +7,7 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod authn;
+pub mod cache;
 pub mod clients;
 pub mod clock;
 pub mod config;

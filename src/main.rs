@@ -252,6 +252,12 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
         Command::SamlSp(cmd) => saml_sp_cmd(cfg, clock, cmd).await,
         Command::Keys(KeysCmd::Rotate { json }) => {
             let added = KeyManager::rotate(&cfg, clock)?;
+            if cfg.is_postgres() {
+                // Running replicas reload at once instead of at their next poll.
+                let store = monban::store::connect(&cfg).await?;
+                monban::cache::announce(&store, monban::cache::Event::KeysChanged).await?;
+                store.close().await;
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&added)?);
             } else {

@@ -234,6 +234,7 @@ async fn invitation_submit(
         .store
         .set_password_hash(user.id, &hash, state.clock.now())
         .await?;
+    crate::cache::user_changed(&state, user.id).await;
     audit::record(
         &state,
         &Actor::user(user.id),
@@ -354,6 +355,7 @@ async fn change_submit(
         .store
         .set_password_change_required(user.id, false, now)
         .await?;
+    crate::cache::user_changed(&state, user.id).await;
     // Every other session of the user ends; this one continues.
     for s in state.store.list_live_sessions(user.id).await? {
         if s.id != session.id {

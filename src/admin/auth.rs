@@ -166,9 +166,7 @@ async fn authenticate(req: HttpRequest) -> AppResult<Admin> {
             "user tokens cannot use the admin API",
         ));
     }
-    let client = state
-        .store
-        .get_client(&claims.client_id)
+    let client = crate::cache::client(&state, &claims.client_id)
         .await?
         .filter(|c| c.kind == crate::clients::SERVICE && !c.disabled)
         .ok_or_else(|| unauthorized("unknown client"))?;

@@ -371,6 +371,7 @@ pub async fn delete_client(
         .store
         .disable_client(&c.client_id, state.clock.now())
         .await?;
+    crate::cache::client_changed(&state, &c.client_id).await;
     crate::audit::record(
         &state,
         &admin.ctx.actor,

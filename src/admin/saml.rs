@@ -121,6 +121,7 @@ pub async fn delete(
     {
         return Err(AppError::not_found("no such service provider"));
     }
+    crate::cache::sp_changed(&state, &q.entity_id).await;
     crate::audit::record(
         &state,
         &admin.ctx.actor,

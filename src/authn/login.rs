@@ -110,6 +110,7 @@ pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult
         now + Duration::seconds(secs)
     });
     if state.store.lock_user(user.id, until, now).await? {
+        crate::cache::user_changed(state, user.id).await;
         tracing::warn!(user = %user.id, ?until, "account locked after failed sign-ins");
         crate::audit::record(
             state,
@@ -137,6 +138,9 @@ pub async fn finish(
         .store
         .clear_login_failures(user.id, state.clock.now())
         .await?;
+    if user.failed_logins > 0 || user.lock_count > 0 || user.status == user_status::LOCKED {
+        crate::cache::user_changed(state, user.id).await;
+    }
     let (session, token) = sessions::create(state, user, ctx, meta).await?;
     record(
         state,

@@ -370,6 +370,7 @@ pub async fn rotate_secret(state: &AppState, client_id: &str) -> AppResult<Strin
         .store
         .set_client_secret(client_id, &hash, state.clock.now())
         .await?;
+    crate::cache::client_changed(state, client_id).await;
     Ok(secret)
 }
 

@@ -376,5 +376,6 @@ pub async fn register(
         ),
         other => other.into(),
     })?;
+    crate::cache::sp_changed(state, &sp.entity_id).await;
     Ok(sp)
 }

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by the handlers: request metadata, the signed-in session,
 //! CSRF, i18n, middleware and page templates.
 
+pub mod body;
 pub mod client_ip;
 pub mod csrf;
 pub mod i18n;
@@ -129,7 +130,7 @@ pub async fn current_session(
     let Some(session) = sessions::lookup(state, cookie.value()).await? else {
         return Ok(None);
     };
-    let user = state.store.get_user(session.user_id).await?;
+    let user = crate::cache::user(state, session.user_id).await?;
     if matches!(
         user.status.as_str(),
         user_status::SUSPENDED | user_status::DELETED

@@ -127,7 +127,7 @@ async fn trusted_target(
     let Some(client_id) = p.get("client_id") else {
         return Ok(Err(page_error("client_id is missing")));
     };
-    let client = match state.store.get_client(client_id).await? {
+    let client = match crate::cache::client(state, client_id).await? {
         Some(c) if !c.disabled && c.org_id == state.org.id => c,
         _ => return Ok(Err(page_error("unknown client"))),
     };

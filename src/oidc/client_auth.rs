@@ -55,7 +55,7 @@ fn basic_credentials(req: &HttpRequest) -> OAuthResult<Option<(String, String)>>
 }
 
 async fn load(state: &AppState, client_id: &str) -> OAuthResult<Client> {
-    match state.store.get_client(client_id).await? {
+    match crate::cache::client(state, client_id).await? {
         Some(c) if !c.disabled && c.org_id == state.org.id => Ok(c),
         _ => Err(OAuthError::invalid_client("client authentication failed")),
     }

@@ -122,7 +122,7 @@ pub async fn introspect(
             return Ok(inactive());
         }
     }
-    let user = state.store.get_user(family.user_id).await?;
+    let user = crate::cache::user(&state, family.user_id).await?;
     if !user.is_usable(now) {
         return Ok(inactive());
     }

@@ -122,7 +122,7 @@ fn pkce_ok(challenge: &str, verifier: &str) -> bool {
 
 /// The user behind a grant, if still allowed to receive tokens.
 pub(super) async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
-    let user = state.store.get_user(user_id).await?;
+    let user = crate::cache::user(state, user_id).await?;
     let now = state.clock.now();
     if !user.is_usable(now) {
         return Err(OAuthError::invalid_grant(

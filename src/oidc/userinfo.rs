@@ -58,7 +58,7 @@ pub async fn token_user(state: &AppState, claims: &AccessClaims) -> OAuthResult<
     let Ok(id) = claims.sub.parse() else {
         return Ok(None);
     };
-    let user = match state.store.get_user(id).await {
+    let user = match crate::cache::user(state, id).await {
         Ok(u) => u,
         Err(crate::store::StoreError::NotFound) => return Ok(None),
         Err(e) => return Err(e.into()),

@@ -104,7 +104,7 @@ pub(super) fn verify(
 /// whose certificates verify it).
 pub(super) async fn known_sp(state: &AppState, issuer: Option<&str>) -> AppResult<ServiceProvider> {
     let issuer = issuer.ok_or_else(|| refuse("saml_unknown_sp", "the request has no Issuer"))?;
-    match state.store.get_sp(issuer).await? {
+    match crate::cache::sp(state, issuer).await? {
         Some(sp) if !sp.disabled => Ok(sp),
         _ => Err(refuse(
             "saml_unknown_sp",
@@ -358,9 +358,7 @@ async fn proceed(
     state: &AppState,
     p: PendingRequest,
 ) -> AppResult<HttpResponse> {
-    let sp = state
-        .store
-        .get_sp(&p.sp_entity_id)
+    let sp = crate::cache::sp(state, &p.sp_entity_id)
         .await?
         .filter(|s| !s.disabled)
         .ok_or_else(|| {

@@ -136,20 +136,27 @@ async fn start(
 }
 
 /// The live session for a cookie value: ended here when idle or past its lifetime.
+/// Served from the cache (see [`crate::cache`]) while the cached row is within its
+/// lifetime and was seen less than a minute (and less than the idle timeout) ago;
+/// otherwise read from the database, checked, touched and cached again.
 pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session>> {
     // Malformed values cannot match; skip the database.
     if token.len() != 43 || B64.decode(token).is_err() {
         return Ok(None);
     }
-    let Some(s) = state
-        .store
-        .find_live_session(&hash_token(state, token))
-        .await?
-    else {
-        return Ok(None);
-    };
+    let hash = hash_token(state, token);
     let now = state.clock.now();
     let idle = Duration::seconds(state.cfg.session.idle_timeout_secs);
+    let touch = Duration::seconds(TOUCH_EVERY_SECS);
+    if let Some(s) = crate::cache::cached_session(state, &hash).await {
+        if now < s.expires_at && now - s.last_seen_at < idle.min(touch) {
+            return Ok(Some(s));
+        }
+    }
+    let epoch = crate::cache::session_epoch(state);
+    let Some(mut s) = state.store.find_live_session(&hash).await? else {
+        return Ok(None);
+    };
     if now >= s.expires_at {
         end(state, s.id, "expired").await?;
         return Ok(None);
@@ -170,9 +177,11 @@ pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session
         end(state, s.id, "idle_timeout").await?;
         return Ok(None);
     }
-    if now - s.last_seen_at >= Duration::seconds(TOUCH_EVERY_SECS) {
+    if now - s.last_seen_at >= touch {
         state.store.touch_session(s.id, now).await?;
+        s.last_seen_at = now;
     }
+    crate::cache::keep_session(state, epoch, &s).await;
     Ok(Some(s))
 }
 
@@ -211,6 +220,10 @@ async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<
         if let Some(s) = state.store.get_session(*id).await? {
             ended.push(s);
         }
+    }
+    // Every replica forgets these sessions before anything else happens.
+    for s in &ended {
+        crate::cache::session_changed(state, s).await;
     }
     crate::oidc::backchannel::sessions_ended(state, &ended, reason).await?;
     crate::saml::slo::sessions_ended(state, &ended, reason).await?;

@@ -288,6 +288,21 @@ pub trait Backend:
     async fn ping(&self) -> StoreResult<()>;
     async fn migrate(&self) -> StoreResult<()>;
     async fn close(&self);
+    /// Tells the other replicas of a change (the revocation bus, see `crate::cache`):
+    /// PostgreSQL `NOTIFY` on this schema's channel; nothing on SQLite.
+    async fn bus_publish(&self, payload: &str) -> StoreResult<()>;
+    /// Starts hearing the other replicas' bus messages (PostgreSQL `LISTEN`, on a
+    /// connection of its own); None on SQLite.
+    async fn bus_subscribe(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<BusSignal>>>;
+}
+
+/// What the bus listener hands on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusSignal {
+    /// A message another replica published (JSON).
+    Message(String),
+    /// The listening connection was lost (and is back): messages may have been missed.
+    Lost,
 }
 
 /// The handle the rest of the app uses.

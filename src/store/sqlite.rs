@@ -63,6 +63,18 @@ impl crate::store::Backend for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// One process per database file: the in-process bus is all there is.
+    async fn bus_publish(&self, _payload: &str) -> crate::store::StoreResult<()> {
+        Ok(())
+    }
+
+    async fn bus_subscribe(
+        &self,
+    ) -> crate::store::StoreResult<Option<tokio::sync::mpsc::Receiver<crate::store::BusSignal>>>
+    {
+        Ok(None)
+    }
 }
 
 super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);

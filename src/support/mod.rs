@@ -244,6 +244,7 @@ pub async fn revoke(
         .filter(|g| g.user_id == user_id && g.org_id == state.org.id)
         .ok_or_else(|| AppError::not_found("no such grant"))?;
     state.store.revoke_grant(g.id, state.clock.now()).await?;
+    crate::cache::publish(state, crate::cache::Event::GrantRevoked { grant_id: g.id }).await;
     let ended = end_grant_sessions(state, g.id, "support_grant_revoked").await?;
     audit::record(
         state,

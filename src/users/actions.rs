@@ -77,6 +77,7 @@ pub async fn suspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Us
             format!("a {} user cannot be suspended", user.status),
         ));
     }
+    crate::cache::user_changed(state, id).await;
     let ended = cut_off(state, id, "suspended").await?;
     record(
         state,
@@ -107,6 +108,7 @@ pub async fn unsuspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<
             "the user is not suspended",
         ));
     }
+    crate::cache::user_changed(state, id).await;
     record(state, ctx, id, action::USER_UNSUSPENDED, json!({})).await?;
     notify_user(state, &user, Notice::Unsuspended).await?;
     get(state, id).await
@@ -120,6 +122,7 @@ pub async fn delete(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Use
             "the user is already deleted",
         ));
     }
+    crate::cache::user_changed(state, id).await;
     let ended = cut_off(state, id, "deleted").await?;
     record(
         state,
@@ -152,6 +155,7 @@ pub async fn restore(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Us
             "the restore window has passed",
         ));
     }
+    crate::cache::user_changed(state, id).await;
     record(state, ctx, id, action::USER_RESTORED, json!({})).await?;
     get(state, id).await
 }
@@ -164,6 +168,7 @@ pub async fn unlock(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Use
             "the user is not locked",
         ));
     }
+    crate::cache::user_changed(state, id).await;
     record(state, ctx, id, action::ACCOUNT_UNLOCKED, json!({})).await?;
     notify_user(state, &user, Notice::Unlocked).await?;
     get(state, id).await
@@ -199,6 +204,7 @@ pub async fn set_password(
         .store
         .set_password_change_required(id, require_change, now)
         .await?;
+    crate::cache::user_changed(state, id).await;
     let ended = cut_off(state, id, "password_set_by_admin").await?;
     record(
         state,
@@ -226,6 +232,7 @@ pub async fn request_password_change(
         .store
         .set_password_change_required(id, true, state.clock.now())
         .await?;
+    crate::cache::user_changed(state, id).await;
     record(state, ctx, id, action::PASSWORD_CHANGE_REQUESTED, json!({})).await?;
     notify_user(state, &user, Notice::PasswordChangeRequested).await?;
     get(state, id).await
@@ -237,6 +244,7 @@ pub async fn block_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult
     get(state, id).await?;
     let now = state.clock.now();
     let changed = state.store.set_app_block(id, Some(&ctx.label), now).await?;
+    crate::cache::user_changed(state, id).await;
     let native: Vec<String> = state
         .store
         .list_clients(state.org.id)
@@ -269,6 +277,7 @@ pub async fn unblock_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResu
         .set_app_block(id, None, state.clock.now())
         .await?
     {
+        crate::cache::user_changed(state, id).await;
         record(state, ctx, id, action::APP_UNBLOCKED, json!({})).await?;
     }
     get(state, id).await
@@ -302,6 +311,7 @@ pub async fn change_login_id(
             "the login id can be changed only once",
         ));
     }
+    crate::cache::user_changed(state, id).await;
     let ended = cut_off(state, id, "login_id_changed").await?;
     record(
         state,
@@ -403,6 +413,7 @@ pub async fn update_profile(
             state.clock.now(),
         )
         .await?;
+    crate::cache::user_changed(state, id).await;
     record(
         state,
         ctx,

@@ -136,6 +136,7 @@ pub async fn purge(state: &AppState) -> AppResult<()> {
     let deleted_before =
         now - chrono::Duration::days(i64::from(state.cfg.retention.deleted_user_days));
     for id in state.store.purge_deleted_users(deleted_before).await? {
+        crate::cache::user_changed(state, id).await;
         crate::audit::record(
             state,
             &crate::audit::Actor::system(),

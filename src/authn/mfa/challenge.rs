@@ -188,6 +188,7 @@ pub async fn submit(
             {
                 return Ok(Outcome::Gone);
             }
+            crate::cache::session_changed(state, s).await;
             audit::record(
                 state,
                 &Actor::user(user.id),

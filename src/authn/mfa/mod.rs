@@ -99,6 +99,7 @@ pub async fn reset(
     meta: &RequestMeta,
 ) -> AppResult<bool> {
     let was_on = state.store.delete_mfa(user_id).await?;
+    crate::cache::user_changed(state, user_id).await;
     audit::record(
         state,
         actor,
@@ -114,6 +115,7 @@ pub async fn reset(
 /// The user turns their own MFA off (the handler checked re-authentication).
 pub async fn disable(state: &AppState, user: &User, meta: &RequestMeta) -> AppResult<bool> {
     let was_on = state.store.delete_mfa(user.id).await?;
+    crate::cache::user_changed(state, user.id).await;
     if was_on {
         audit::record(
             state,
@@ -311,6 +313,8 @@ pub async fn confirm_enrolment(
         .store
         .upgrade_session_auth(session.id, &ctx.amr.join(" "), ctx.acr, now)
         .await?;
+    crate::cache::session_changed(state, session).await;
+    crate::cache::user_changed(state, user.id).await;
     audit::record(
         state,
         &Actor::user(user.id),
