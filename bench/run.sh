@@ -56,8 +56,10 @@ scripts/install-deps.sh >/dev/null
 # ---------------------------------------------------------------- builds
 target="${CARGO_TARGET_DIR:-$root/target}"
 log "building Monban (release), examples and the ceilings bench"
-cargo build --release --locked --bin monban
-cargo build --release --locked --example hello --example bench_driver --example seed_sessions
+# One invocation, so that the library is compiled once (examples bring the
+# dev-dependencies' features, e.g. reqwest's cookie support; nothing on the server's
+# paths changes).
+cargo build --release --locked --bin monban --example hello --example bench_driver --example seed_sessions
 cargo bench --locked --bench ceilings --no-run
 
 work="$root/bench/work"
@@ -186,7 +188,7 @@ if [[ " $SYSTEMS " == *" monban "* ]]; then
     --redirect-uri http://127.0.0.1/cb --json >"$m/web.json"
   web_secret="$(json_field client_secret <"$m/web.json")"
   # Users: pwd users sign in with a password only; mfa users get TOTP below.
-  n_pwd=20
+  n_pwd=$(( CONNS + 8 ))   # one browser per user at a time: enough for every connection
   n_mfa=$(( DURATION * 20 )); [ "$n_mfa" -lt 100 ] && n_mfa=100
   : >"$m/users-pwd.txt"; : >"$m/users-mfa-in.txt"
   for i in $(seq 1 "$n_pwd"); do echo "pwd$i@bench.example $user_pw" >>"$m/users-pwd.txt"; done

@@ -7,7 +7,7 @@
 //! bench_driver enrol-mfa   USERS_IN USERS_OUT     sign in each "email password" line, enrol TOTP
 //! bench_driver refresh-pool N OUT                 N authorization-code grants → refresh tokens
 //! bench_driver signin pwd|totp USERS              sign-in load (BENCH_CONNS, BENCH_SECS)
-//! bench_driver touch-sessions TOKENS              GET /account with each session cookie
+//! bench_driver touch-sessions TOKENS              GET /logout with each session cookie
 //! ```
 //! Environment: BENCH_BASE (http://127.0.0.1:PORT), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET,
 //! BENCH_REDIRECT_URI, BENCH_USER / BENCH_PASSWORD (refresh-pool), BENCH_CONNS (64),
@@ -128,11 +128,30 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
-/// The code of TOTP step `step` for a base32 secret (as shown at enrolment).
+/// RFC 4648 base32 (as shown at enrolment), padding and case ignored.
+fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buf, mut bits) = (0u64, 0u32);
+    for c in s.chars().filter(|c| *c != '=') {
+        let v = match c.to_ascii_uppercase() {
+            c @ 'A'..='Z' => c as u64 - 'A' as u64,
+            c @ '2'..='7' => c as u64 - '2' as u64 + 26,
+            _ => return None,
+        };
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The code of TOTP step `step` for a base32 secret.
 fn totp_code(secret_b32: &str, step: u64) -> Result<String> {
-    let bytes = totp_rs::Secret::Encoded(secret_b32.to_string())
-        .to_bytes()
-        .map_err(|e| anyhow!("TOTP secret: {e:?}"))?;
+    let bytes = base32_decode(secret_b32).ok_or_else(|| anyhow!("TOTP secret is not base32"))?;
     monban::authn::mfa::totp::code_at_step(&bytes, step as i64).ok_or_else(|| anyhow!("TOTP code"))
 }
 
@@ -530,8 +549,10 @@ async fn signin(mode: &str, users: &str) -> Result<()> {
     Ok(())
 }
 
-/// GETs /account once with each session cookie (TOKENS: one cookie value a line), so
-/// that every seeded session is looked up (and touched) through the server.
+/// GETs /logout (the sign-out confirmation: one session lookup, no listing) once with
+/// each session cookie (TOKENS: one cookie value a line), so that every seeded session
+/// is looked up (and touched) through the server. A live session gets the confirmation
+/// form (with a CSRF token); an unknown cookie the signed-out page.
 async fn touch_sessions(tokens: &str) -> Result<()> {
     let base = env("BENCH_BASE")?;
     let cookie = std::env::var("BENCH_COOKIE_NAME").unwrap_or_else(|_| "monban_session".into());
@@ -549,14 +570,22 @@ async fn touch_sessions(tokens: &str) -> Result<()> {
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
             let res = c
-                .get(format!("{base}/account"))
+                .get(format!("{base}/logout"))
                 .header(COOKIE, format!("{cookie}={t}"))
                 .send()
                 .await;
-            match res {
-                Ok(r) if r.status() == StatusCode::OK => signed_in.fetch_add(1, Ordering::Relaxed),
-                _ => other.fetch_add(1, Ordering::Relaxed),
+            let live = match res {
+                Ok(r) if r.status() == StatusCode::OK => r
+                    .text()
+                    .await
+                    .is_ok_and(|body| body.contains("name=\"csrf_token\"")),
+                _ => false,
             };
+            if live {
+                signed_in.fetch_add(1, Ordering::Relaxed);
+            } else {
+                other.fetch_add(1, Ordering::Relaxed);
+            }
         }));
     }
     for t in tasks {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use chrono::Duration;
-use monban::clock::{Clock, SharedClock, SystemClock};
+use monban::clock::{SharedClock, SystemClock};
 use monban::keys::KeyManager;
-use monban::store::{OrgStore, Session, SessionStore, UserStore};
+use monban::store::Session;
 use uuid::Uuid;
 
 #[tokio::main]
