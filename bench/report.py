@@ -191,7 +191,7 @@ lines.append("")
 # ------------------------------------------------------------------ memory
 lines.append("## Memory")
 lines.append("")
-lines.append("| system | idle RSS (after start-up and set-up, before load) | peak RSS over the whole run (VmHWM) |")
+lines.append("| system | idle RSS (after start-up, before load) | peak RSS over the whole run (VmHWM) |")
 lines.append("|---|---:|---:|")
 idle = {"monban": read("monban/idle.rss"), "node-oidc-provider": read("node.idle.rss"),
         "glewlwyd": read("glewlwyd/idle.rss")}
