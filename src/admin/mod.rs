@@ -204,11 +204,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/support-requests/{id}/deny").route(web::post().to(support::deny)),
             )
-            .route("/device-requests", web::get().to(device::list))
-            .route(
-                "/device-requests/{id}/approve",
-                web::post().to(device::approve),
+            // Resources (not bare routes), so other methods get 405 like every other path.
+            .service(web::resource("/device-requests").route(web::get().to(device::list)))
+            .service(
+                web::resource("/device-requests/{id}/approve")
+                    .route(web::post().to(device::approve)),
             )
-            .route("/device-requests/{id}/deny", web::post().to(device::deny)),
+            .service(
+                web::resource("/device-requests/{id}/deny").route(web::post().to(device::deny)),
+            ),
     );
 }

@@ -71,14 +71,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(device::device_page))
             .route(web::post().to(device::device_submit)),
     )
-    .route("/device/decision", web::post().to(device::device_decision))
-    .route(
-        "/device/requests/{id}",
-        web::get().to(device::approval_page),
-    )
-    .route(
-        "/device/requests/{id}/decision",
-        web::post().to(device::approval_submit),
+    .service(web::resource("/device/decision").route(web::post().to(device::device_decision)))
+    .service(web::resource("/device/requests/{id}").route(web::get().to(device::approval_page)))
+    .service(
+        web::resource("/device/requests/{id}/decision")
+            .route(web::post().to(device::approval_submit)),
     )
     .service(
         web::resource("/userinfo")
