@@ -558,7 +558,7 @@ async fn refusals(b: Backend) {
         "bound to the client that asked"
     );
 
-    let (_, browser) = signed_in(&app, "viewer-user@example.com").await;
+    let (viewer, browser) = signed_in(&app, "viewer-user@example.com").await;
     let (s, html) = answer(&app, &browser, "BCDF-GHJK", "approve").await;
     assert_eq!(s, 400);
     assert!(html.contains("device-error"), "{html}");
@@ -596,6 +596,29 @@ async fn refusals(b: Backend) {
             "{reason}: {actions:?}"
         );
     }
+
+    // An admin blocks the user's native apps after they approved: no tokens.
+    let (_, d) = start(&app, &client, "openid").await;
+    let (s, _) = answer(&app, &browser, d["user_code"].as_str().unwrap(), "approve").await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        app.admin()
+            .await
+            .put(
+                &format!("/users/{}/app-block", viewer.id),
+                serde_json::json!({})
+            )
+            .await
+            .0,
+        200
+    );
+    app.clock.advance(Duration::seconds(10));
+    let (s, e) = poll(&app, &client, d["device_code"].as_str().unwrap()).await;
+    assert_eq!((s, error(&e)), (400, "invalid_grant"), "{e}");
+    assert!(e["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("not permitted"));
 
     // Guessing user codes is throttled per user.
     let mut last = 0;

@@ -580,6 +580,17 @@ async fn refusals(b: Backend) {
             .unwrap();
         assert_eq!(r.status(), 403, "{path}");
     }
+    // Nor can a device be connected to the user's account (RFC 8628 `/device`).
+    for r in [
+        w.engineer_browser.get(app.url("/device")),
+        w.engineer_browser.post(app.url("/device/decision")).form(&[
+            ("csrf_token", token.as_str()),
+            ("user_code", "BCDF-GHJK"),
+            ("decision", "approve"),
+        ]),
+    ] {
+        assert_eq!(r.send().await.unwrap().status(), 403);
+    }
     // Expiry ends the session; an expired link is refused.
     let g2: Value = issue(&w, &[("lifetime_secs", "600")])
         .await

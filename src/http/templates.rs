@@ -4,6 +4,25 @@ use maud::{html, Markup, DOCTYPE};
 
 use super::i18n::Locale;
 
+/// A whole page as a response: the localised frame, `Cache-Control: no-store`, and the
+/// CSRF cookie when the page set a new one.
+pub fn page_response(
+    status: actix_web::http::StatusCode,
+    locale: Locale,
+    product: &str,
+    title: &str,
+    body: Markup,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> actix_web::HttpResponse {
+    let mut res = actix_web::HttpResponse::build(status);
+    res.content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    if let Some(c) = cookie {
+        res.cookie(c);
+    }
+    res.body(layout(locale, product, title, body).into_string())
+}
+
 /// The page frame: language, title, stylesheet, language switch.
 pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Markup {
     let other = match locale {

@@ -379,20 +379,13 @@ fn page(
     body: Markup,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
 ) -> HttpResponse {
-    let mut res = HttpResponse::build(status);
-    res.content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(c) = cookie {
-        res.cookie(c);
-    }
-    res.body(
-        templates::layout(
-            locale,
-            &state.cfg.ui.product_name,
-            locale.t("device.title"),
-            body,
-        )
-        .into_string(),
+    templates::page_response(
+        status,
+        locale,
+        &state.cfg.ui.product_name,
+        locale.t("device.title"),
+        body,
+        cookie,
     )
 }
 
@@ -736,12 +729,7 @@ pub async fn approval_page(
     }
     let d = load(&state, *id).await?;
     let user = state.store.get_user(d.user_id.unwrap_or_default()).await?;
-    let client_name = state
-        .store
-        .get_client(&d.client_id)
-        .await?
-        .map(|c| c.name)
-        .unwrap_or_else(|| d.client_id.clone());
+    let client_name = app_name(&state, &d.client_id).await?;
     let now = state.clock.now();
     let open = d.status == AWAITING_ADMIN && d.expires_at > now;
     let shown_status = if d.status == AWAITING_ADMIN && !open {
@@ -816,10 +804,11 @@ pub async fn decide_by_admin(
     actor: &Actor,
     meta: &RequestMeta,
 ) -> AppResult<DeviceAuthorization> {
-    let d = load(state, id).await?;
+    let mut d = load(state, id).await?;
+    let now = state.clock.now();
     if !state
         .store
-        .decide_device_by_admin(d.id, approve, by, state.clock.now())
+        .decide_device_by_admin(d.id, approve, by, now)
         .await?
     {
         return Err(AppError::conflict(
@@ -842,23 +831,30 @@ pub async fn decide_by_admin(
     .await?;
     if let Some(uid) = d.user_id {
         let user = state.store.get_user(uid).await?;
-        let app_name = state
-            .store
-            .get_client(&d.client_id)
-            .await?
-            .map(|c| c.name)
-            .unwrap_or_else(|| d.client_id.clone());
         notify::send(
             state,
             &Recipient::user(&user),
             Message::DeviceApprovalDecided {
-                app_name,
+                app_name: app_name(state, &d.client_id).await?,
                 approved: approve,
             },
         )
         .await?;
     }
-    load(state, id).await
+    // What the conditional update just wrote.
+    d.status = if approve { APPROVED } else { DENIED }.into();
+    d.admin_decided_at = Some(now);
+    d.admin_decided_by = Some(by.to_string());
+    Ok(d)
+}
+
+/// The client's display name (its id when it is gone).
+async fn app_name(state: &AppState, client_id: &str) -> AppResult<String> {
+    Ok(state
+        .store
+        .get_client(client_id)
+        .await?
+        .map_or_else(|| client_id.to_string(), |c| c.name))
 }
 
 #[cfg(test)]

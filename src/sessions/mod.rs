@@ -228,16 +228,16 @@ async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<
     crate::oidc::backchannel::sessions_ended(state, &ended, reason).await?;
     crate::saml::slo::sessions_ended(state, &ended, reason).await?;
     // The user is told when a support session on their account ends.
-    for s in ended.iter().filter(|s| s.impersonator_id.is_some()) {
-        let support_name = match s.impersonator_id {
-            Some(e) => state
-                .store
-                .get_user(e)
-                .await
-                .map(|u| u.display_name)
-                .unwrap_or_default(),
-            None => String::new(),
+    for s in &ended {
+        let Some(engineer) = s.impersonator_id else {
+            continue;
         };
+        let support_name = state
+            .store
+            .get_user(engineer)
+            .await
+            .map(|u| u.display_name)
+            .unwrap_or_default();
         if let Ok(user) = state.store.get_user(s.user_id).await {
             if let Err(e) = crate::notify::send(
                 state,

@@ -145,20 +145,13 @@ fn page(
     body: maud::Markup,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
 ) -> HttpResponse {
-    let mut res = HttpResponse::Ok();
-    res.content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(c) = cookie {
-        res.cookie(c);
-    }
-    res.body(
-        templates::layout(
-            locale,
-            &state.cfg.ui.product_name,
-            locale.t("support.redeem_title"),
-            body,
-        )
-        .into_string(),
+    templates::page_response(
+        actix_web::http::StatusCode::OK,
+        locale,
+        &state.cfg.ui.product_name,
+        locale.t("support.redeem_title"),
+        body,
+        cookie,
     )
 }
 
