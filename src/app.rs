@@ -163,6 +163,7 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .wrap(from_fn(crate::support::routes::guard))
             .wrap(from_fn(crate::http::banner_scope))
             .wrap(from_fn(middleware::html_errors))
+            .wrap(from_fn(crate::http::csp::middleware))
             .wrap(middleware::security_headers())
             .wrap(from_fn(middleware::request_id))
             .wrap(from_fn(crate::http::body::read_first))

@@ -22,6 +22,7 @@ pub mod saml;
 pub mod sessions;
 pub mod store;
 pub mod support;
+pub mod useragent;
 pub mod users;
 pub mod util;
 

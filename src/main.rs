@@ -322,7 +322,11 @@ async fn run(cmd: Command, cfg: Config) -> anyhow::Result<()> {
 fn init_logging(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour only when the log goes to a terminal (not into files or journald).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     if cfg.log.format == "json" {
         builder.json().init();
     } else {

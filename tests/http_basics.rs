@@ -13,6 +13,7 @@ on_both_backends!(
     unknown_paths_are_404_in_the_right_format,
     pages_follow_the_users_language,
     jwks_is_served_with_etag_and_verifies_signatures,
+    forms_allow_exactly_the_destination_of_their_flow,
 );
 
 async fn health_and_readiness(b: Backend) {
@@ -44,7 +45,10 @@ async fn security_headers_and_request_ids(b: Backend) {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    // Same-origin referrers only: nothing leaks to other sites, and our own form
+    // POSTs carry a real Origin (under `no-referrer` browsers send `Origin: null`).
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert!(csp.contains("form-action 'self'"), "{csp}");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
     let id = h["x-request-id"].to_str().unwrap();
@@ -231,4 +235,132 @@ async fn jwks_is_served_with_etag_and_verifies_signatures(b: Backend) {
         let tampered = parts.join(".");
         assert!(jsonwebtoken::decode::<Claims>(&tampered, &key, &v).is_err());
     }
+}
+
+fn form_action(r: &reqwest::Response) -> String {
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    csp.split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("form-action"))
+        .unwrap_or_else(|| panic!("no form-action in {csp}"))
+        .to_string()
+}
+
+/// CSP `form-action` also governs the redirects after a form POST (CSP Level 3): a
+/// page whose form ends at a client must allow that client's registered redirect
+/// URI's origin — and nothing a request merely names.
+async fn forms_allow_exactly_the_destination_of_their_flow(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    app.create_user("csp@example.com", "correct horse battery staple")
+        .await;
+    let client = app
+        .register_client(monban::clients::NewClient {
+            name: "Third-party RP".into(),
+            kind: "confidential".into(),
+            redirect_uris: vec!["https://rp.example.com:8443/cb".into()],
+            post_logout_redirect_uris: vec!["https://rp.example.com:8443/bye".into()],
+            first_party: false,
+            ..Default::default()
+        })
+        .await;
+    let c = app.client();
+    let authorize = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email&state=s\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSstw-cM&code_challenge_method=S256",
+        client.client_id, "https%3A%2F%2Frp.example.com%3A8443%2Fcb"
+    );
+    // Plain sign-in: only Monban itself.
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(form_action(&r), "form-action 'self'");
+    // Sign-in that resumes the authorization: exactly the client's origin.
+    let r = c.get(app.url(&authorize)).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let login = r.headers()["location"].to_str().unwrap().to_string();
+    let r = c.get(app.url(&login)).send().await.unwrap();
+    assert_eq!(
+        form_action(&r),
+        "form-action 'self' https://rp.example.com:8443"
+    );
+    // Its language switch keeps the authorization to resume.
+    let html = r.text().await.unwrap();
+    let switch = html
+        .split("class=\"lang\" href=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .expect("language switch link")
+        .replace("&amp;", "&");
+    assert!(
+        switch.contains("return_to=%2Fauthorize") && switch.ends_with("ui_locales=ja"),
+        "{switch}"
+    );
+    // A return_to naming an unregistered redirect URI or an unknown client adds nothing.
+    for rt in [
+        format!(
+            "/authorize?client_id={}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb",
+            client.client_id
+        ),
+        "/authorize?client_id=nope&redirect_uri=https%3A%2F%2Fevil.example%2Fcb".to_string(),
+        "https://evil.example/authorize".to_string(),
+    ] {
+        let enc: String = url::form_urlencoded::byte_serialize(rt.as_bytes()).collect();
+        let r = c
+            .get(app.url(&format!("/login?return_to={enc}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form_action(&r), "form-action 'self'", "{rt}");
+    }
+    // The consent page: the client's origin.
+    let html = c
+        .get(app.url(&login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = common::extract_csrf(&html).unwrap();
+    let return_to = common::extract_hidden(&html, "return_to").unwrap();
+    let r = c
+        .post(app.url("/login"))
+        .form(&[
+            ("username", "csp@example.com"),
+            ("password", "correct horse battery staple"),
+            ("csrf_token", token.as_str()),
+            ("return_to", return_to.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let mut next = r.headers()["location"].to_str().unwrap().to_string();
+    for _ in 0..5 {
+        if next.starts_with("/consent") {
+            break;
+        }
+        let r = c.get(app.url(&next)).send().await.unwrap();
+        next = r.headers()["location"].to_str().unwrap().to_string();
+    }
+    assert!(next.starts_with("/consent"), "{next}");
+    let r = c.get(app.url(&next)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        form_action(&r),
+        "form-action 'self' https://rp.example.com:8443"
+    );
+    // RP-initiated logout asks (no id_token_hint): the answer leads to the
+    // registered post-logout URI.
+    let r = c
+        .get(app.url(&format!(
+            "/end_session?client_id={}&post_logout_redirect_uri={}",
+            client.client_id, "https%3A%2F%2Frp.example.com%3A8443%2Fbye"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        form_action(&r),
+        "form-action 'self' https://rp.example.com:8443"
+    );
 }

@@ -209,7 +209,32 @@ async fn csrf_is_enforced(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let html = r.text().await.unwrap();
-    assert!(html.contains("フォームの有効期限が切れたか"), "{html}");
+    assert!(html.contains("このフォームは受け付けられませんでした"), "{html}");
+    assert!(html.contains("何も変更されていません"), "{html}");
+    assert!(!html.contains("再読み込み"), "reloading cannot help: {html}");
+    // With a same-origin Referer it offers to open the form's page again.
+    let r = c
+        .post(app.url("/login"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/login?return_to=%2Faccount"))
+        .form(&creds)
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="reopen" href="/login?return_to=%2Faccount""#),
+        "{html}"
+    );
+    let r = c
+        .post(app.url("/login"))
+        .header("accept", "text/html")
+        .header("referer", "https://evil.example/login")
+        .form(&creds)
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.text().await.unwrap().contains("id=\"reopen\""));
 
     // A garbage token, and another browser's valid token.
     let other = app.client();
@@ -232,6 +257,38 @@ async fn csrf_is_enforced(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // `Origin: null` (what browsers send under privacy-preserving referrer policies)
+    // proves nothing either way: a bad token is still refused...
+    for bad in ["garbage", &other_token] {
+        let r = c
+            .post(app.url("/login"))
+            .header("origin", "null")
+            .form(&[creds[0], creds[1], ("csrf_token", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::FORBIDDEN,
+            "Origin: null with {bad:?}"
+        );
+    }
+    // ...and foreign origins that merely look alike are refused.
+    for foreign in [
+        format!("{}.evil.example", app.base),
+        app.base.replace("127.0.0.1", "localhost"),
+        format!("{}/", app.base),
+        "NULL".to_string(),
+    ] {
+        let r = c
+            .post(app.url("/login"))
+            .header("origin", foreign.as_str())
+            .form(&[creds[0], creds[1], ("csrf_token", &token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "Origin: {foreign}");
+    }
     // Token without its cookie (a fresh client).
     let r = app
         .client()
@@ -241,7 +298,8 @@ async fn csrf_is_enforced(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    // Nothing above signed anyone in, and the real thing works.
+    // Nothing above signed anyone in, and the real thing works: with our Origin, and
+    // with `Origin: null` and a valid token (a real browser's form POST).
     let r = c
         .post(app.url("/login"))
         .header("origin", app.base.as_str())
@@ -250,6 +308,20 @@ async fn csrf_is_enforced(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let other_browser = app.client();
+    let t = app.csrf(&other_browser, "/login").await;
+    let r = other_browser
+        .post(app.url("/login"))
+        .header("origin", "null")
+        .form(&[creds[0], creds[1], ("csrf_token", &t)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "Origin: null with a valid token"
+    );
 
     // Logout is CSRF-protected too.
     let r = c

@@ -135,6 +135,7 @@ async fn render_enrol(
 ) -> AppResult<HttpResponse> {
     let locale = http::locale(req, state);
     let token = csrf::issue(req, state);
+    http::csp::allow_return_to(req, return_to);
     let enforcement = mfa::enforcement(state, user).await?;
     let re_enrol = mfa::is_enabled(state, user.id).await?;
     let grace_until = match enforcement {

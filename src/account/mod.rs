@@ -45,7 +45,7 @@ async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult
         .map(|s| templates::SessionRow {
             started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             ip: s.ip.clone().unwrap_or_default(),
-            agent: s.user_agent.clone().unwrap_or_default(),
+            agent: crate::useragent::Environment::label(s.user_agent.as_deref()),
             current: s.id == session.id,
         })
         .collect();
@@ -63,6 +63,7 @@ async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult
                 locale,
                 mfa_status.enabled,
                 mfa_status.backup_codes_remaining,
+                true,
             )),
         },
     );

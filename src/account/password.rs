@@ -264,6 +264,7 @@ async fn change_page(
         .as_deref()
         .and_then(safe_local_path)
         .unwrap_or("/account");
+    http::csp::allow_return_to(&req, Some(ret));
     let p = page(
         locale,
         &state.cfg.ui.product_name,
@@ -306,6 +307,7 @@ async fn change_submit(
         .to_string();
     let again = |msg: String| {
         let t = csrf::issue(&req, &state);
+        http::csp::allow_return_to(&req, Some(&ret));
         let p = page(
             locale,
             &state.cfg.ui.product_name,

@@ -55,6 +55,7 @@ fn render(
 ) -> HttpResponse {
     let locale = http::locale(req, state);
     let token = csrf::issue(req, state);
+    http::csp::allow_return_to(req, return_to);
     let body = templates_mfa::reauth(
         locale,
         &state.cfg.ui.product_name,

@@ -176,38 +176,7 @@ pub struct SessionView {
     pub clients: Vec<String>,
 }
 
-/// Operating system, browser or app, parsed from the user agent (woothee).
-#[derive(Serialize, ToSchema, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Environment {
-    pub os: String,
-    pub os_version: String,
-    pub browser: String,
-    pub browser_version: String,
-    /// pc, smartphone, mobilephone, crawler, appliance or misc.
-    pub category: String,
-}
-
-impl Environment {
-    pub fn parse(ua: Option<&str>) -> Environment {
-        let unknown = || "UNKNOWN".to_string();
-        match ua.and_then(|u| woothee::parser::Parser::new().parse(u)) {
-            Some(r) => Environment {
-                os: r.os.to_string(),
-                os_version: r.os_version.to_string(),
-                browser: r.name.to_string(),
-                browser_version: r.version.to_string(),
-                category: r.category.to_string(),
-            },
-            None => Environment {
-                os: unknown(),
-                os_version: unknown(),
-                browser: unknown(),
-                browser_version: unknown(),
-                category: unknown(),
-            },
-        }
-    }
-}
+pub use crate::useragent::Environment;
 
 impl SessionView {
     pub fn new(s: &Session, clients: Vec<String>) -> SessionView {

@@ -53,6 +53,7 @@ fn render_login(
 ) -> HttpResponse {
     let locale = http::locale(req, state);
     let token = csrf::issue(req, state);
+    http::csp::allow_return_to(req, return_to);
     let page = templates::login(
         locale,
         &state.cfg.ui.product_name,
@@ -180,8 +181,12 @@ async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
     let mut res = HttpResponse::Ok();
     res.content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"));
-    if http::current_session(&req, &state).await?.is_none() {
+    let Some((session, _)) = http::current_session(&req, &state).await? else {
         return Ok(res.body(templates::logged_out(locale, product).into_string()));
+    };
+    // Signing out walks the SAML service providers of this session (redirects).
+    for url in crate::saml::slo::chain_destinations(&state, session.id).await? {
+        http::csp::allow_form_target(&req, &url);
     }
     let token = csrf::issue(&req, &state);
     if let Some(c) = token.set_cookie {

@@ -1,7 +1,7 @@
 //! CSRF protection for HTML forms: a random pre-session cookie plus a hidden form
 //! field holding an HMAC of it under a server key. A cross-site page can neither read
 //! the cookie nor compute the MAC; a cookie planted by a sibling domain has no valid
-//! MAC either. When the browser sends `Origin`, it must be our own.
+//! MAC either. When the browser sends an `Origin` other than `null`, it must be our own.
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::HttpRequest;
@@ -52,9 +52,12 @@ pub fn verify(
     submitted: Option<&str>,
 ) -> Result<(), AppError> {
     let fail = || AppError::forbidden("csrf_failed", "missing or invalid CSRF token");
+    // A foreign Origin is refused outright. `Origin: null` (sent by browsers for
+    // privacy-sensitive contexts, e.g. under a `no-referrer` policy) and no Origin at
+    // all say nothing about the sender: the token decides, as for older browsers.
     if let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) {
         let origin = origin.to_str().map_err(|_| fail())?;
-        if origin != crate::util::origin_of(state.cfg.issuer()) {
+        if origin != "null" && origin != crate::util::origin_of(state.cfg.issuer()) {
             return Err(fail());
         }
     }

@@ -135,9 +135,10 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "logout.again" => ("もう一度ログイン", "Sign in again"),
         "error.title" => ("エラー", "Error"),
         "error.back" => ("ログイン画面へ戻る", "Back to sign-in"),
+        "error.reopen" => ("ページを開き直す", "Open the page again"),
         "error.csrf_failed" => (
-            "フォームの有効期限が切れたか、このサイト以外から送信されました。ページを再読み込みしてもう一度お試しください。",
-            "The form has expired or was not sent from this site. Reload the page and try again.",
+            "このフォームは受け付けられませんでした。有効期限が切れたか（別のタブでログイン・ログアウトした場合など）、このサイト以外から送信されたためです。何も変更されていません。ページを開き直して、もう一度入力してください。",
+            "This form could not be accepted: it had expired (for example after signing in or out in another tab) or it was not sent from this site. Nothing was changed. Open the page again and fill it in once more.",
         ),
         "error.saml_bad_request" => (
             "シングルサインオンの要求が正しくありません。",

@@ -17,6 +17,26 @@ use crate::http::templates;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+tokio::task_local! {
+    /// The query string of the request being served: the language switch of a page
+    /// keeps it (a sign-in that resumes an authorization must not lose `return_to`).
+    static PAGE_QUERY: String;
+}
+
+/// The link that shows the current page in `lang`: the same query, `ui_locales`
+/// replaced.
+pub fn language_switch_href(lang: &str) -> String {
+    let query = PAGE_QUERY.try_with(|q| q.clone()).unwrap_or_default();
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k != "ui_locales" {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.append_pair("ui_locales", lang);
+    format!("?{}", out.finish())
+}
+
 /// The request id of the current request (from a sane incoming `X-Request-Id`, or new).
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
@@ -44,7 +64,10 @@ pub async fn request_id(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let start = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let query = req.query_string().to_string();
+    let mut res = PAGE_QUERY
+        .scope(query, next.call(req).instrument(span.clone()))
+        .await?;
     let status = res.status().as_u16();
     span.in_scope(|| {
         tracing::info!(
@@ -59,17 +82,17 @@ pub async fn request_id(
     Ok(res)
 }
 
-/// Security headers on every response (a handler may set its own CSP first).
+/// Security headers on every response (the CSP comes from [`crate::http::csp`]).
+///
+/// `Referrer-Policy: same-origin`: no page of Monban tells another site where the
+/// browser came from (an authorization request's parameters stay here), while a form
+/// posted to Monban itself carries its real `Origin` (under `no-referrer` browsers
+/// send `Origin: null` on every form POST).
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::REFERRER_POLICY, "same-origin"))
         .add(("cross-origin-opener-policy", "same-origin"))
         .add((
             "permissions-policy",
@@ -119,7 +142,16 @@ pub async fn html_errors(
         .to_string();
     let status = err.status;
     let retry = err.retry_after;
-    let page = templates::error(locale, &product, status.as_u16(), &message);
+    let reopen = (err.code == "csrf_failed")
+        .then(|| same_origin_referer(res.request()))
+        .flatten();
+    let page = templates::error(
+        locale,
+        &product,
+        status.as_u16(),
+        &message,
+        reopen.as_deref(),
+    );
     let mut b = HttpResponse::build(status);
     b.content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"));
@@ -128,4 +160,20 @@ pub async fn html_errors(
     }
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, b.body(page.into_string())))
+}
+
+/// The local page (path and query) a same-origin `Referer` names: the page whose form
+/// was refused, to open again with a fresh token.
+fn same_origin_referer(req: &actix_web::HttpRequest) -> Option<String> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+    let u = url::Url::parse(referer).ok()?;
+    if u.origin().ascii_serialization() != crate::util::origin_of(state.cfg.issuer()) {
+        return None;
+    }
+    let local = match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    };
+    crate::util::safe_local_path(&local).map(str::to_string)
 }

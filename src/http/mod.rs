@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod client_ip;
+pub mod csp;
 pub mod csrf;
 pub mod i18n;
 mod i18n_device;

@@ -35,7 +35,7 @@ pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Marku
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (title) " — " (product) }
                 link rel="stylesheet" href="/static/monban.css";
             }
@@ -45,7 +45,7 @@ pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Marku
                 }
                 header.top {
                     span.brand { (product) }
-                    a.lang href={ "?ui_locales=" (other) } hreflang=(other) { (locale.t("lang.switch")) }
+                    a.lang href=(crate::http::middleware::language_switch_href(other)) hreflang=(other) { (locale.t("lang.switch")) }
                 }
                 main { (body) }
             }
@@ -159,10 +159,20 @@ pub fn logged_out(locale: Locale, product: &str) -> Markup {
     layout(locale, product, locale.t("logout.title"), body)
 }
 
-pub fn error(locale: Locale, product: &str, status: u16, message: &str) -> Markup {
+/// An error page; `reopen` is a local page to open again (the form that failed).
+pub fn error(
+    locale: Locale,
+    product: &str,
+    status: u16,
+    message: &str,
+    reopen: Option<&str>,
+) -> Markup {
     let body = html! {
         h1 { (locale.t("error.title")) " " (status) }
         p.error { (message) }
+        @if let Some(r) = reopen {
+            p { a #reopen href=(r) { (locale.t("error.reopen")) } }
+        }
         p { a href="/login" { (locale.t("error.back")) } }
     };
     layout(locale, product, locale.t("error.title"), body)
@@ -250,5 +260,7 @@ button { cursor: pointer; }
 .support-banner { background: #b00020; color: #fff; padding: .5rem 1.25rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884; font-size: .9rem; }
+th { white-space: nowrap; word-break: keep-all; }
+td { overflow-wrap: anywhere; }
 code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }
 "#;

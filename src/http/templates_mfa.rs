@@ -202,7 +202,7 @@ pub struct SettingsView {
 pub fn settings(locale: Locale, product: &str, v: &SettingsView) -> Markup {
     let body = html! {
         h1 { (locale.t("mfa.settings.title")) }
-        (summary(locale, v.enabled, v.remaining))
+        (summary(locale, v.enabled, v.remaining, false))
         @if let Some(at) = &v.enrolled_at {
             p { (locale.t("mfa.settings.enrolled_at")) " " (at) }
         }
@@ -221,8 +221,9 @@ pub fn settings(locale: Locale, product: &str, v: &SettingsView) -> Markup {
     layout(locale, product, locale.t("mfa.settings.title"), body)
 }
 
-/// The MFA lines of the account page (and of the settings page).
-pub fn summary(locale: Locale, enabled: bool, remaining: i64) -> Markup {
+/// The MFA lines of the account page (and of the settings page, which does not link
+/// to itself: `manage_link` false).
+pub fn summary(locale: Locale, enabled: bool, remaining: i64, manage_link: bool) -> Markup {
     html! {
         section #mfa {
             p {
@@ -240,7 +241,9 @@ pub fn summary(locale: Locale, enabled: bool, remaining: i64) -> Markup {
                     p.error { (locale.t("mfa.summary.low")) }
                 }
             }
-            p { a href="/account/mfa" { (locale.t("mfa.summary.manage")) } }
+            @if manage_link {
+                p { a href="/account/mfa" { (locale.t("mfa.summary.manage")) } }
+            }
         }
     }
 }

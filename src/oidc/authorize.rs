@@ -547,6 +547,7 @@ fn render(req: &HttpRequest, state: &AppState, step: Step) -> HttpResponse {
                         &state.cfg.ui.product_name,
                         e.status.as_u16(),
                         &msg,
+                        None,
                     )
                     .into_string(),
                 )
@@ -612,10 +613,12 @@ fn respond(state: &AppState, target: &Target, params: &[(&'static str, String)])
 pub async fn consent_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let p = Params::parse(req.query_string().as_bytes(), AUTHZ_PARAMS)
         .map_err(|e| AppError::bad_request("invalid_request", e.to_string()))?;
-    let (client, _, _) = match trusted_target(&state, &p).await? {
+    let (client, target, _) = match trusted_target(&state, &p).await? {
         Ok(t) => t,
         Err(step) => return Ok(render(&req, &state, step)),
     };
+    // Either decision leads to the client's (registered) redirect URI.
+    http::csp::allow_form_target(&req, &target.redirect_uri);
     let Some((_, user)) = http::current_session(&req, &state).await? else {
         return Ok(crate::account::to_login(&format!(
             "/authorize?{}",

@@ -123,7 +123,10 @@ async fn handle(req: &HttpRequest, state: &AppState, raw: &[u8]) -> AppResult<Ht
         sessions::end(state, session.id, "rp_logout").await?;
         return Ok(done(req, state, checked.redirect, true));
     }
-    // Ask the user.
+    // Ask the user; the answer leads to the registered post-logout URI.
+    if let Some(u) = &checked.redirect {
+        http::csp::allow_form_target(req, u);
+    }
     let locale = http::locale(req, state);
     let token = csrf::issue(req, state);
     let page = templates::end_session_confirm(

@@ -442,3 +442,18 @@ pub async fn sessions_ended(
     }
     Ok(())
 }
+
+/// Where a browser logout of `session_id` leads: the SLO endpoint of each service
+/// provider that took part (the logout form's CSP `form-action` must allow them).
+pub async fn chain_destinations(state: &AppState, session_id: Uuid) -> AppResult<Vec<String>> {
+    let mut out = Vec::new();
+    for p in state.store.list_session_sps(session_id).await? {
+        if let Some(url) = crate::cache::sp(state, &p.sp_entity_id)
+            .await?
+            .and_then(|sp| sp.slo_url)
+        {
+            out.push(url);
+        }
+    }
+    Ok(out)
+}

@@ -338,6 +338,10 @@ async fn redeem_page(
     .await?;
     let locale = http::locale(&req, &state);
     let t = csrf::issue(&req, &state);
+    // Redeeming lands on the grant's page, which may be a registered app's.
+    if let Some(target) = &g.target {
+        http::csp::allow_form_target(&req, target);
+    }
     let body = html! {
         h1 { (locale.t("support.redeem_title")) }
         p { (locale.t("support.redeem_confirm")) " " strong #support-user { (user.display_name) " <" (user.email) ">" } }

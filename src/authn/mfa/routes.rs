@@ -106,15 +106,18 @@ fn start_again(req: &HttpRequest, state: &AppState, message_key: &str) -> HttpRe
 async fn page(req: HttpRequest, state: &AppState, factor: Factor) -> AppResult<HttpResponse> {
     Ok(match challenge::current(&req, state).await? {
         None => start_again(&req, state, "mfa.no_challenge"),
-        Some(ch) => render_step(
-            &req,
-            state,
-            StatusCode::OK,
-            factor,
-            None,
-            ch.session_id.is_some(),
-            None,
-        ),
+        Some(ch) => {
+            http::csp::allow_return_to(&req, ch.return_to.as_deref());
+            render_step(
+                &req,
+                state,
+                StatusCode::OK,
+                factor,
+                None,
+                ch.session_id.is_some(),
+                None,
+            )
+        }
     })
 }
 
@@ -151,6 +154,7 @@ async fn step_up(
     }
     let cookie =
         challenge::begin(state, &user, &user.email, Some(return_to), Some(session.id)).await?;
+    http::csp::allow_return_to(&req, Some(return_to));
     Ok(render_step(
         &req,
         state,
@@ -241,6 +245,7 @@ async fn submit(
                 (Factor::BackupCode, true) => "mfa.backup_format",
                 (Factor::BackupCode, false) => "mfa.backup_wrong",
             };
+            http::csp::allow_return_to(&req, ch.return_to.as_deref());
             render_step(
                 &req,
                 state,
