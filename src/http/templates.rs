@@ -38,6 +38,9 @@ pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Marku
                 meta name="referrer" content="same-origin";
                 title { (title) " — " (product) }
                 link rel="stylesheet" href="/static/monban.css";
+                // No /favicon.ico: without this the browser asks for one on every
+                // page and logs the 404 as a console error.
+                link rel="icon" href="data:,";
             }
             body {
                 @if let Some(who) = crate::http::support_banner() {
