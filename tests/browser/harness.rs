@@ -115,6 +115,35 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// Kills the Chromium processes started with this profile directory (a test that
+/// panics never ends its WebDriver session, and chromedriver leaves its browser
+/// running when it is stopped).
+fn kill_browsers_of(profile: &Path) {
+    let marker = format!("--user-data-dir={}", profile.display());
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        if cmd.split(|b| *b == 0).any(|arg| arg == marker.as_bytes()) {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        kill_browsers_of(self.profile.path());
+    }
+}
+
 pub struct Browser {
     pub c: Client,
     case: String,
@@ -122,7 +151,7 @@ pub struct Browser {
     n: AtomicUsize,
     // Dropped after the client: the WebDriver session ends first.
     _driver: Proc,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -195,7 +224,7 @@ impl Browser {
             shots,
             n: AtomicUsize::new(0),
             _driver: driver,
-            _profile: profile,
+            profile,
         })
     }
 
