@@ -251,10 +251,11 @@ async fn invitation_submit(
 
 async fn change_page(
     req: HttpRequest,
+    own: http::OwnSession,
     state: web::Data<AppState>,
     q: web::Query<ReturnTo>,
 ) -> AppResult<HttpResponse> {
-    let Some((_, _user)) = http::current_session(&req, &state).await? else {
+    let Some((_, _user)) = own.0 else {
         return Ok(crate::account::to_login("/account/password"));
     };
     let locale = http::locale(&req, &state);
@@ -291,11 +292,12 @@ pub struct ReturnTo {
 
 async fn change_submit(
     req: HttpRequest,
+    own: http::OwnSession,
     state: web::Data<AppState>,
     form: web::Form<PasswordForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let Some((session, user)) = http::current_session(&req, &state).await? else {
+    let Some((session, user)) = own.0 else {
         return Ok(crate::account::to_login("/account/password"));
     };
     let locale = http::locale(&req, &state);

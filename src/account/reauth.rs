@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::authn::login::{self, result};
 use crate::authn::mfa;
 use crate::error::AppResult;
-use crate::http::{self, csrf, templates_mfa};
+use crate::http::{self, csrf, templates_mfa, OwnSession};
 use crate::util::safe_local_path;
 
 pub const PATH: &str = "/account/reauth";
@@ -78,11 +78,12 @@ fn render(
 
 async fn reauth_page(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     q: web::Query<ReauthQuery>,
 ) -> AppResult<HttpResponse> {
     let return_to = q.return_to.as_deref().and_then(safe_local_path);
-    let Some((_, user)) = http::current_session(&req, &state).await? else {
+    let Some((_, user)) = own.0 else {
         return Ok(to_login(&path(return_to.unwrap_or("/account"))));
     };
     Ok(render(
@@ -97,13 +98,14 @@ async fn reauth_page(
 
 async fn reauth_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<ReauthForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
     let return_to = form.return_to.as_deref().and_then(safe_local_path);
-    let Some((session, user)) = http::current_session(&req, &state).await? else {
+    let Some((session, user)) = own.0 else {
         return Ok(to_login(&path(return_to.unwrap_or("/account"))));
     };
     let password = form.password.unwrap_or_default();

@@ -50,7 +50,8 @@ pub struct RatelimitConfig {
     pub introspect_client: Limit,
     /// Admin API, per credential presented.
     pub admin_credential: Limit,
-    /// Support grant creation, per user.
+    /// Support grant creation, per user. Never stricter than `support.daily_limit`
+    /// (see [`RatelimitConfig::with_rules`]).
     pub support_grant_user: Limit,
     /// Device-flow user codes entered at `/device`, per signed-in user.
     pub device_user_code: Limit,
@@ -70,7 +71,7 @@ impl Default for RatelimitConfig {
             token_client: Limit::new(3000, 60, 300),
             introspect_client: Limit::new(6000, 60, 600),
             admin_credential: Limit::new(600, 60, 100),
-            support_grant_user: Limit::new(10, 3600, 5),
+            support_grant_user: Limit::new(20, 3600, 20),
             device_user_code: Limit::new(20, 600, 10),
         }
     }
@@ -91,6 +92,22 @@ impl RatelimitConfig {
             ("support_grant_user", self.support_grant_user),
             ("device_user_code", self.device_user_code),
         ]
+    }
+
+    /// The limits as enforced: a limiter is never stricter than the rule it guards.
+    /// `support_grant_user` allows at least twice `support.daily_limit` at once and
+    /// replenishes at least that many per 24 hours, so users meet the daily limit and
+    /// its own message (on the 11th link, and on a few retries) before any generic 429.
+    pub fn with_rules(&self, support_daily_limit: u32) -> RatelimitConfig {
+        let floor = support_daily_limit.saturating_mul(2);
+        let mut r = self.clone();
+        let l = &mut r.support_grant_user;
+        l.burst = l.burst.max(floor);
+        if u64::from(l.requests) * 86_400 < u64::from(floor) * l.period_secs {
+            l.requests = floor;
+            l.period_secs = 86_400;
+        }
+        r
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

@@ -414,12 +414,25 @@ pub async fn update_profile(
         )
         .await?;
     crate::cache::user_changed(state, id).await;
+    // Without the `support` role, the support sessions they opened end at once.
+    let support_sessions_ended = match &roles {
+        Some(r)
+            if !r
+                .split_whitespace()
+                .any(|r| r == crate::support::SUPPORT_ROLE) =>
+        {
+            sessions::end_impersonations_by(state, id, "support_role_removed")
+                .await?
+                .len()
+        }
+        _ => 0,
+    };
     record(
         state,
         ctx,
         id,
         action::USER_UPDATED,
-        json!({ "display_name": display_name, "email": email, "roles": roles }),
+        json!({ "display_name": display_name, "email": email, "roles": roles, "support_sessions_ended": support_sessions_ended }),
     )
     .await?;
     get(state, id).await
@@ -441,11 +454,13 @@ pub async fn notify_user(state: &AppState, user: &User, notice: Notice) -> AppRe
     super::notices::for_user(state, user, notice).await
 }
 
-/// Tells a user their account was locked (called from the sign-in path).
+/// The account was just locked after failed sign-ins (called from the sign-in path):
+/// ends the support sessions the user opened as an engineer, and tells the user.
 pub async fn notify_locked(
     state: &AppState,
     user: &User,
     until: Option<DateTime<Utc>>,
 ) -> AppResult<()> {
+    sessions::end_impersonations_by(state, user.id, "locked").await?;
     notify_user(state, user, Notice::Locked(until)).await
 }
