@@ -1407,3 +1407,21 @@ async fn the_rate_limit_lets_the_daily_limit_speak(b: Backend) {
         );
     }
 }
+
+/// The other raw-path decision (error rendering): an encoded spelling of the admin
+/// API is the admin API for the router, so its errors stay `problem+json` for it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encoded_admin_paths_answer_in_the_apis_format() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    for path in ["/admin/v1/users", "/%61dmin/v1/users", "/admin/v1/%75sers"] {
+        let r = reqwest::Client::new()
+            .get(app.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.starts_with("application/problem+json"), "{path}: {ct}");
+    }
+}
