@@ -921,7 +921,8 @@ async fn suspend_and_unsuspend(b: Backend) {
     );
     let r = app.login(&app.client(), "rin@example.com", PW).await;
     assert_eq!(r.status(), 401);
-    assert!(r.text().await.unwrap().contains("suspended"));
+    // The same answer as a wrong password: no password oracle on a suspended account.
+    assert!(r.text().await.unwrap().contains("incorrect"));
     assert_eq!(
         admin
             .post(&format!("/users/{}/suspend", user.id), json!({}))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::to_login;
 use crate::app::AppState;
-use crate::authn::login::{self, result};
+use crate::authn::login::{self, result, Check};
 use crate::authn::mfa;
 use crate::error::AppResult;
 use crate::http::{self, csrf, templates_mfa, OwnSession};
@@ -109,29 +109,22 @@ async fn reauth_submit(
         return Ok(to_login(&path(return_to.unwrap_or("/account"))));
     };
     let password = form.password.unwrap_or_default();
-    let ok = state
-        .passwords
-        .verify(user.password_hash.as_deref(), &password)
-        .await;
     let meta = http::request_meta(&req);
-    let now = state.clock.now();
-    if ok && !user.is_locked(now) {
-        mfa::record_reauth(&state, &session, &meta).await?;
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, return_to.unwrap_or("/account")))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish());
-    }
-    let key = if ok {
-        "login.locked"
-    } else {
-        let code = match login::register_failure(&state, &user).await? {
-            result::NOW_LOCKED => result::NOW_LOCKED,
-            _ => result::REAUTH_BAD_PASSWORD,
-        };
-        login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
-        "reauth.failed"
+    // One counted attempt, like at sign-in: while the account is locked the check's
+    // result is not used, so right and wrong get the same answer.
+    let (code, key) = match login::counted_check(&state, &user, &password).await? {
+        Check::Right => {
+            mfa::record_reauth(&state, &session, &meta).await?;
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, return_to.unwrap_or("/account")))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish());
+        }
+        Check::Wrong { locked: true } => (result::NOW_LOCKED, "reauth.failed"),
+        Check::Wrong { locked: false } => (result::REAUTH_BAD_PASSWORD, "reauth.failed"),
+        Check::Refused { .. } | Check::Inactive => (result::LOCKED, "login.locked"),
     };
+    login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
     Ok(render(
         &req,
         &state,

@@ -34,8 +34,11 @@ pub struct RatelimitConfig {
     pub sweep_interval_secs: u64,
     /// Keys tracked per limit before a sweep is forced early.
     pub max_keys: usize,
-    /// `POST /login`, per client IP (IPv6: per /64).
+    /// `POST /login`, every attempt per client IP (IPv6: per /64): a generous
+    /// ceiling against floods, well above what an office behind one address needs.
     pub login_ip: Limit,
+    /// `POST /login`, failed sign-ins per client IP (successes cost nothing).
+    pub login_ip_failures: Limit,
     /// `POST /login`, per normalised login name.
     pub login_account: Limit,
     /// Second step (authenticator code or backup code), per client IP.
@@ -63,7 +66,8 @@ impl Default for RatelimitConfig {
             enabled: true,
             sweep_interval_secs: 60,
             max_keys: 100_000,
-            login_ip: Limit::new(10, 60, 20),
+            login_ip: Limit::new(300, 60, 100),
+            login_ip_failures: Limit::new(10, 60, 20),
             login_account: Limit::new(5, 60, 5),
             mfa_ip: Limit::new(10, 60, 20),
             mfa_account: Limit::new(5, 60, 10),
@@ -79,9 +83,10 @@ impl Default for RatelimitConfig {
 
 impl RatelimitConfig {
     /// Every limit with its key name.
-    pub fn limits(&self) -> [(&'static str, Limit); 10] {
+    pub fn limits(&self) -> [(&'static str, Limit); 11] {
         [
             ("login_ip", self.login_ip),
+            ("login_ip_failures", self.login_ip_failures),
             ("login_account", self.login_account),
             ("mfa_ip", self.mfa_ip),
             ("mfa_account", self.mfa_account),

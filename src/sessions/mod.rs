@@ -280,6 +280,23 @@ async fn engineer_in_standing(state: &AppState, engineer: Uuid) -> StoreResult<b
         && state.store.get_totp(engineer).await?.is_some())
 }
 
+/// Ends every session of a user but `keep` (each as [`end`] does); returns the ids ended.
+pub async fn end_all_for_user_except(
+    state: &AppState,
+    user_id: Uuid,
+    keep: Uuid,
+    reason: &str,
+) -> StoreResult<Vec<Uuid>> {
+    let ids = state
+        .store
+        .end_user_sessions_except(user_id, keep, state.clock.now(), reason)
+        .await?;
+    tracing::info!(user = %user_id, count = ids.len(), reason, "other sessions ended");
+    after_end(state, &ids, reason).await?;
+    end_impersonations_by(state, user_id, reason).await?;
+    Ok(ids)
+}
+
 async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<()> {
     let mut ended = Vec::with_capacity(ids.len());
     for id in ids {

@@ -310,6 +310,10 @@ pub trait OidcStore {
     /// Marks an approved request used by the grant `family_id`; false if it was not
     /// approved (any more), so only one exchange wins.
     async fn consume_device(&self, id: Uuid, family_id: Uuid) -> StoreResult<bool>;
+    /// Denies the device requests a user answered that the device has not exchanged
+    /// yet (approved, or waiting for an admin): their tokens would outlive a
+    /// credential change. Returns how many.
+    async fn deny_open_devices_for_user(&self, user_id: Uuid) -> StoreResult<u64>;
     async fn list_devices(
         &self,
         org_id: Uuid,
@@ -923,6 +927,17 @@ macro_rules! impl_oidc_store {
                     .execute(&self.pool)
                     .await?;
                     Ok(r.rows_affected() == 1)
+                }
+
+                async fn deny_open_devices_for_user(&self, user_id: Uuid) -> StoreResult<u64> {
+                    Ok(sqlx::query::<$db>(
+                        "UPDATE device_authorizations SET status = 'denied' \
+                         WHERE user_id = $1 AND status IN ('approved', 'awaiting_admin')",
+                    )
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
                 }
 
                 async fn list_devices(
