@@ -718,8 +718,8 @@ async fn too_many_wrong_codes_drop_the_sign_in_and_count_towards_lockout(b: Back
     let r = app.login(&app.client(), "ivy@example.com", PW).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(
-        r.text().await.unwrap().contains("incorrect"),
-        "while locked, the right password gets the answer any other try gets"
+        r.text().await.unwrap().contains("locked"),
+        "while locked, the right password gets the answer any other try gets: locked"
     );
 
     // Recorded as sign-in results and as security events (with IP and user agent).

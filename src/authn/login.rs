@@ -51,9 +51,13 @@ pub mod result {
 pub enum PasswordOutcome {
     /// Right password, account usable: go on (second factor, or finish).
     Verified(Box<User>),
-    /// Anything else — wrong login or password, an account that is locked or cannot
-    /// sign in — whatever the password was: one answer for all.
+    /// Anything else — wrong login or password, an account that cannot sign in
+    /// (suspended, pending, deleted) — whatever the password was: one answer for all.
     Failed,
+    /// The account is locked after repeated failures (this try locked it, or it was
+    /// locked already), whatever the password was: the user is told so, since only the
+    /// administrator or time can help. The password is not checked.
+    Locked,
 }
 
 /// What one counted password check ([`counted_check`]) found.
@@ -90,16 +94,18 @@ pub async fn password_step(
     };
     // Failures are cleared only when the whole sign-in succeeds ([`finish`]): a right
     // password followed by wrong second factors must not reset the count.
-    let code = match counted_check(state, &user, password).await? {
+    let (code, outcome) = match counted_check(state, &user, password).await? {
         Check::Right => return Ok(PasswordOutcome::Verified(Box::new(user))),
-        Check::Wrong { locked: true } => result::NOW_LOCKED,
-        Check::Wrong { locked: false } => result::BAD_PASSWORD,
-        Check::Refused { .. } => result::LOCKED,
-        Check::Inactive if user.status == user_status::SUSPENDED => result::SUSPENDED,
-        Check::Inactive => result::INACTIVE,
+        Check::Wrong { locked: true } => (result::NOW_LOCKED, PasswordOutcome::Locked),
+        Check::Wrong { locked: false } => (result::BAD_PASSWORD, PasswordOutcome::Failed),
+        Check::Refused { .. } => (result::LOCKED, PasswordOutcome::Locked),
+        Check::Inactive if user.status == user_status::SUSPENDED => {
+            (result::SUSPENDED, PasswordOutcome::Failed)
+        }
+        Check::Inactive => (result::INACTIVE, PasswordOutcome::Failed),
     };
     record(state, Some(user.id), &login, code, meta, None).await?;
-    Ok(PasswordOutcome::Failed)
+    Ok(outcome)
 }
 
 /// Checks `password` for `user` as one counted attempt (see the module docs): the

@@ -155,6 +155,10 @@ async fn login_submit(
             state.limits.login_failed(meta.ip.as_deref());
             return Ok(fail("login.failed"));
         }
+        PasswordOutcome::Locked => {
+            state.limits.login_failed(meta.ip.as_deref());
+            return Ok(fail("login.locked"));
+        }
     };
     // MFA: no session yet; a half-finished sign-in bound to this browser's cookie.
     if mfa::is_enabled(&state, user.id).await? {
