@@ -58,7 +58,10 @@ impl AppState {
         let passwords = Passwords::new(&cfg.password)?;
         let oidc = crate::oidc::OidcState::new(&cfg)?;
         let notify = crate::notify::NotifyState::new(&cfg)?;
-        let limits = crate::ratelimit::Limits::new(&cfg.ratelimit, clock.clone());
+        let limits = crate::ratelimit::Limits::new(
+            &cfg.ratelimit.with_rules(cfg.support.daily_limit),
+            clock.clone(),
+        );
         let proxies = crate::http::client_ip::TrustedProxies::parse(&cfg.server.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
         let cache = crate::cache::Caches::new(&cfg);
@@ -160,7 +163,6 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
-            .wrap(from_fn(crate::support::routes::guard))
             .wrap(from_fn(crate::http::banner_scope))
             .wrap(from_fn(middleware::html_errors))
             .wrap(from_fn(crate::http::csp::middleware))

@@ -65,9 +65,10 @@ struct SamlSpAdd {
     /// Display name (default: the entityID).
     #[arg(long)]
     name: Option<String>,
-    /// NameID format: persistent (pairwise, opaque), transient or email.
-    #[arg(long, default_value = "persistent")]
-    name_id_format: String,
+    /// NameID format: persistent (pairwise, opaque), transient or email (default: the
+    /// first of these the metadata declares as NameIDFormat, else persistent).
+    #[arg(long)]
+    name_id_format: Option<String>,
     /// Attributes to release, comma-separated: email, name, groups.
     #[arg(long, value_delimiter = ',')]
     attributes: Option<Vec<String>>,
@@ -616,7 +617,7 @@ async fn saml_sp_cmd(cfg: Config, clock: SharedClock, cmd: SamlSpCmd) -> anyhow:
                 &xml,
                 monban::clients::saml::SpSettings {
                     name: a.name,
-                    name_id_format: Some(a.name_id_format),
+                    name_id_format: a.name_id_format,
                     attributes: a.attributes,
                     sign: Some(a.sign),
                     encrypt_assertions: a.encrypt_assertions,

@@ -4,6 +4,10 @@
 //! rounded up) in its endpoint's own format: [`AppError::too_many`] (problem+json, or
 //! a page for browsers), or `temporarily_unavailable` for OAuth endpoints.
 //!
+//! Failed sign-ins per client IP (`login_ip_failures`) have a limiter of their own
+//! ([`Limits::check_login_failures`] asks, [`Limits::login_failed`] spends): a failure
+//! is known only after the attempt, and successes must cost nothing.
+//!
 //! Keys are stored as 128-bit digests, so an entry costs the same whatever the key,
 //! and no login name or address is kept in memory. A sweep (every
 //! `ratelimit.sweep_interval_secs`, and early when a limiter holds more than
@@ -13,8 +17,10 @@
 //! Time comes from the application clock ([`crate::clock::Clock::elapsed`]):
 //! monotonic in production, the fake clock in tests.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::clock::Clock as _;
@@ -29,7 +35,8 @@ use crate::error::{AppError, AppResult};
 /// What is being limited; each has its own limit in `[ratelimit]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// `POST /login`, per client IP.
+    /// `POST /login`, every attempt per client IP: a generous ceiling against floods
+    /// (failures per IP are [`Limits::check_login_failures`]).
     LoginIp,
     /// `POST /login`, per normalised login name.
     LoginAccount,
@@ -123,6 +130,71 @@ pub struct Limits {
     limiters: Vec<Keyed>,
     /// `clock` seconds at the last early sweep (at most one per second).
     last_early_sweep: AtomicU64,
+    /// `login_ip_failures`: failed sign-ins per client IP.
+    login_failures: Peekable,
+}
+
+/// A keyed GCRA limiter whose allowance is consulted ([`Peekable::peek`]) and spent
+/// ([`Peekable::charge`]) separately: failures are known only after the attempt, but
+/// must be refused before the next one is checked. Keeps, per key, the theoretical
+/// arrival time of the next event (on the limiter clock).
+struct Peekable {
+    /// `period_secs / requests`: one event comes back this often.
+    emission: Duration,
+    /// `emission × (burst − 1)`: how far ahead the arrival time may run.
+    tolerance: Duration,
+    tat: Mutex<HashMap<u128, Duration>>,
+}
+
+impl Peekable {
+    fn new(l: Limit) -> Peekable {
+        let emission = (Duration::from_secs(l.period_secs.max(1)) / l.requests.max(1))
+            .max(Duration::from_nanos(1));
+        Peekable {
+            emission,
+            tolerance: emission * (l.burst.max(1) - 1),
+            tat: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<u128, Duration>> {
+        self.tat.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ok when one more event would still fit; else how long until it would.
+    fn peek(&self, key: u128, now: Duration) -> Result<(), Duration> {
+        match self.map().get(&key) {
+            Some(tat) if tat.saturating_sub(self.tolerance) > now => {
+                Err(tat.saturating_sub(self.tolerance) - now)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Records one event (always: events already happened).
+    fn charge(&self, key: u128, now: Duration, max_keys: usize) {
+        let mut map = self.map();
+        if map.len() > max_keys {
+            map.retain(|_, tat| *tat > now);
+        }
+        let tat = map.entry(key).or_insert(now);
+        *tat = (*tat).max(now) + self.emission;
+    }
+
+    /// Forgets keys whose allowance is full again.
+    fn sweep(&self, now: Duration) {
+        let mut map = self.map();
+        map.retain(|_, tat| *tat > now);
+        map.shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        self.map().len()
+    }
+}
+
+fn retry_secs(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 fn quota(l: Limit) -> Quota {
@@ -155,6 +227,7 @@ impl Limits {
             clock,
             limiters,
             last_early_sweep: AtomicU64::new(0),
+            login_failures: Peekable::new(cfg.login_ip_failures),
         }
     }
 
@@ -170,10 +243,9 @@ impl Limits {
         match limiter.check_key(&digest(key)) {
             Ok(()) => Ok(()),
             Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let secs = retry_secs(not_until.wait_time_from(self.clock.now()));
                 tracing::debug!(action = action.name(), retry_after = secs, "rate limited");
-                Err(AppError::too_many(secs.max(1)))
+                Err(AppError::too_many(secs))
             }
         }
     }
@@ -181,15 +253,39 @@ impl Limits {
     /// [`Limits::check`] keyed by a client IP: IPv6 addresses count per /64 (one
     /// subscriber's usual allocation); no address counts as one shared key.
     pub fn check_ip(&self, action: Action, ip: Option<&str>) -> AppResult<()> {
-        let key = match ip.and_then(|s| s.parse::<IpAddr>().ok()) {
-            Some(IpAddr::V6(v6)) => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        self.check(action, &ip_key(ip))
+    }
+
+    /// Whether this client IP may still fail a sign-in (`login_ip_failures`), without
+    /// spending anything: `Err` is a 429 with `Retry-After`. Asked before the
+    /// attempt reaches any account; [`Limits::login_failed`] spends after a failure.
+    pub fn check_login_failures(&self, ip: Option<&str>) -> AppResult<()> {
+        if !self.enabled {
+            return Ok(());
+        }
+        match self
+            .login_failures
+            .peek(digest(&ip_key(ip)), self.clock.now())
+        {
+            Ok(()) => Ok(()),
+            Err(wait) => {
+                let secs = retry_secs(wait);
+                tracing::debug!(
+                    action = "login_ip_failures",
+                    retry_after = secs,
+                    "rate limited"
+                );
+                Err(AppError::too_many(secs))
             }
-            Some(IpAddr::V4(v4)) => v4.to_string(),
-            None => "unknown".into(),
-        };
-        self.check(action, &key)
+        }
+    }
+
+    /// Spends one failed sign-in of this client IP's `login_ip_failures` allowance.
+    pub fn login_failed(&self, ip: Option<&str>) {
+        if self.enabled {
+            self.login_failures
+                .charge(digest(&ip_key(ip)), self.clock.now(), self.max_keys);
+        }
     }
 
     /// Forgets keys whose limit is back to full, and frees the space.
@@ -198,6 +294,7 @@ impl Limits {
             l.retain_recent();
             l.shrink_to_fit();
         }
+        self.login_failures.sweep(self.clock.now());
     }
 
     fn early_sweep(&self, limiter: &Keyed) {
@@ -221,6 +318,23 @@ impl Limits {
     /// Keys currently tracked for `action` (tests, metrics).
     pub fn tracked_keys(&self, action: Action) -> usize {
         self.limiters[action.index()].len()
+    }
+
+    /// Client IPs with failed sign-ins currently tracked (tests, metrics).
+    pub fn tracked_login_failure_keys(&self) -> usize {
+        self.login_failures.len()
+    }
+}
+
+/// The key of a client IP: IPv6 addresses per /64; no address is one shared key.
+fn ip_key(ip: Option<&str>) -> String {
+    match ip.and_then(|s| s.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        None => "unknown".into(),
     }
 }
 
@@ -252,6 +366,31 @@ mod tests {
         clock.advance(chrono::Duration::seconds(12));
         l.check(Action::LoginAccount, "alice").unwrap();
         assert!(l.check(Action::LoginAccount, "alice").is_err());
+    }
+
+    #[test]
+    fn login_failures_are_peeked_then_charged() {
+        let (l, clock) = limits(RatelimitConfig {
+            login_ip_failures: Limit::new(10, 60, 3),
+            ..Default::default()
+        });
+        let ip = Some("192.0.2.7");
+        for _ in 0..3 {
+            l.check_login_failures(ip).unwrap();
+            l.check_login_failures(ip).unwrap();
+            l.login_failed(ip);
+        }
+        let e = l.check_login_failures(ip).unwrap_err();
+        assert_eq!(e.status.as_u16(), 429);
+        assert_eq!(e.retry_after, Some(6), "one failure comes back every 6 s");
+        l.check_login_failures(Some("192.0.2.8")).unwrap();
+        clock.advance(chrono::Duration::seconds(6));
+        l.check_login_failures(ip).unwrap();
+        l.login_failed(ip);
+        assert!(l.check_login_failures(ip).is_err());
+        clock.advance(chrono::Duration::seconds(60));
+        l.sweep();
+        assert_eq!(l.tracked_login_failure_keys(), 0);
     }
 
     #[test]

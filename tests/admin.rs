@@ -112,7 +112,66 @@ on_both_backends!(
     audit_log_filters_and_openapi,
     invitation_and_notices,
     every_documented_endpoint_refuses_missing_and_wrong_credentials,
+    responses_with_secrets_are_not_cached,
 );
+
+/// A response that shows a client secret must not be kept by any cache (RFC 9111
+/// `no-store`, and `Pragma: no-cache` for HTTP/1.0 caches); nor, by default, any other
+/// admin API response (they all carry account data).
+async fn responses_with_secrets_are_not_cached(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let admin = app.admin().await;
+    let http = reqwest::Client::new();
+    let no_store = |r: &reqwest::Response, what: &str| {
+        assert_eq!(
+            r.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{what}"
+        );
+        assert_eq!(
+            r.headers().get("pragma").map(|v| v.to_str().unwrap()),
+            Some("no-cache"),
+            "{what}"
+        );
+    };
+    let r = http
+        .post(app.url("/admin/v1/clients"))
+        .bearer_auth(&admin.token)
+        .json(&json!({"name": "Billing", "kind": "service", "scope": "api"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    no_store(&r, "client creation");
+    let c: Value = r.json().await.unwrap();
+    assert!(c["client_secret"].is_string());
+    let id = c["client_id"].as_str().unwrap();
+    let r = http
+        .post(app.url(&format!("/admin/v1/clients/{id}/secret")))
+        .bearer_auth(&admin.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    no_store(&r, "secret rotation");
+    assert!(r.json::<Value>().await.unwrap()["client_secret"].is_string());
+    for path in ["/admin/v1/clients", "/admin/v1/users", "/admin/v1/policy"] {
+        let r = http
+            .get(app.url(path))
+            .bearer_auth(&admin.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        no_store(&r, path);
+    }
+    let r = http.get(app.url("/admin/v1/users")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    no_store(&r, "401");
+}
 
 /// Walks the OpenAPI document: every operation answers 401 without a credential and
 /// 403 with a credential lacking its scope (and says so as a problem document).
@@ -862,7 +921,8 @@ async fn suspend_and_unsuspend(b: Backend) {
     );
     let r = app.login(&app.client(), "rin@example.com", PW).await;
     assert_eq!(r.status(), 401);
-    assert!(r.text().await.unwrap().contains("suspended"));
+    // The same answer as a wrong password: no password oracle on a suspended account.
+    assert!(r.text().await.unwrap().contains("incorrect"));
     assert_eq!(
         admin
             .post(&format!("/users/{}/suspend", user.id), json!({}))

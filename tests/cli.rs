@@ -251,11 +251,29 @@ fn saml_sp_add_reads_metadata_and_list_shows_it() {
         let (code, _, err) = run(c, "");
         assert_eq!(code, 1);
         assert!(err.contains("DTD"), "{err}");
+        // Without --name-id-format: the format the metadata declares (issue 12:
+        // mod_auth_mellon declares and asks for transient).
+        let mellon = common::saml::TestSp::new("mellon");
+        let file = db.dir.path().join("mellon.xml");
+        std::fs::write(
+            &file,
+            mellon
+                .metadata(false, "HTTP-Redirect")
+                .replace("nameid-format:persistent", "nameid-format:transient"),
+        )
+        .unwrap();
+        let mut c = monban(&db);
+        c.args(["saml-sp", "add", "--json", "--metadata"])
+            .arg(&file);
+        let (code, out, err) = run(c, "");
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["name_id_format"], "transient");
         let mut c = monban(&db);
         c.args(["saml-sp", "list", "--json"]);
         let (code, out, _) = run(c, "");
         assert_eq!(code, 0);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), 1);
+        assert_eq!(v.as_array().unwrap().len(), 2);
     }
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     device_flow_without_admin_approval,
     device_flow_with_admin_approval,
     refusals,
+    every_credential_change_revokes_offline_and_device_grants,
 );
 
 async fn device_client(app: &TestApp, admin_approval: bool) -> String {
@@ -637,4 +638,209 @@ async fn refusals(b: Backend) {
         }
     }
     assert_eq!(last, 429, "user-code guessing is rate-limited");
+}
+
+/// The grants a user holds that outlive the browser session: an `offline_access`
+/// refresh token from the code flow and a device-flow grant.
+struct LongGrants {
+    web: (String, String),
+    device_client: String,
+    offline: Value,
+    device: Value,
+}
+
+async fn long_grants(app: &TestApp, browser: &reqwest::Client, email: &str) -> LongGrants {
+    let web = app.web_client().await;
+    let verifier = monban::util::random_token(32);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
+    );
+    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let url = format!(
+        "{}?response_type=code&client_id={}&redirect_uri={}&scope={}&state=st&nonce=nn&code_challenge={challenge}&code_challenge_method=S256",
+        app.url("/authorize"),
+        web.0,
+        enc(common::REDIRECT),
+        enc("openid offline_access"),
+    );
+    let cb = app
+        .browse(browser, &url, Some((email, PW)), true)
+        .await
+        .unwrap();
+    let code = common::query_param(&cb, "code").expect("code");
+    let r = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(&web.0, Some(&web.1))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", common::REDIRECT),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let offline: Value = r.json().await.unwrap();
+    assert!(offline["refresh_token"].is_string(), "{offline}");
+
+    let device_client = device_client(app, false).await;
+    let (_, d) = start(app, &device_client, "openid offline_access").await;
+    let (s, html) = answer(app, browser, d["user_code"].as_str().unwrap(), "approve").await;
+    assert_eq!(s, 200, "{html}");
+    app.clock.advance(Duration::seconds(10));
+    let (s, device) = poll(app, &device_client, d["device_code"].as_str().unwrap()).await;
+    assert_eq!(s, 200, "{device}");
+    LongGrants {
+        web,
+        device_client,
+        offline,
+        device,
+    }
+}
+
+impl LongGrants {
+    /// (offline refresh works, device refresh works, offline access token active,
+    /// device access token accepted at userinfo). Refreshing rotates the stored tokens.
+    async fn alive(&mut self, app: &TestApp) -> (bool, bool, bool, bool) {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(app.url("/introspect"))
+            .basic_auth(&self.web.0, Some(&self.web.1))
+            .form(&[("token", self.offline["access_token"].as_str().unwrap())])
+            .send()
+            .await
+            .unwrap();
+        let at_active = r.json::<Value>().await.unwrap()["active"] == true;
+        let r = http
+            .get(app.url("/userinfo"))
+            .bearer_auth(self.device["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let device_at = r.status() == 200;
+        let r = http
+            .post(app.url("/token"))
+            .basic_auth(&self.web.0, Some(&self.web.1))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                (
+                    "refresh_token",
+                    self.offline["refresh_token"].as_str().unwrap(),
+                ),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let offline_ok = r.status() == 200;
+        let v: Value = r.json().await.unwrap();
+        if offline_ok {
+            self.offline = v;
+        }
+        let r = http
+            .post(app.url("/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                (
+                    "refresh_token",
+                    self.device["refresh_token"].as_str().unwrap(),
+                ),
+                ("client_id", self.device_client.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let device_ok = r.status() == 200;
+        let v: Value = r.json().await.unwrap();
+        if device_ok {
+            self.device = v;
+        }
+        (offline_ok, device_ok, at_active, device_at)
+    }
+}
+
+/// The user changes the password at `/account/password` in `browser`'s session.
+async fn change_own_password(app: &TestApp, browser: &reqwest::Client, new: &str) {
+    let token = app.csrf(browser, "/account/password").await;
+    let r = browser
+        .post(app.url("/account/password"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("current_password", PW),
+            ("new_password", new),
+            ("confirm_password", new),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+}
+
+/// Own change, an admin-set password, and the completion of a change an admin asked
+/// for: each revokes the offline refresh token and the device grant (and the access
+/// tokens issued under them), not only the browser sessions. The session the user
+/// changed the password in continues.
+async fn every_credential_change_revokes_offline_and_device_grants(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    const NEW: &str = "violet-Harbor-77-quartz";
+    let api = app.admin().await;
+    for path in ["own", "admin_set", "requested"] {
+        let email = format!("{path}@example.com");
+        let (user, browser) = signed_in(&app, &email).await;
+        let mut g = long_grants(&app, &browser, &email).await;
+        assert_eq!(
+            g.alive(&app).await,
+            (true, true, true, true),
+            "{path}: alive before"
+        );
+        match path {
+            "own" => change_own_password(&app, &browser, NEW).await,
+            "admin_set" => {
+                let (s, v) = api
+                    .put(
+                        &format!("/users/{}/password", user.id),
+                        serde_json::json!({ "password": NEW }),
+                    )
+                    .await;
+                assert_eq!(s, 200, "{v}");
+            }
+            _ => {
+                let (s, v) = api
+                    .post(
+                        &format!("/users/{}/password-change-request", user.id),
+                        serde_json::json!({}),
+                    )
+                    .await;
+                assert_eq!(s, 200, "{v}");
+                // Asking alone revokes nothing; the change the user then makes does.
+                assert_eq!(
+                    g.alive(&app).await,
+                    (true, true, true, true),
+                    "{path}: alive after the request"
+                );
+                change_own_password(&app, &browser, NEW).await;
+                let u = app.state.store.get_user(user.id).await.unwrap();
+                assert!(!u.password_change_required);
+            }
+        }
+        assert_eq!(
+            g.alive(&app).await,
+            (false, false, false, false),
+            "{path}: every long-lived grant is revoked"
+        );
+        if path != "admin_set" {
+            assert_eq!(
+                browser
+                    .get(app.url("/account"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                200,
+                "{path}: the session the change was made in continues"
+            );
+        }
+    }
 }

@@ -21,6 +21,9 @@ on_both_backends!(
     pending_user_cannot_sign_in,
     login_by_login_id_and_case_insensitive_email,
     new_sign_in_replaces_the_previous_session,
+    locked_account_answers_the_same_whatever_the_password,
+    parallel_wrong_passwords_verify_at_most_the_threshold,
+    wrong_current_passwords_at_account_password_count_towards_lockout,
 );
 
 async fn sign_in_success_sets_session_and_records_attempt(b: Backend) {
@@ -430,13 +433,11 @@ async fn lockout_after_repeated_failures_and_lifts_by_itself(b: Backend) {
     }
     let u = app.state.store.get_user(user.id).await.unwrap();
     assert!(u.is_locked(app.clock.now()), "{u:?}");
-    // Right password while locked: refused, and told why.
+    // Right password while locked: refused, with the same answer as any other try
+    // during the lock (which says the account is locked).
     let r = app.login(&c, "frank@example.com", PW).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.text().await.unwrap().contains("locked"));
-    // A wrong password while locked says nothing about the lock.
-    let r = app.login(&c, "frank@example.com", "wrong-password-x").await;
-    assert!(r.text().await.unwrap().contains("incorrect"));
 
     app.clock.advance(Duration::seconds(301));
     let r = app.login(&c, "frank@example.com", PW).await;
@@ -593,4 +594,209 @@ async fn new_sign_in_replaces_the_previous_session(b: Backend) {
     assert_ne!(first, second, "session id changes at sign-in");
     let live = app.state.store.list_live_sessions(user.id).await.unwrap();
     assert_eq!(live.len(), 1);
+}
+
+/// The login events of a user, oldest first.
+async fn results(app: &TestApp, user: uuid::Uuid) -> Vec<String> {
+    let mut ev = app
+        .state
+        .store
+        .list_login_events(user, app.clock.now() - Duration::hours(1), 1000)
+        .await
+        .unwrap();
+    ev.reverse();
+    ev.into_iter().map(|e| e.result).collect()
+}
+
+/// While an account is locked, the right and a wrong password get the same status and
+/// the same page (no oracle); each try is counted and audited, and enough of them
+/// during the lock lock it again (permanently under a permanent policy).
+async fn locked_account_answers_the_same_whatever_the_password(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.lockout.max_failures = 3;
+        c.lockout.lock_duration_secs = 300;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("lena@example.com", PW).await;
+    let c = app.client();
+    for _ in 0..3 {
+        app.login(&c, "lena@example.com", "wrong-password-x").await;
+    }
+    assert!(app
+        .state
+        .store
+        .get_user(user.id)
+        .await
+        .unwrap()
+        .is_locked(app.clock.now()));
+    let right = app.login(&c, "lena@example.com", PW).await;
+    let (rs, rl) = (right.status(), right.headers().get("location").cloned());
+    let right_body = right.text().await.unwrap();
+    let wrong = app.login(&c, "lena@example.com", "wrong-password-y").await;
+    let (ws, wl) = (wrong.status(), wrong.headers().get("location").cloned());
+    let wrong_body = wrong.text().await.unwrap();
+    assert_eq!(rs, StatusCode::UNAUTHORIZED);
+    assert_eq!((rs, rl), (ws, wl));
+    assert_eq!(right_body, wrong_body, "no oracle while locked");
+    // Both say what happened: only time or an administrator can help now.
+    assert!(
+        right_body.contains("locked after repeated failed sign-ins"),
+        "{right_body}"
+    );
+    // Both tries were counted and audited.
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert_eq!(u.failed_logins, 2, "{u:?}");
+    let r = results(&app, user.id).await;
+    assert_eq!(&r[3..], ["locked", "locked"], "{r:?}");
+    let audit = app
+        .state
+        .store
+        .list_audit_events_for_user(user.id, app.clock.now() - Duration::hours(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "sign_in.failed" && e.details.contains("\"locked\""))
+            .count(),
+        2
+    );
+    // The admin makes the policy permanent: the next tries during the lock trip it.
+    let api = app.admin().await;
+    let (s, mut p) = api.get("/policy").await;
+    assert_eq!(s, 200, "{p}");
+    p["lockout"]["permanent"] = serde_json::json!(true);
+    let (s, p) = api.put("/policy", p).await;
+    assert_eq!(s, 200, "{p}");
+    app.login(&c, "lena@example.com", "wrong-password-z").await;
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert_eq!(u.status, "locked");
+    assert_eq!(u.locked_until, None, "now locked for good: {u:?}");
+    app.clock.advance(Duration::days(1));
+    let r = app.login(&c, "lena@example.com", PW).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// 30 wrong passwords at once against an account that locks after 5: at most 5 are
+/// ever checked (the others are refused unchecked), and then the right password is
+/// refused too.
+async fn parallel_wrong_passwords_verify_at_most_the_threshold(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.lockout.max_failures = 5;
+        c.lockout.lock_duration_secs = 600;
+        c.database.max_connections = 8;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("mika@example.com", PW).await;
+    let c = app.client();
+    let token = app.csrf(&c, "/login").await;
+    let tries = (0..30).map(|i| {
+        let c = c.clone();
+        let url = app.url("/login");
+        let token = token.clone();
+        async move {
+            c.post(url)
+                .form(&[
+                    ("username", "mika@example.com"),
+                    ("password", &format!("wrong-guess-{i}")),
+                    ("csrf_token", &token),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(tries).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+    let r = results(&app, user.id).await;
+    assert_eq!(r.len(), 30, "every try is recorded: {r:?}");
+    let checked = r
+        .iter()
+        .filter(|x| *x == "bad_password" || *x == "bad_password_locked")
+        .count();
+    assert!(checked <= 5, "{checked} passwords checked: {r:?}");
+    let locks = app
+        .state
+        .store
+        .list_audit_events_for_user(user.id, app.clock.now() - Duration::hours(1), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "account.locked")
+        .count();
+    // Locked, and locked again (longer) by the tries counted during the lock.
+    assert!(locks >= 1, "{r:?}");
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert!(u.is_locked(app.clock.now()), "{u:?}");
+    let r = app.login(&c, "mika@example.com", PW).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(set_cookie(&r, "monban_session").is_none());
+}
+
+/// Wrong current passwords at `/account/password` count towards the lockout like
+/// wrong ones at sign-in, and are audited; once locked, the right current password
+/// gets the same answer as a wrong one.
+async fn wrong_current_passwords_at_account_password_count_towards_lockout(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.lockout.max_failures = 3;
+        c.lockout.lock_duration_secs = 600;
+    })
+    .await
+    .unwrap();
+    let user = app.create_user("nora@example.com", PW).await;
+    let c = app.client();
+    assert_eq!(app.login(&c, "nora@example.com", PW).await.status(), 303);
+    let change = |current: &'static str| {
+        let c = c.clone();
+        let app = &app;
+        async move {
+            let token = app.csrf(&c, "/account/password").await;
+            let r = c
+                .post(app.url("/account/password"))
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("current_password", current),
+                    ("new_password", "violet-Harbor-77-quartz"),
+                    ("confirm_password", "violet-Harbor-77-quartz"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    for i in 0..3 {
+        let (s, _) = change(["guess-1-wrong", "guess-2-wrong", "guess-3-wrong"][i]).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert!(u.is_locked(app.clock.now()), "{u:?}");
+    let r = results(&app, user.id).await;
+    assert_eq!(
+        &r[1..],
+        [
+            "password_change_bad_password",
+            "password_change_bad_password",
+            "bad_password_locked"
+        ],
+        "{r:?}"
+    );
+    // Locked: right and wrong current passwords get the same answer; nothing changes.
+    let (rs, rb) = change(PW).await;
+    let (ws, wb) = change("guess-4-wrong").await;
+    assert_eq!((rs, &rb), (ws, &wb));
+    let u2 = app.state.store.get_user(user.id).await.unwrap();
+    assert_eq!(
+        u2.password_hash, u.password_hash,
+        "the password did not change"
+    );
+    assert_eq!(
+        app.login(&app.client(), "nora@example.com", PW)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -717,7 +717,10 @@ async fn too_many_wrong_codes_drop_the_sign_in_and_count_towards_lockout(b: Back
     assert!(u.is_locked(app.clock.now()), "{u:?}");
     let r = app.login(&app.client(), "ivy@example.com", PW).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert!(r.text().await.unwrap().contains("locked"));
+    assert!(
+        r.text().await.unwrap().contains("locked"),
+        "while locked, the right password gets the answer any other try gets: locked"
+    );
 
     // Recorded as sign-in results and as security events (with IP and user agent).
     let results: Vec<String> = app

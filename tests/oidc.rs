@@ -4,6 +4,7 @@
 //! back-channel), forced logout, and hostile input.
 
 mod common;
+mod mfa_support;
 
 use std::sync::{Arc, Mutex};
 
@@ -161,6 +162,12 @@ on_both_backends!(
     backchannel_logout_with_retries,
     forced_logout_kills_every_token_at_once,
     offline_access_outlives_the_session,
+    claims_parameter_releases_nothing_outside_granted_scopes,
+    consent_in_a_support_session_is_not_remembered_and_readonly_survives_refresh,
+    introspection_only_for_the_tokens_own_client,
+    private_key_jwt_audience_is_the_issuer_or_the_endpoint_called,
+    fresh_login_marker_is_bound_to_its_request_and_single_use,
+    repeated_parameters_are_refused_in_each_protocols_format,
 );
 
 async fn refresh_rotation_and_reuse_revokes_the_family(b: Backend) {
@@ -1273,4 +1280,638 @@ async fn forged_fresh_login_marker_does_not_skip_prompt_login(b: Backend) {
     // sign-in predates nothing new, so max_age=0 still asks again after the clock moved.
     let url = authz_url(&rp.app, &rp.id, "openid", &ch, "&max_age=0");
     assert!(rp.app.browse(&rp.browser, &url, None, false).await.is_err());
+}
+
+impl Rp {
+    /// Tokens for an authorization request with `extra` parameters.
+    async fn tokens_with(&self, scope: &str, extra: &str) -> Value {
+        let (v, ch) = pkce();
+        let url = authz_url(&self.app, &self.id, scope, &ch, extra);
+        let r = self
+            .app
+            .browse(&self.browser, &url, Some((EMAIL, PW)), true)
+            .await
+            .unwrap();
+        let code = query_param(&r, "code").expect("code");
+        let (s, t) = self
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &v),
+            ])
+            .await;
+        assert_eq!(s, 200, "{t}");
+        t
+    }
+
+    async fn userinfo(&self, at: &str) -> Value {
+        self.http
+            .get(self.app.url("/userinfo"))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+const PERSONAL: [&str; 5] = [
+    "email",
+    "email_verified",
+    "name",
+    "preferred_username",
+    "phone_number",
+];
+
+/// The `claims` request parameter (OIDC Core §5.5) chooses among the claims of the
+/// granted scopes; it never releases a claim of a scope the client is not registered
+/// for, or that the user did not consent to, in the ID token or at userinfo.
+async fn claims_parameter_releases_nothing_outside_granted_scopes(b: Backend) {
+    let ask_all = format!(
+        "&claims={}",
+        enc(&json!({
+            "id_token": {"email": {"essential": true}, "email_verified": null, "name": null, "preferred_username": null, "phone_number": null},
+            "userinfo": {"email": {"essential": true}, "email_verified": null, "name": null, "preferred_username": null, "phone_number": null},
+        })
+        .to_string())
+    );
+    // Registered for `openid` only.
+    let rp = rp_with(
+        b,
+        NewClient {
+            scopes: Some("openid".into()),
+            ..base_client()
+        },
+    )
+    .await;
+    let t = rp.tokens_with("openid email profile", &ask_all).await;
+    assert_eq!(t["scope"], "openid");
+    let id = claims_of(t["id_token"].as_str().unwrap());
+    let ui = rp.userinfo(t["access_token"].as_str().unwrap()).await;
+    for c in PERSONAL {
+        assert!(id.get(c).is_none(), "{c} in the ID token: {id}");
+        assert!(ui.get(c).is_none(), "{c} at userinfo: {ui}");
+    }
+    assert_eq!(ui["sub"], rp.user.id.to_string());
+
+    // Third party, registered for everything, the user consents to `openid` only.
+    let rp = rp_with(
+        b,
+        NewClient {
+            first_party: false,
+            ..base_client()
+        },
+    )
+    .await;
+    let t = rp.tokens_with("openid", &ask_all).await;
+    assert_eq!(t["scope"], "openid");
+    let id = claims_of(t["id_token"].as_str().unwrap());
+    let ui = rp.userinfo(t["access_token"].as_str().unwrap()).await;
+    for c in PERSONAL {
+        assert!(id.get(c).is_none(), "{c} in the ID token: {id}");
+        assert!(ui.get(c).is_none(), "{c} at userinfo: {ui}");
+    }
+    // With `email` consented, `claims` can put the e-mail claims in the ID token —
+    // and only those: `profile` and `phone` were not granted.
+    let t = rp.tokens_with("openid email", &ask_all).await;
+    let id = claims_of(t["id_token"].as_str().unwrap());
+    assert_eq!(id["email"], EMAIL, "{id}");
+    assert!(id.get("email_verified").is_some(), "{id}");
+    for c in ["name", "preferred_username", "phone_number"] {
+        assert!(id.get(c).is_none(), "{c} in the ID token: {id}");
+    }
+    let ui = rp.userinfo(t["access_token"].as_str().unwrap()).await;
+    assert_eq!(ui["email"], EMAIL);
+    assert!(ui.get("name").is_none(), "{ui}");
+    // Not asked for in the ID token: not there (userinfo has it).
+    let t = rp.tokens_with("openid email", "").await;
+    assert!(claims_of(t["id_token"].as_str().unwrap())
+        .get("email")
+        .is_none());
+}
+
+/// A support engineer acting as the user may approve a third-party client's request,
+/// but that consent is not remembered for the user. And a read-only grant's
+/// `support:readonly` survives a refresh that narrows the scope.
+async fn consent_in_a_support_session_is_not_remembered_and_readonly_survives_refresh(b: Backend) {
+    let rp = rp_with(
+        b,
+        NewClient {
+            first_party: false,
+            ..base_client()
+        },
+    )
+    .await;
+    let app = &rp.app;
+    assert_eq!(app.login(&rp.browser, EMAIL, PW).await.status(), 303);
+    // The user issues a read-only support grant; the engineer redeems it.
+    let token = app.csrf(&rp.browser, "/account/support-grants").await;
+    let r = rp
+        .browser
+        .post(app.url("/account/support-grants"))
+        .header("accept", "application/json")
+        .form(&[("csrf_token", token.as_str()), ("readonly", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let g: Value = r.json().await.unwrap();
+    let link = g["link"].as_str().unwrap().to_string();
+    let engineer = app.client();
+    let (e, _, _) = mfa_support::enrolled_user(app, &engineer, "engineer@example.com").await;
+    app.state
+        .store
+        .update_user_profile(e.id, None, None, Some("support"), app.clock.now())
+        .await
+        .unwrap();
+    let html = engineer
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::extract_csrf(&html).unwrap();
+    let r = engineer
+        .post(&link)
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "redeemed");
+
+    // Acting as the user, the engineer approves the consent page.
+    let (v, ch) = pkce();
+    let url = authz_url(app, &rp.id, "openid email", &ch, "");
+    let back = app.browse(&engineer, &url, None, true).await.unwrap();
+    let code = query_param(&back, "code").expect("code");
+    assert_eq!(
+        app.state
+            .store
+            .get_consent(rp.user.id, &rp.id)
+            .await
+            .unwrap(),
+        None,
+        "consent from a support session is not stored"
+    );
+    // The user is still asked, and prompt=none says consent_required.
+    let (_, ch2) = pkce();
+    let none = authz_url(app, &rp.id, "openid email", &ch2, "&prompt=none");
+    let r = app.browse(&rp.browser, &none, None, false).await.unwrap();
+    assert_eq!(
+        query_param(&r, "error").as_deref(),
+        Some("consent_required")
+    );
+    let shown = app
+        .browse(
+            &rp.browser,
+            &authz_url(app, &rp.id, "openid email", &ch2, ""),
+            None,
+            false,
+        )
+        .await;
+    assert!(
+        matches!(shown, Err((200, ref html)) if html.contains("name=\"decision\"")),
+        "{shown:?}"
+    );
+
+    // The read-only marker cannot be dropped by narrowing the scope on refresh.
+    let (s, t) = rp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &v),
+        ])
+        .await;
+    assert_eq!(s, 200, "{t}");
+    assert!(
+        t["scope"].as_str().unwrap().contains("support:readonly"),
+        "{t}"
+    );
+    let mut rt = t["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    for narrower in ["openid", "email", "openid email"] {
+        let (s, t2) = rp
+            .token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt),
+                ("scope", narrower),
+            ])
+            .await;
+        assert_eq!(s, 200, "{t2}");
+        let scope = t2["scope"].as_str().unwrap();
+        assert!(
+            scope.split(' ').any(|x| x == "support:readonly"),
+            "{narrower}: {scope}"
+        );
+        let at = claims_of(t2["access_token"].as_str().unwrap());
+        assert!(
+            at["scope"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .any(|x| x == "support:readonly"),
+            "{narrower}: {at}"
+        );
+        assert_eq!(at["act"]["sub"], e.id.to_string());
+        rt = t2["refresh_token"].as_str().unwrap().to_string();
+    }
+}
+
+/// RFC 7662 §4: a client learns nothing about another client's tokens — not even
+/// that they are active, let alone whose they are.
+async fn introspection_only_for_the_tokens_own_client(b: Backend) {
+    let rp = rp(b).await;
+    let other = rp
+        .app
+        .register_client(NewClient {
+            name: "Other".into(),
+            ..base_client()
+        })
+        .await;
+    let t = rp.tokens("openid email").await;
+    let as_other = |token: String| {
+        let (id, secret) = (
+            other.client_id.clone(),
+            other.client_secret.clone().unwrap(),
+        );
+        let http = rp.http.clone();
+        let url = rp.app.url("/introspect");
+        async move {
+            let r = http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    for k in ["access_token", "refresh_token"] {
+        let token = t[k].as_str().unwrap().to_string();
+        assert_eq!(
+            as_other(token.clone()).await,
+            json!({"active": false}),
+            "{k}"
+        );
+        let mine = rp.introspect(&token).await;
+        assert_eq!(mine["active"], true, "{k}");
+        assert_eq!(mine["username"], EMAIL, "{k}");
+    }
+    // A service client's own token: introspectable by itself only.
+    let svc = rp
+        .app
+        .register_client(NewClient {
+            name: "svc".into(),
+            kind: "service".into(),
+            scopes: Some("api".into()),
+            ..Default::default()
+        })
+        .await;
+    let (sid, ssecret) = (svc.client_id.clone(), svc.client_secret.unwrap());
+    let cc: Value = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth(&sid, Some(&ssecret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let at = cc["access_token"].as_str().unwrap().to_string();
+    assert_eq!(as_other(at.clone()).await, json!({"active": false}));
+    let own: Value = rp
+        .http
+        .post(rp.app.url("/introspect"))
+        .basic_auth(&sid, Some(&ssecret))
+        .form(&[("token", at.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["active"], true);
+}
+
+/// A `private_key_jwt` assertion is good for the issuer identifier and for the URL of
+/// the endpoint it is sent to, and for nothing else under the issuer.
+async fn private_key_jwt_audience_is_the_issuer_or_the_endpoint_called(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let (key, _) = monban::keys::SigningKey::generate(monban::keys::Alg::ES256).unwrap();
+    let jwks = json!({ "keys": [key.public_jwk("k1")] }).to_string();
+    let svc = app
+        .register_client(NewClient {
+            name: "pkjwt".into(),
+            kind: "service".into(),
+            auth_method: Some("private_key_jwt".into()),
+            jwks: Some(jwks),
+            scopes: Some("api".into()),
+            ..Default::default()
+        })
+        .await;
+    let http = reqwest::Client::new();
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    // Status of a call to `path` authenticated by an assertion with audience `aud`.
+    let call = |path: &'static str, aud: Value| {
+        let now = app.clock.now().timestamp();
+        let jti = format!("j{}", n.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+        let a = monban::keys::jws::sign_compact(
+            &key,
+            "k1",
+            "JWT",
+            &json!({"iss": svc.client_id, "sub": svc.client_id, "aud": aud, "exp": now + 60, "iat": now, "jti": jti}),
+        )
+        .unwrap();
+        let mut form = vec![
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string(),
+            ),
+            ("client_assertion", a),
+        ];
+        match path {
+            "/token" => form.push(("grant_type", "client_credentials".into())),
+            "/device_authorization" => {}
+            _ => form.push(("token", "not-a-token".into())),
+        }
+        let req = http.post(app.url(path)).form(&form);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let iss = app.base.clone();
+    let ep = |p: &str| format!("{iss}{p}");
+    // Accepted: the issuer, or the endpoint called (alone or among others).
+    for path in ["/token", "/introspect", "/revoke"] {
+        assert_eq!(call(path, json!(iss)).await, 200, "{path} aud=issuer");
+        assert_eq!(call(path, json!(ep(path))).await, 200, "{path} aud=itself");
+        assert_eq!(
+            call(path, json!(["https://other.example", ep(path)])).await,
+            200,
+            "{path} aud=[other, itself]"
+        );
+    }
+    // The device authorization endpoint authenticates the client, then says this
+    // service client may not use the device grant (400, not 401).
+    assert_eq!(
+        call("/device_authorization", json!(ep("/device_authorization"))).await,
+        400
+    );
+    assert_eq!(
+        call("/device_authorization", json!(ep("/token"))).await,
+        401
+    );
+    // Refused: another endpoint, another URL under the issuer, near misses, arrays
+    // with no right value.
+    for (path, other) in [
+        ("/token", "/introspect"),
+        ("/token", "/revoke"),
+        ("/token", "/device_authorization"),
+        ("/introspect", "/token"),
+        ("/revoke", "/token"),
+        ("/revoke", "/introspect"),
+    ] {
+        assert_eq!(
+            call(path, json!(ep(other))).await,
+            401,
+            "{path} aud={other}"
+        );
+    }
+    for aud in [
+        json!(ep("/foo")),
+        json!(ep("/")),
+        json!(ep("/token/")),
+        json!(format!("{iss}/token?x=1")),
+        json!(ep("/authorize")),
+        json!(ep("/userinfo")),
+        json!(format!("{iss}.evil.example")),
+        json!([ep("/introspect")]),
+        json!([ep("/foo"), "https://other.example"]),
+        json!([]),
+        json!(null),
+        json!(42),
+    ] {
+        assert_eq!(call("/token", aud.clone()).await, 401, "aud={aud}");
+    }
+}
+
+/// The marker that lets a `prompt=login` request through after the sign-in it asked
+/// for belongs to that request and is spent by it: it does not let another request
+/// skip the sign-in, nor the same request twice.
+async fn fresh_login_marker_is_bound_to_its_request_and_single_use(b: Backend) {
+    let rp = rp(b).await;
+    let app = &rp.app;
+    rp.code("openid").await; // signed in
+                             // Request A asks for a fresh sign-in: the server sends the browser to /login with
+                             // a marker in the way back.
+    let (_, ch_a) = pkce();
+    let a = authz_url(app, &rp.id, "openid", &ch_a, "&prompt=login");
+    let r = rp.browser.get(&a).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let login = app.url(r.headers()["location"].to_str().unwrap());
+    let back_a = query_param(&login, "return_to").unwrap();
+    let marker = query_param(&app.url(&back_a), "mb_fresh").expect("marker");
+    // The user signs in (any sign-in after the marker's time), a little while ago.
+    assert_eq!(app.login(&rp.browser, EMAIL, PW).await.status(), 303);
+    app.clock.advance(Duration::seconds(5));
+    // Request B (another PKCE challenge) with A's marker: still asked to sign in.
+    let (_, ch_b) = pkce();
+    for b_url in [
+        authz_url(
+            app,
+            &rp.id,
+            "openid",
+            &ch_b,
+            &format!("&prompt=login&mb_fresh={}", enc(&marker)),
+        ),
+        authz_url(
+            app,
+            &rp.id,
+            "openid",
+            &ch_b,
+            &format!("&max_age=0&mb_fresh={}", enc(&marker)),
+        ),
+        authz_url(
+            app,
+            &rp.id,
+            "openid email",
+            &ch_a,
+            &format!("&prompt=login&mb_fresh={}", enc(&marker)),
+        ),
+    ] {
+        let shown = app.browse(&rp.browser, &b_url, None, false).await;
+        assert!(
+            matches!(shown, Err((200, ref html)) if html.contains("name=\"password\"")),
+            "{b_url}: {shown:?}"
+        );
+    }
+    // A itself, with its marker, goes through — once.
+    let r = app
+        .browse(&rp.browser, &app.url(&back_a), None, false)
+        .await
+        .unwrap();
+    assert!(query_param(&r, "code").is_some(), "{r}");
+    let again = app
+        .browse(&rp.browser, &app.url(&back_a), None, false)
+        .await;
+    assert!(
+        matches!(again, Err((200, ref html)) if html.contains("name=\"password\"")),
+        "{again:?}"
+    );
+    // The normal flow still works end to end.
+    let (_, ch_c) = pkce();
+    let c = authz_url(app, &rp.id, "openid", &ch_c, "&prompt=login");
+    let r = app
+        .browse(&rp.browser, &c, Some((EMAIL, PW)), false)
+        .await
+        .unwrap();
+    assert!(query_param(&r, "code").is_some(), "{r}");
+}
+
+/// RFC 6749 §3.1: no protocol parameter twice — whatever its spelling (`%5F` for `_`)
+/// and even if one copy is empty. The authorization endpoint redirects the error once
+/// the client and redirect URI are beyond doubt (and shows a page otherwise); the
+/// other endpoints answer in JSON.
+async fn repeated_parameters_are_refused_in_each_protocols_format(b: Backend) {
+    let rp = rp(b).await;
+    let app = &rp.app;
+    rp.code("openid").await; // signed in
+    let (_, ch) = pkce();
+    let base = authz_url(app, &rp.id, "openid", &ch, "");
+    for extra in [
+        "&scope=openid",
+        "&sc%6Fpe=openid",
+        "&scope=",
+        "&code%5Fchallenge=x",
+        "&nonce=other",
+        "&prompt=login&prompt=none",
+    ] {
+        let r = rp
+            .browser
+            .get(format!("{base}{extra}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302, "{extra}");
+        let loc = r.headers()["location"].to_str().unwrap();
+        assert!(loc.starts_with(REDIRECT), "{extra}: {loc}");
+        assert_eq!(
+            query_param(loc, "error").as_deref(),
+            Some("invalid_request"),
+            "{extra}"
+        );
+        assert_eq!(query_param(loc, "state").as_deref(), Some("st"), "{extra}");
+        assert!(query_param(loc, "code").is_none());
+    }
+    // `state` itself repeated: the error goes back without a state.
+    let r = rp
+        .browser
+        .get(format!("{base}&st%61te=x"))
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert_eq!(
+        query_param(loc, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(query_param(loc, "state"), None);
+    // Where the answer would go is in doubt: a page, no redirect.
+    for extra in [
+        format!("&client%5Fid={}", rp.id),
+        "&client_id=".to_string(),
+        format!("&redirect_uri={}", enc("https://evil.example/cb")),
+        format!("&redirect%5furi={}", enc(REDIRECT)),
+        "&response_mode=query&response%5Fmode=form_post".to_string(),
+    ] {
+        let r = rp
+            .browser
+            .get(format!("{base}{extra}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{extra}");
+        assert!(r.headers().get("location").is_none(), "{extra}");
+    }
+    // The same by POST.
+    let body = format!("{}&scope=openid", base.split_once('?').unwrap().1);
+    let r = rp
+        .browser
+        .post(app.url("/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(
+        query_param(r.headers()["location"].to_str().unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // Token, introspection, revocation: 400 invalid_request, JSON.
+    let t = rp.tokens("openid").await;
+    let rt = t["refresh_token"].as_str().unwrap();
+    let post = |path: &'static str, body: String| {
+        let req = rp
+            .http
+            .post(app.url(path))
+            .basic_auth(&rp.id, Some(&rp.secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let rt_enc = enc(rt);
+    for (path, body) in [
+        (
+            "/token",
+            format!("grant_type=refresh_token&refresh_token={rt_enc}&grant%5Ftype=refresh_token"),
+        ),
+        (
+            "/token",
+            format!("grant_type=&grant_type=refresh_token&refresh_token={rt_enc}"),
+        ),
+        (
+            "/token",
+            format!("grant_type=refresh_token&refresh_token={rt_enc}&refresh%5ftoken={rt_enc}"),
+        ),
+        (
+            "/token",
+            format!("grant_type=refresh_token&refresh_token={rt_enc}&scope=openid&scope="),
+        ),
+        ("/introspect", format!("token={rt_enc}&tok%65n=x")),
+        ("/introspect", format!("token=&token={rt_enc}")),
+        ("/revoke", format!("token={rt_enc}&token={rt_enc}")),
+        (
+            "/revoke",
+            format!("token={rt_enc}&token%5Ftype%5Fhint=refresh_token&token_type_hint="),
+        ),
+    ] {
+        let (s, v) = post(path, body.clone()).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (400, Some("invalid_request")),
+            "{path} {body}: {v}"
+        );
+    }
+    // None of them used the token: it is still good, once.
+    assert_eq!(rp.introspect(rt).await["active"], true);
+    let (s, _) = rp.refresh(rt).await;
+    assert_eq!(s, 200);
 }

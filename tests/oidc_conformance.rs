@@ -1009,8 +1009,23 @@ async fn oidcc_claims_essential(b: Backend) {
         .unwrap();
     let tr = c.exchange(&mut f).await;
     let raw = raw_claims(tr.id_token().unwrap());
+    // Only the openid scope: `claims` cannot release claims of scopes not granted
+    // (essential or not; OIDC Core §5.5 lets the OP decline).
+    assert!(raw.get("email").is_none(), "{raw}");
+    let ui = c.userinfo(tr.access_token()).await;
+    assert!(ui.name().is_none());
+    // With `profile` and `email` granted, the requested ID token claim is there.
+    let mut f = c
+        .authorize(false, |r| {
+            r.add_scope(Scope::new("profile".into()))
+                .add_scope(Scope::new("email".into()))
+                .add_extra_param("claims", claims)
+        })
+        .await
+        .unwrap();
+    let tr = c.exchange(&mut f).await;
+    let raw = raw_claims(tr.id_token().unwrap());
     assert_eq!(raw["email"], EMAIL, "requested ID token claim");
-    // Only openid scope, but `name` was asked for the userinfo.
     let ui = c.userinfo(tr.access_token()).await;
     assert!(ui.name().is_some());
     // Malformed claims parameter.

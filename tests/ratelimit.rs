@@ -25,6 +25,9 @@ on_both_backends!(
     introspection_is_limited_per_client,
     admin_api_is_limited_per_credential,
     disabled_limits_allow_everything,
+    an_office_behind_one_address_signs_in,
+    repeated_failures_from_one_address_get_429,
+    the_ceiling_on_all_sign_ins_per_address_still_applies,
 );
 
 /// Trust the test's own address as a proxy, and set every limit out of reach but `set`.
@@ -420,4 +423,99 @@ async fn disabled_limits_allow_everything(b: Backend) {
     for _ in 0..4 {
         assert_eq!(admin.get("/users").await.0, 200);
     }
+}
+
+/// The production defaults of the sign-in limits (tests/common puts them out of reach).
+fn production_login_limits(c: &mut Config) {
+    let d = monban::config::RatelimitConfig::default();
+    c.ratelimit.login_ip = d.login_ip;
+    c.ratelimit.login_ip_failures = d.login_ip_failures;
+    c.ratelimit.login_account = d.login_account;
+}
+
+/// 50 colleagues behind one NAT address sign in within a minute: all succeed.
+async fn an_office_behind_one_address_signs_in(b: Backend) {
+    let app = TestApp::spawn_with(b, behind_proxy(production_login_limits))
+        .await
+        .unwrap();
+    for i in 0..50 {
+        app.create_user(&format!("colleague{i}@example.com"), PW)
+            .await;
+    }
+    for i in 0..50 {
+        let c = browser_from("198.51.100.10");
+        assert_eq!(
+            login_status(&app, &c, &format!("colleague{i}@example.com"), PW).await,
+            303,
+            "colleague {i}"
+        );
+    }
+}
+
+/// Failures from one address run out its allowance (429 with Retry-After, before
+/// any password is checked); each failure was counted on its account first; other
+/// addresses are unaffected; the allowance comes back with time.
+async fn repeated_failures_from_one_address_get_429(b: Backend) {
+    let app = TestApp::spawn_with(b, behind_proxy(production_login_limits))
+        .await
+        .unwrap();
+    let d = monban::config::RatelimitConfig::default().login_ip_failures;
+    let victim = app.create_user("olga@example.com", PW).await;
+    app.create_user("pat@example.com", PW).await;
+    let attacker = browser_from("198.51.100.20");
+    for i in 0..d.burst {
+        let who = if i % 7 == 0 {
+            "olga@example.com".to_string()
+        } else {
+            format!("ghost{i}@example.com")
+        };
+        assert_eq!(
+            login_status(&app, &attacker, &who, "guess-guess-1").await,
+            401,
+            "failure {i}"
+        );
+    }
+    let counted = app.state.store.get_user(victim.id).await.unwrap();
+    assert_eq!(
+        (0..d.burst).filter(|i| i % 7 == 0).count() as i64,
+        counted.failed_logins,
+        "every failure was counted on the account"
+    );
+    // Out of failures: refused before any password is checked, even a right one.
+    let r = app.login(&attacker, "pat@example.com", PW).await;
+    assert_eq!(r.status(), 429);
+    let wait = retry_after(&r);
+    assert_eq!(wait, d.period_secs / u64::from(d.requests));
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["code"], "rate_limited");
+    let after = app.state.store.get_user(victim.id).await.unwrap();
+    assert_eq!(after.failed_logins, counted.failed_logins);
+    // Another address is unaffected.
+    assert_eq!(
+        login_status(&app, &browser_from("203.0.113.20"), "pat@example.com", PW).await,
+        303
+    );
+    app.clock.advance(Duration::seconds(wait as i64));
+    assert_eq!(
+        login_status(&app, &attacker, "pat@example.com", PW).await,
+        303
+    );
+}
+
+/// The ceiling on all sign-in attempts per address (successes included) still holds.
+async fn the_ceiling_on_all_sign_ins_per_address_still_applies(b: Backend) {
+    let app = TestApp::spawn_with(
+        b,
+        behind_proxy(|c| c.ratelimit.login_ip = Limit::new(5, 60, 5)),
+    )
+    .await
+    .unwrap();
+    app.create_user("quinn@example.com", PW).await;
+    let c = browser_from("198.51.100.30");
+    for _ in 0..5 {
+        assert_eq!(login_status(&app, &c, "quinn@example.com", PW).await, 303);
+    }
+    let r = app.login(&c, "quinn@example.com", PW).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(retry_after(&r), 12);
 }

@@ -1,11 +1,12 @@
 //! SAML 2.0 identity provider over real HTTP, on both backends, with the fake clock.
 
 mod common;
+mod mfa_support;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::saml::{element_attr, element_text, form, register, verified_response, TestSp};
-use common::Backend;
+use common::{Backend, TestApp};
 use samael::crypto::CryptoProvider;
 
 use common::saml::{page, setup, sso, PW};
@@ -437,12 +438,32 @@ async fn name_id_policy_and_authn_context(backend: Backend) {
         let c = c.clone();
         async move { c.get(url).send().await.unwrap().text().await.unwrap() }
     };
-    let transient =
-        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\"/>";
-    let xml = status_of(&get(ask("_n1", transient)).await);
+    // A format the SP is not configured for (the e-mail address would be revealed).
+    let email =
+        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\"/>";
+    let xml = status_of(&get(ask("_n1", email)).await);
     assert!(
         xml.contains("status:InvalidNameIDPolicy") && !xml.contains("Assertion"),
         "{xml}"
+    );
+    // Transient is honoured though the SP is configured persistent (issue 12: reveals
+    // nothing; mod_auth_mellon asks for it by default).
+    let transient =
+        "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\"/>";
+    let html = get(ask("_n1t", transient)).await;
+    let xml = verified_response(&app, &form(&html, "SAMLResponse").expect("a Response").1);
+    assert_eq!(
+        element_attr(&xml, "NameID", "Format").as_deref(),
+        Some("urn:oasis:names:tc:SAML:2.0:nameid-format:transient"),
+        "{xml}"
+    );
+    let first = element_text(&xml, "NameID").unwrap();
+    let html = get(ask("_n1u", transient)).await;
+    let xml = verified_response(&app, &form(&html, "SAMLResponse").unwrap().1);
+    assert_ne!(
+        element_text(&xml, "NameID").unwrap(),
+        first,
+        "one-time NameIDs"
     );
     let persistent = "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\" AllowCreate=\"true\"/>";
     let html = get(ask("_n2", persistent)).await;
@@ -669,7 +690,269 @@ on_both_backends!(
     idp_initiated_only_when_enabled,
     locked_user_gets_no_assertion,
     service_providers_through_the_admin_api,
+    redirect_signature_covers_what_is_used,
+    post_binding_fields_parsed_once,
+    name_id_format_from_the_metadata,
+    readonly_support_grant_says_so,
 );
+
+fn enc(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+/// Issue 13: the Redirect signature is checked over the very query pairs whose values
+/// are used. An unsigned `SAML%52equest` (or a second RelayState) next to a genuinely
+/// signed query used to be answered: a forged AuthnRequest got a signed Response sent
+/// to another ACS, and the RelayState could be swapped.
+async fn redirect_signature_covers_what_is_used(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    register(&app, &sp, true, |_| {}).await;
+    let c = app.client();
+    app.login(&c, "alice@example.com", PW).await;
+    let genuine = sp.redirect(
+        &app,
+        "/saml/sso",
+        &sp.authn_request(&app, "_genuine", ""),
+        Some("rs-1"),
+        true,
+    );
+    let (base, query) = genuine.split_once('?').unwrap();
+    let forged = sp.authn_request(
+        &app,
+        "_forged",
+        &format!("AssertionConsumerServiceURL=\"{}2\"", sp.acs),
+    );
+    let forged = enc(&monban::saml::xml::encode_redirect(&forged));
+    for attack in [
+        format!("{base}?SAML%52equest={forged}&{query}"),
+        format!("{base}?{query}&SAML%52equest={forged}"),
+        format!("{base}?%53AMLRequest={forged}&{query}"),
+        format!("{base}?SAMLRequest={forged}&{query}"),
+        format!("{base}?SAML%52equest={forged}&RelayState=x&SigAlg=y&Signature=z"),
+        format!("{base}?Relay%53tate=evil&{query}"),
+        format!("{base}?RelayState=evil&{query}"),
+        format!("{base}?{query}&RelayState=evil"),
+        format!("{base}?{query}&Sig%41lg=x"),
+        format!("{base}?{query}&SAMLResponse=x"),
+    ] {
+        let res = c.get(&attack).send().await.unwrap();
+        let status = res.status().as_u16();
+        let html = res.text().await.unwrap();
+        assert!(
+            form(&html, "SAMLResponse").is_none(),
+            "answered: {attack}\n{html}"
+        );
+        assert_eq!(status, 400, "{attack}: {html}");
+    }
+    // The genuine query itself is answered, to the ACS it names, with its RelayState.
+    let (status, html) = page(&app, &c, &genuine, false).await;
+    assert_eq!(status, 200, "{html}");
+    let (action, resp, rs) = form(&html, "SAMLResponse").unwrap();
+    assert_eq!(
+        (action.as_str(), rs.as_deref()),
+        (sp.acs.as_str(), Some("rs-1"))
+    );
+    let xml = verified_response(&app, &resp);
+    assert!(xml.contains("InResponseTo=\"_genuine\""), "{xml}");
+}
+
+/// The HTTP-POST binding goes through the same parser: duplicated or encoded
+/// protocol fields are refused instead of one of them being taken silently.
+async fn post_binding_fields_parsed_once(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    register(&app, &sp, false, |_| {}).await;
+    let c = app.client();
+    app.login(&c, "alice@example.com", PW).await;
+    let signed = enc(&B64.encode(sp.sign_enveloped(&sp.authn_request(&app, "_p1", ""))));
+    let forged = enc(&B64.encode(sp.authn_request(
+        &app,
+        "_p2",
+        &format!("AssertionConsumerServiceURL=\"{}2\"", sp.acs),
+    )));
+    let post = |body: String| {
+        let c = c.clone();
+        let url = app.url("/saml/sso");
+        async move {
+            let res = c
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    for attack in [
+        format!("SAMLRequest={forged}&SAMLRequest={signed}"),
+        format!("SAMLRequest={signed}&SAML%52equest={forged}"),
+        format!("SAML%52equest={forged}"),
+        format!("SAMLRequest={signed}&RelayState=a&RelayState=b"),
+        format!("SAMLRequest={signed}&Relay%53tate=a"),
+    ] {
+        let (status, html) = post(attack.clone()).await;
+        assert!(form(&html, "SAMLResponse").is_none(), "{attack}\n{html}");
+        assert_eq!(status, 400, "{attack}: {html}");
+    }
+    let (status, html) = post(format!("SAMLRequest={signed}&RelayState=r%20s")).await;
+    assert_eq!(status, 200, "{html}");
+    let (action, _, rs) = form(&html, "SAMLResponse").unwrap();
+    assert_eq!(
+        (action.as_str(), rs.as_deref()),
+        (sp.acs.as_str(), Some("r s"))
+    );
+}
+
+/// The NameID format a new SP gets when the operator names none.
+async fn registered_format(
+    app: &TestApp,
+    name: &str,
+    declared: &[&str],
+    explicit: Option<&str>,
+) -> String {
+    let sp = TestSp::new(name);
+    let decl: String = declared
+        .iter()
+        .map(|f| format!("<md:NameIDFormat>{f}</md:NameIDFormat>"))
+        .collect();
+    let xml = sp.metadata(false, "HTTP-Redirect").replace(
+        "<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>",
+        &decl,
+    );
+    let s = monban::clients::saml::SpSettings {
+        name_id_format: explicit.map(str::to_string),
+        ..Default::default()
+    };
+    monban::clients::saml::register(&app.state, &xml, s)
+        .await
+        .unwrap()
+        .name_id_format
+}
+
+/// Issue 12: `saml-sp add` takes the NameIDFormat the SP's metadata declares when the
+/// operator names none (mod_auth_mellon declares transient and asks for it).
+async fn name_id_format_from_the_metadata(backend: Backend) {
+    let Some((app, _)) = setup(backend).await else {
+        return;
+    };
+    let t = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
+    let e = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+    let u = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+    assert_eq!(registered_format(&app, "f1", &[t], None).await, "transient");
+    assert_eq!(
+        registered_format(&app, "f2", &[u, e, t], None).await,
+        "email"
+    );
+    assert_eq!(registered_format(&app, "f3", &[], None).await, "persistent");
+    assert_eq!(
+        registered_format(&app, "f4", &["urn:example:other"], None).await,
+        "persistent"
+    );
+    assert_eq!(
+        registered_format(&app, "f5", &[t], Some("persistent")).await,
+        "persistent"
+    );
+    // Such an SP asking for what it declared signs in.
+    let sp = TestSp::new("f1"); // a new key: the request goes unsigned
+    let c = app.client();
+    app.login(&c, "alice@example.com", PW).await;
+    let xml = sp.authn_request(&app, "_f1", "").replace(
+        "</samlp:AuthnRequest>",
+        &format!("<samlp:NameIDPolicy Format=\"{t}\" AllowCreate=\"true\"/></samlp:AuthnRequest>"),
+    );
+    let url = sp.redirect(&app, "/saml/sso", &xml, None, false);
+    let (status, html) = page(&app, &c, &url, false).await;
+    assert_eq!(status, 200, "{html}");
+    let xml = verified_response(&app, &form(&html, "SAMLResponse").unwrap().1);
+    assert_eq!(
+        element_attr(&xml, "NameID", "Format").as_deref(),
+        Some(t),
+        "{xml}"
+    );
+}
+
+/// Issue 13: an assertion issued under a read-only support grant says so (as the
+/// impersonator attribute says who acts); the user's own assertions do not.
+async fn readonly_support_grant_says_so(backend: Backend) {
+    use monban::clock::Clock;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let pw = mfa_support::PW;
+    app.create_user("customer@example.com", pw).await;
+    let user_browser = app.client();
+    assert_eq!(
+        app.login(&user_browser, "customer@example.com", pw)
+            .await
+            .status(),
+        303
+    );
+    let engineer_browser = app.client();
+    let (engineer, _, _) =
+        mfa_support::enrolled_user(&app, &engineer_browser, "engineer@example.com").await;
+    app.state
+        .store
+        .update_user_profile(engineer.id, None, None, Some("support"), app.clock.now())
+        .await
+        .unwrap();
+    let sp = TestSp::new("sp-ro");
+    register(&app, &sp, false, |_| {}).await;
+    let assertion_for = |browser: reqwest::Client, id: &'static str| {
+        let url = sp.redirect(
+            &app,
+            "/saml/sso",
+            &sp.authn_request(&app, id, ""),
+            None,
+            false,
+        );
+        let app = &app;
+        async move {
+            let Err((200, html)) = app.browse(&browser, &url, None, false).await else {
+                panic!("SAML response page expected")
+            };
+            verified_response(app, &form(&html, "SAMLResponse").unwrap().1)
+        }
+    };
+    let own = assertion_for(user_browser.clone(), "_own").await;
+    assert!(!own.contains("support-readonly"), "{own}");
+    let token = app.csrf(&user_browser, "/account/support-grants").await;
+    let r = user_browser
+        .post(app.url("/account/support-grants"))
+        .header("accept", "application/json")
+        .form(&[("csrf_token", token.as_str()), ("readonly", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let g: serde_json::Value = r.json().await.unwrap();
+    let link = g["link"].as_str().unwrap().to_string();
+    let html = engineer_browser
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = common::extract_csrf(&html).unwrap();
+    let r = engineer_browser
+        .post(&link)
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let xml = assertion_for(engineer_browser.clone(), "_ro").await;
+    assert!(xml.contains("urn:monban:attribute:impersonator"), "{xml}");
+    assert!(
+        xml.contains("urn:monban:attribute:support-readonly") && xml.contains(">true<"),
+        "{xml}"
+    );
+}
 
 /// `/admin/v1/saml/service-providers`: register from metadata, list, and disable (no
 /// more assertions).

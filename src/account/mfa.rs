@@ -19,7 +19,7 @@ use super::to_login;
 use crate::app::AppState;
 use crate::authn::mfa::{self, backup_codes::CodeFormat, ConfirmOutcome, Enforcement};
 use crate::error::{AppError, AppResult};
-use crate::http::{self, csrf, templates_mfa};
+use crate::http::{self, csrf, templates_mfa, OwnSession};
 use crate::store::{Session, User};
 use crate::util::safe_local_path;
 
@@ -76,8 +76,8 @@ enum Gate {
 
 /// Signed in; MFA session if MFA is on (else step-up); password entered recently
 /// (else re-authentication). `here` is where to come back to.
-async fn gate(req: &HttpRequest, state: &AppState, here: &str) -> AppResult<Gate> {
-    let Some((session, user)) = http::current_session(req, state).await? else {
+async fn gate(own: OwnSession, state: &AppState, here: &str) -> AppResult<Gate> {
+    let Some((session, user)) = own.0 else {
         return Ok(Gate::Redirect(to_login(here)));
     };
     if mfa::is_enabled(state, user.id).await? && !mfa::session_has_mfa(&session) {
@@ -169,12 +169,13 @@ async fn render_enrol(
 
 async fn enrol_page(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     q: web::Query<EnrolQuery>,
 ) -> AppResult<HttpResponse> {
     let return_to = q.return_to.as_deref().and_then(safe_local_path);
     let here = return_to.map_or_else(|| mfa::ENROL_PATH.to_string(), mfa::enrol_path);
-    let (session, user) = match gate(&req, &state, &here).await? {
+    let (session, user) = match gate(own, &state, &here).await? {
         Gate::Open(b) => *b,
         Gate::Redirect(r) => return Ok(r),
     };
@@ -197,12 +198,13 @@ fn stale(req: &HttpRequest, state: &AppState) -> HttpResponse {
 
 async fn enrol_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<EnrolForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let Some((session, user)) = http::current_session(&req, &state).await? else {
+    let Some((session, user)) = own.0 else {
         return Ok(to_login(mfa::ENROL_PATH));
     };
     let return_to = form.return_to.as_deref().and_then(safe_local_path);
@@ -294,8 +296,12 @@ fn confirm_page(
 const REGENERATE_PATH: &str = "/account/mfa/backup-codes";
 const DISABLE_PATH: &str = "/account/mfa/disable";
 
-async fn regenerate_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let user = match gate(&req, &state, REGENERATE_PATH).await? {
+async fn regenerate_page(
+    req: HttpRequest,
+    own: OwnSession,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let user = match gate(own, &state, REGENERATE_PATH).await? {
         Gate::Open(b) => b.1,
         Gate::Redirect(r) => return Ok(r),
     };
@@ -312,11 +318,12 @@ async fn regenerate_page(req: HttpRequest, state: web::Data<AppState>) -> AppRes
 
 async fn regenerate_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let user = match gate(&req, &state, REGENERATE_PATH).await? {
+    let user = match gate(own, &state, REGENERATE_PATH).await? {
         Gate::Open(b) => b.1,
         Gate::Redirect(r) => return Ok(r),
     };
@@ -335,13 +342,12 @@ pub struct DownloadForm {
 /// they cannot be fetched again later. Only well-formed codes are accepted.
 async fn download(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<DownloadForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let Some((_, user)) = http::current_session(&req, &state).await? else {
-        return Err(AppError::unauthorized("sign in first"));
-    };
+    let (_, user) = own.required()?;
     let fmt = CodeFormat::from_config(&state.cfg.mfa);
     let codes: Option<Vec<String>> = form
         .codes
@@ -374,8 +380,12 @@ async fn download(
         .body(text))
 }
 
-async fn disable_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let user = match gate(&req, &state, DISABLE_PATH).await? {
+async fn disable_page(
+    req: HttpRequest,
+    own: OwnSession,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let user = match gate(own, &state, DISABLE_PATH).await? {
         Gate::Open(b) => b.1,
         Gate::Redirect(r) => return Ok(r),
     };
@@ -396,11 +406,12 @@ async fn disable_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult
 
 async fn disable_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let user = match gate(&req, &state, DISABLE_PATH).await? {
+    let user = match gate(own, &state, DISABLE_PATH).await? {
         Gate::Open(b) => b.1,
         Gate::Redirect(r) => return Ok(r),
     };

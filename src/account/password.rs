@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::audit::{self, action, Actor};
+use crate::authn::login::{self, result, Check};
 use crate::error::{AppError, AppResult};
 use crate::http::{self, csrf, i18n::Locale, templates};
 use crate::store::{user_status, User};
@@ -234,7 +235,13 @@ async fn invitation_submit(
         .store
         .set_password_hash(user.id, &hash, state.clock.now())
         .await?;
-    crate::cache::user_changed(&state, user.id).await;
+    crate::users::actions::credentials_changed(
+        &state,
+        user.id,
+        None,
+        "password_set_from_invitation",
+    )
+    .await?;
     audit::record(
         &state,
         &Actor::user(user.id),
@@ -251,10 +258,11 @@ async fn invitation_submit(
 
 async fn change_page(
     req: HttpRequest,
+    own: http::OwnSession,
     state: web::Data<AppState>,
     q: web::Query<ReturnTo>,
 ) -> AppResult<HttpResponse> {
-    let Some((_, _user)) = http::current_session(&req, &state).await? else {
+    let Some((_, _user)) = own.0 else {
         return Ok(crate::account::to_login("/account/password"));
     };
     let locale = http::locale(&req, &state);
@@ -291,11 +299,12 @@ pub struct ReturnTo {
 
 async fn change_submit(
     req: HttpRequest,
+    own: http::OwnSession,
     state: web::Data<AppState>,
     form: web::Form<PasswordForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let Some((session, user)) = http::current_session(&req, &state).await? else {
+    let Some((session, user)) = own.0 else {
         return Ok(crate::account::to_login("/account/password"));
     };
     let locale = http::locale(&req, &state);
@@ -326,13 +335,22 @@ async fn change_submit(
             t.set_cookie,
         )
     };
+    // The current password is one counted attempt, like at sign-in: wrong ones count
+    // towards the lockout and are recorded; while the account is locked, right and
+    // wrong get the same answer.
     let current = form.current_password.clone().unwrap_or_default();
-    if !state
-        .passwords
-        .verify(user.password_hash.as_deref(), &current)
-        .await
-    {
-        return Ok(again(locale.t("password.current_wrong").to_string()));
+    let (code, key) = match login::counted_check(&state, &user, &current).await? {
+        Check::Right => (None, ""),
+        Check::Wrong { locked: true } => (Some(result::NOW_LOCKED), "password.current_wrong"),
+        Check::Wrong { locked: false } => {
+            (Some(result::CHANGE_BAD_PASSWORD), "password.current_wrong")
+        }
+        Check::Refused { .. } | Check::Inactive => (Some(result::LOCKED), "login.locked"),
+    };
+    if let Some(code) = code {
+        let meta = http::request_meta(&req);
+        login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
+        return Ok(again(locale.t(key).to_string()));
     }
     if form.new_password != form.confirm_password {
         return Ok(again(locale.t("password.mismatch").to_string()));
@@ -357,13 +375,15 @@ async fn change_submit(
         .store
         .set_password_change_required(user.id, false, now)
         .await?;
-    crate::cache::user_changed(&state, user.id).await;
-    // Every other session of the user ends; this one continues.
-    for s in state.store.list_live_sessions(user.id).await? {
-        if s.id != session.id {
-            crate::sessions::end(&state, s.id, "password_changed").await?;
-        }
-    }
+    // Every other session ends (this one continues) and every grant is revoked,
+    // offline and device grants included.
+    crate::users::actions::credentials_changed(
+        &state,
+        user.id,
+        Some(session.id),
+        "password_changed",
+    )
+    .await?;
     audit::record(
         &state,
         &Actor::user(user.id),

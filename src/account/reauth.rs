@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::to_login;
 use crate::app::AppState;
-use crate::authn::login::{self, result};
+use crate::authn::login::{self, result, Check};
 use crate::authn::mfa;
 use crate::error::AppResult;
-use crate::http::{self, csrf, templates_mfa};
+use crate::http::{self, csrf, templates_mfa, OwnSession};
 use crate::util::safe_local_path;
 
 pub const PATH: &str = "/account/reauth";
@@ -78,11 +78,12 @@ fn render(
 
 async fn reauth_page(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     q: web::Query<ReauthQuery>,
 ) -> AppResult<HttpResponse> {
     let return_to = q.return_to.as_deref().and_then(safe_local_path);
-    let Some((_, user)) = http::current_session(&req, &state).await? else {
+    let Some((_, user)) = own.0 else {
         return Ok(to_login(&path(return_to.unwrap_or("/account"))));
     };
     Ok(render(
@@ -97,39 +98,33 @@ async fn reauth_page(
 
 async fn reauth_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<ReauthForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
     let return_to = form.return_to.as_deref().and_then(safe_local_path);
-    let Some((session, user)) = http::current_session(&req, &state).await? else {
+    let Some((session, user)) = own.0 else {
         return Ok(to_login(&path(return_to.unwrap_or("/account"))));
     };
     let password = form.password.unwrap_or_default();
-    let ok = state
-        .passwords
-        .verify(user.password_hash.as_deref(), &password)
-        .await;
     let meta = http::request_meta(&req);
-    let now = state.clock.now();
-    if ok && !user.is_locked(now) {
-        mfa::record_reauth(&state, &session, &meta).await?;
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, return_to.unwrap_or("/account")))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish());
-    }
-    let key = if ok {
-        "login.locked"
-    } else {
-        let code = match login::register_failure(&state, &user).await? {
-            result::NOW_LOCKED => result::NOW_LOCKED,
-            _ => result::REAUTH_BAD_PASSWORD,
-        };
-        login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
-        "reauth.failed"
+    // One counted attempt, like at sign-in: while the account is locked the check's
+    // result is not used, so right and wrong get the same answer.
+    let (code, key) = match login::counted_check(&state, &user, &password).await? {
+        Check::Right => {
+            mfa::record_reauth(&state, &session, &meta).await?;
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, return_to.unwrap_or("/account")))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish());
+        }
+        Check::Wrong { locked: true } => (result::NOW_LOCKED, "reauth.failed"),
+        Check::Wrong { locked: false } => (result::REAUTH_BAD_PASSWORD, "reauth.failed"),
+        Check::Refused { .. } | Check::Inactive => (result::LOCKED, "login.locked"),
     };
+    login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
     Ok(render(
         &req,
         &state,

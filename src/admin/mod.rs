@@ -84,6 +84,15 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Headers for a response that carries a secret (a client secret, a link that signs
+/// someone in): no cache, shared or private, may keep it (RFC 9111 §5.2.2.5; `Pragma`
+/// for HTTP/1.0 caches). Handlers that return one set these themselves; the API scope
+/// sets them as a default on every other response too (they all carry account data).
+pub const NO_STORE: [(actix_web::http::header::HeaderName, &str); 2] = [
+    (actix_web::http::header::CACHE_CONTROL, "no-store"),
+    (actix_web::http::header::PRAGMA, "no-cache"),
+];
+
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
@@ -98,6 +107,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
     cfg.service(
         web::scope("/admin/v1")
+            .wrap(
+                NO_STORE
+                    .iter()
+                    .fold(actix_web::middleware::DefaultHeaders::new(), |d, h| {
+                        d.add(h.clone())
+                    }),
+            )
             .route("/openapi.json", web::get().to(openapi_json))
             .service(
                 web::resource("/users")

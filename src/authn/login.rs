@@ -1,14 +1,28 @@
 //! The password step of sign-in, with lockout, and the recording of every attempt.
 //!
-//! Unknown users, users without a password and wrong passwords all take one argon2
-//! verification and get the same answer. Only someone who knows the right password
-//! learns that an account is locked or suspended.
+//! Every password check against an account is one counted attempt
+//! ([`counted_check`]): before the password is looked at, one atomic `UPDATE`
+//! reserves the attempt (the failure count goes up) and says whether the account is
+//! locked and how many attempts are under way; only an attempt that finds the account
+//! unlocked and within `lockout.max_failures` has its password checked, so however
+//! many guesses arrive at once, on however many replicas, at most `max_failures` are
+//! ever checked before the lock. A right password takes its reservation back; a wrong
+//! one keeps it and locks the account, in one conditional `UPDATE`, once the count
+//! reaches the policy. Tries while the account is locked are counted and audited too,
+//! and enough of them lock it again (for longer, or for good under a permanent policy).
+//!
+//! Unknown users, users without a password, wrong passwords and every try against an
+//! account that cannot sign in now (locked, suspended, pending, deleted) take one
+//! argon2 computation and get the same answer: whether a password is right is only
+//! ever revealed by a sign-in that succeeds. The lock itself is announced to the user
+//! by e-mail, not on the sign-in page.
 
 use chrono::Duration;
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::error::AppResult;
+use crate::policy::LockoutPolicy;
 use crate::sessions::{self, AuthContext, RequestMeta};
 use crate::store::{user_status, LoginEvent, Session, User};
 
@@ -17,6 +31,8 @@ pub mod result {
     pub const SUCCESS: &str = "success";
     pub const UNKNOWN_USER: &str = "unknown_user";
     pub const BAD_PASSWORD: &str = "bad_password";
+    /// A try while the account was locked (or while as many attempts as the policy
+    /// allows were under way): counted, the password not checked.
     pub const LOCKED: &str = "locked";
     pub const NOW_LOCKED: &str = "bad_password_locked";
     pub const SUSPENDED: &str = "suspended";
@@ -27,18 +43,35 @@ pub mod result {
     pub const SECOND_FACTOR_DROPPED: &str = "second_factor_dropped";
     /// A wrong password at re-authentication (counts as a failure).
     pub const REAUTH_BAD_PASSWORD: &str = "reauth_bad_password";
+    /// A wrong current password at `/account/password` (counts as a failure).
+    pub const CHANGE_BAD_PASSWORD: &str = "password_change_bad_password";
 }
 
 #[derive(Debug)]
 pub enum PasswordOutcome {
     /// Right password, account usable: go on (second factor, or finish).
     Verified(Box<User>),
-    /// Wrong login or password (or an account that cannot sign in): one message for all.
+    /// Anything else — wrong login or password, an account that cannot sign in
+    /// (suspended, pending, deleted) — whatever the password was: one answer for all.
     Failed,
-    /// Right password, but the account is locked after failures.
+    /// The account is locked after repeated failures (this try locked it, or it was
+    /// locked already), whatever the password was: the user is told so, since only the
+    /// administrator or time can help. The password is not checked.
     Locked,
-    /// Right password, but an admin suspended the account.
-    Suspended,
+}
+
+/// What one counted password check ([`counted_check`]) found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The right password, and the account may sign in.
+    Right,
+    /// A wrong password, counted; `locked`: this failure locked the account.
+    Wrong { locked: bool },
+    /// Not checked (the account is locked, or as many attempts as the policy allows
+    /// are under way), but counted like a failure; `locked`: this try (re)locked it.
+    Refused { locked: bool },
+    /// The account cannot sign in (suspended, pending, deleted): not checked, not counted.
+    Inactive,
 }
 
 /// Normalises what users type as their login: trimmed, lower-case.
@@ -53,77 +86,148 @@ pub async fn password_step(
     meta: &RequestMeta,
 ) -> AppResult<PasswordOutcome> {
     let login = normalize_login(login);
-    let user = state.store.find_user_by_login(state.org.id, &login).await?;
-    let ok = state
-        .passwords
-        .verify(
-            user.as_ref().and_then(|u| u.password_hash.as_deref()),
-            password,
-        )
-        .await;
-    let now = state.clock.now();
-    let Some(user) = user else {
+    let Some(user) = state.store.find_user_by_login(state.org.id, &login).await? else {
+        // The same argon2 work as for a real account.
+        state.passwords.verify(None, password).await;
         record(state, None, &login, result::UNKNOWN_USER, meta, None).await?;
         return Ok(PasswordOutcome::Failed);
     };
-    let (outcome, code) = match user.status.as_str() {
-        _ if user.is_locked(now) => {
-            if ok {
-                (PasswordOutcome::Locked, result::LOCKED)
-            } else {
-                (PasswordOutcome::Failed, result::LOCKED)
-            }
+    // Failures are cleared only when the whole sign-in succeeds ([`finish`]): a right
+    // password followed by wrong second factors must not reset the count.
+    let (code, outcome) = match counted_check(state, &user, password).await? {
+        Check::Right => return Ok(PasswordOutcome::Verified(Box::new(user))),
+        Check::Wrong { locked: true } => (result::NOW_LOCKED, PasswordOutcome::Locked),
+        Check::Wrong { locked: false } => (result::BAD_PASSWORD, PasswordOutcome::Failed),
+        Check::Refused { .. } => (result::LOCKED, PasswordOutcome::Locked),
+        Check::Inactive if user.status == user_status::SUSPENDED => {
+            (result::SUSPENDED, PasswordOutcome::Failed)
         }
-        user_status::SUSPENDED if ok => (PasswordOutcome::Suspended, result::SUSPENDED),
-        // Failures are cleared only when the whole sign-in succeeds ([`finish`]): a
-        // right password followed by wrong second factors must not reset the count.
-        user_status::ACTIVE | user_status::LOCKED if ok => {
-            return Ok(PasswordOutcome::Verified(Box::new(user)));
-        }
-        user_status::ACTIVE | user_status::LOCKED => {
-            let code = register_failure(state, &user).await?;
-            (PasswordOutcome::Failed, code)
-        }
-        _ => (PasswordOutcome::Failed, result::INACTIVE),
+        Check::Inactive => (result::INACTIVE, PasswordOutcome::Failed),
     };
     record(state, Some(user.id), &login, code, meta, None).await?;
     Ok(outcome)
 }
 
-/// Counts a failed sign-in (a wrong password, or a half-finished sign-in dropped
-/// after too many wrong codes); locks the account when the policy says so. Returns
-/// [`result::NOW_LOCKED`] when this failure locked it, else [`result::BAD_PASSWORD`].
+/// Checks `password` for `user` as one counted attempt (see the module docs): the
+/// one function every password check against an account goes through (sign-in,
+/// re-authentication, the current password at a password change).
+///
+/// The argon2 hash is computed in every case (against the user's own hash, so with
+/// its parameters), also when the attempt is refused, so a refused try takes as long
+/// as a checked one; its result is used only for an attempt allowed to check.
+pub async fn counted_check(state: &AppState, user: &User, password: &str) -> AppResult<Check> {
+    let now = state.clock.now();
+    let policy = crate::policy::current(state).await?.lockout;
+    let Some(attempt) = state.store.begin_login_attempt(user.id, now).await? else {
+        state
+            .passwords
+            .verify(user.password_hash.as_deref(), password)
+            .await;
+        return Ok(Check::Inactive);
+    };
+    let max = i64::from(policy.max_failures);
+    let was_locked = attempt.locked(now);
+    let open = !was_locked && (max == 0 || attempt.failed_logins <= max);
+    let right = state
+        .passwords
+        .verify(user.password_hash.as_deref(), password)
+        .await;
+    if open && right {
+        if state.store.release_login_attempt(user.id, now).await? {
+            return Ok(Check::Right);
+        }
+        // Locked by a concurrent attempt meanwhile: this one was counted in the
+        // failures that locked it.
+        return Ok(Check::Refused { locked: false });
+    }
+    let locked = lock_if_due(
+        state,
+        user,
+        attempt.failed_logins,
+        attempt.lock_count,
+        was_locked,
+        &policy,
+    )
+    .await?;
+    Ok(if open {
+        Check::Wrong { locked }
+    } else {
+        Check::Refused { locked }
+    })
+}
+
+/// Counts a failed sign-in that did not go through [`counted_check`] (a half-finished
+/// sign-in dropped after too many wrong codes); locks the account when the policy
+/// says so. Returns [`result::NOW_LOCKED`] when this failure locked it, else
+/// [`result::BAD_PASSWORD`].
 pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult<&'static str> {
     let now = state.clock.now();
     let failures = state.store.increment_failed_logins(user.id, now).await?;
     let policy = crate::policy::current(state).await?.lockout;
+    let locked = lock_if_due(
+        state,
+        user,
+        failures,
+        user.lock_count,
+        user.is_locked(now),
+        &policy,
+    )
+    .await?;
+    Ok(if locked {
+        result::NOW_LOCKED
+    } else {
+        result::BAD_PASSWORD
+    })
+}
+
+/// Locks the account when its failures have reached the policy — one conditional
+/// `UPDATE`, so of concurrent failures exactly one applies the lock. A lock applied
+/// while the account was already locked lasts longer (the next backoff step), or is
+/// permanent when the policy now says so. Audited; the user is told by e-mail of a new
+/// lock (and of one that became permanent).
+async fn lock_if_due(
+    state: &AppState,
+    user: &User,
+    failures: i64,
+    lock_count: i64,
+    was_locked: bool,
+    policy: &LockoutPolicy,
+) -> AppResult<bool> {
     if policy.max_failures == 0 || failures < i64::from(policy.max_failures) {
-        return Ok(result::BAD_PASSWORD);
+        return Ok(false);
     }
+    let now = state.clock.now();
     let until = (!policy.permanent).then(|| {
-        let factor = i64::from(policy.backoff_multiplier)
-            .saturating_pow(user.lock_count.clamp(0, 30) as u32);
+        let factor =
+            i64::from(policy.backoff_multiplier).saturating_pow(lock_count.clamp(0, 30) as u32);
         let secs = policy
             .lock_duration_secs
             .saturating_mul(factor)
             .min(policy.max_lock_duration_secs);
         now + Duration::seconds(secs)
     });
-    if state.store.lock_user(user.id, until, now).await? {
-        crate::cache::user_changed(state, user.id).await;
-        tracing::warn!(user = %user.id, ?until, "account locked after failed sign-ins");
-        crate::audit::record(
-            state,
-            &crate::audit::Actor::system(),
-            Some(user.id),
-            crate::audit::action::ACCOUNT_LOCKED,
-            &RequestMeta::default(),
-            serde_json::json!({ "until": until, "failures": failures }),
-        )
-        .await?;
+    let Some(until) = state
+        .store
+        .lock_user_if_due(user.id, i64::from(policy.max_failures), until, now)
+        .await?
+    else {
+        return Ok(false);
+    };
+    crate::cache::user_changed(state, user.id).await;
+    tracing::warn!(user = %user.id, ?until, extended = was_locked, "account locked after failed sign-ins");
+    crate::audit::record(
+        state,
+        &crate::audit::Actor::system(),
+        Some(user.id),
+        crate::audit::action::ACCOUNT_LOCKED,
+        &RequestMeta::default(),
+        serde_json::json!({ "until": until, "failures": failures, "extended": was_locked }),
+    )
+    .await?;
+    if !was_locked || until.is_none() {
         crate::users::actions::notify_locked(state, user, until).await?;
     }
-    Ok(result::NOW_LOCKED)
+    Ok(true)
 }
 
 /// Completes a sign-in: starts the session and records the success.

@@ -114,7 +114,18 @@ async fn login_submit(
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
-    // Counted before anything costly (argon2): per client IP, then per login name.
+    // The limits, in this order. A 429 only ever comes *instead of* looking at a
+    // password, never after one was checked, so it cannot hide a failure from the
+    // account's lockout (the main defence against guessing): every attempt that
+    // reaches an account is counted and audited there first.
+    // 1. `login_ip`: a generous ceiling on every attempt from this address, before
+    //    anything costly (argon2) — a flood, not a colleague's sign-in.
+    // 2. `login_ip_failures`: an address that failed too often lately is refused
+    //    before its attempt reaches any account (asked, not spent: successes cost
+    //    nothing).
+    // 3. `login_account`: per login name, likewise before the account.
+    // 4. The account step counts the attempt on the account (lockout) and records it,
+    //    whatever the outcome; only then is a failure charged to the address.
     let meta = http::request_meta(&req);
     state.limits.check_ip(Action::LoginIp, meta.ip.as_deref())?;
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
@@ -134,14 +145,20 @@ async fn login_submit(
     if username.trim().is_empty() || password.is_empty() {
         return Ok(fail("login.missing"));
     }
+    state.limits.check_login_failures(meta.ip.as_deref())?;
     state
         .limits
         .check(Action::LoginAccount, &login::normalize_login(&username))?;
     let user = match login::password_step(&state, &username, &password, &meta).await? {
         PasswordOutcome::Verified(user) => user,
-        PasswordOutcome::Failed => return Ok(fail("login.failed")),
-        PasswordOutcome::Locked => return Ok(fail("login.locked")),
-        PasswordOutcome::Suspended => return Ok(fail("login.suspended")),
+        PasswordOutcome::Failed => {
+            state.limits.login_failed(meta.ip.as_deref());
+            return Ok(fail("login.failed"));
+        }
+        PasswordOutcome::Locked => {
+            state.limits.login_failed(meta.ip.as_deref());
+            return Ok(fail("login.locked"));
+        }
     };
     // MFA: no session yet; a half-finished sign-in bound to this browser's cookie.
     if mfa::is_enabled(&state, user.id).await? {

@@ -40,12 +40,13 @@ pub struct AcsEndpoint {
     pub default: bool,
 }
 
-/// Settings that are not in the SP's metadata.
+/// Settings that are not in the SP's metadata (or that override it).
 #[derive(Debug, Clone, Default)]
 pub struct SpSettings {
     /// Display name (default: the entityID).
     pub name: Option<String>,
-    /// `persistent` (default), `transient` or `email`.
+    /// `persistent`, `transient` or `email` (default: the first of these the SP's
+    /// metadata declares as `NameIDFormat`, else `persistent`).
     pub name_id_format: Option<String>,
     /// Released attributes (default: all of [`ATTRIBUTES`]).
     pub attributes: Option<Vec<String>>,
@@ -154,6 +155,21 @@ pub struct ParsedMetadata {
     pub encryption_cert: Option<Vec<u8>>,
     pub authn_requests_signed: bool,
     pub want_assertions_signed: bool,
+    /// The `NameIDFormat`s the SP declares, in its order.
+    pub name_id_formats: Vec<String>,
+}
+
+impl ParsedMetadata {
+    /// The first declared NameID format Monban can issue, as a setting
+    /// (`persistent`, `transient`, `email`); `unspecified` and unknown ones are skipped.
+    pub fn declared_name_id_format(&self) -> Option<&'static str> {
+        self.name_id_formats.iter().find_map(|f| match f.trim() {
+            NAMEID_PERSISTENT => Some("persistent"),
+            NAMEID_TRANSIENT => Some("transient"),
+            NAMEID_EMAIL => Some("email"),
+            _ => None,
+        })
+    }
 }
 
 fn invalid(detail: impl Into<String>) -> AppError {
@@ -248,6 +264,7 @@ pub fn parse_metadata(xml: &str) -> AppResult<ParsedMetadata> {
         encryption_cert,
         authn_requests_signed,
         want_assertions_signed: sp.want_assertions_signed.unwrap_or(false),
+        name_id_formats: sp.name_id_formats.clone().unwrap_or_default(),
     })
 }
 
@@ -297,7 +314,13 @@ pub async fn register(
     s: SpSettings,
 ) -> AppResult<ServiceProvider> {
     let m = parse_metadata(metadata)?;
-    let name_id_format = s.name_id_format.unwrap_or_else(|| "persistent".into());
+    // The operator's choice, else the first format the SP declares that Monban can
+    // issue (an SP asking for the one it declares then gets it), else persistent.
+    let name_id_format = s.name_id_format.unwrap_or_else(|| {
+        m.declared_name_id_format()
+            .unwrap_or("persistent")
+            .to_string()
+    });
     if !["persistent", "transient", "email"].contains(&name_id_format.as_str()) {
         return Err(AppError::unprocessable(
             "invalid_setting",

@@ -34,8 +34,11 @@ pub struct RatelimitConfig {
     pub sweep_interval_secs: u64,
     /// Keys tracked per limit before a sweep is forced early.
     pub max_keys: usize,
-    /// `POST /login`, per client IP (IPv6: per /64).
+    /// `POST /login`, every attempt per client IP (IPv6: per /64): a generous
+    /// ceiling against floods, well above what an office behind one address needs.
     pub login_ip: Limit,
+    /// `POST /login`, failed sign-ins per client IP (successes cost nothing).
+    pub login_ip_failures: Limit,
     /// `POST /login`, per normalised login name.
     pub login_account: Limit,
     /// Second step (authenticator code or backup code), per client IP.
@@ -50,7 +53,8 @@ pub struct RatelimitConfig {
     pub introspect_client: Limit,
     /// Admin API, per credential presented.
     pub admin_credential: Limit,
-    /// Support grant creation, per user.
+    /// Support grant creation, per user. Never stricter than `support.daily_limit`
+    /// (see [`RatelimitConfig::with_rules`]).
     pub support_grant_user: Limit,
     /// Device-flow user codes entered at `/device`, per signed-in user.
     pub device_user_code: Limit,
@@ -62,7 +66,8 @@ impl Default for RatelimitConfig {
             enabled: true,
             sweep_interval_secs: 60,
             max_keys: 100_000,
-            login_ip: Limit::new(10, 60, 20),
+            login_ip: Limit::new(300, 60, 100),
+            login_ip_failures: Limit::new(10, 60, 20),
             login_account: Limit::new(5, 60, 5),
             mfa_ip: Limit::new(10, 60, 20),
             mfa_account: Limit::new(5, 60, 10),
@@ -70,7 +75,7 @@ impl Default for RatelimitConfig {
             token_client: Limit::new(3000, 60, 300),
             introspect_client: Limit::new(6000, 60, 600),
             admin_credential: Limit::new(600, 60, 100),
-            support_grant_user: Limit::new(10, 3600, 5),
+            support_grant_user: Limit::new(20, 3600, 20),
             device_user_code: Limit::new(20, 600, 10),
         }
     }
@@ -78,9 +83,10 @@ impl Default for RatelimitConfig {
 
 impl RatelimitConfig {
     /// Every limit with its key name.
-    pub fn limits(&self) -> [(&'static str, Limit); 10] {
+    pub fn limits(&self) -> [(&'static str, Limit); 11] {
         [
             ("login_ip", self.login_ip),
+            ("login_ip_failures", self.login_ip_failures),
             ("login_account", self.login_account),
             ("mfa_ip", self.mfa_ip),
             ("mfa_account", self.mfa_account),
@@ -91,6 +97,22 @@ impl RatelimitConfig {
             ("support_grant_user", self.support_grant_user),
             ("device_user_code", self.device_user_code),
         ]
+    }
+
+    /// The limits as enforced: a limiter is never stricter than the rule it guards.
+    /// `support_grant_user` allows at least twice `support.daily_limit` at once and
+    /// replenishes at least that many per 24 hours, so users meet the daily limit and
+    /// its own message (on the 11th link, and on a few retries) before any generic 429.
+    pub fn with_rules(&self, support_daily_limit: u32) -> RatelimitConfig {
+        let floor = support_daily_limit.saturating_mul(2);
+        let mut r = self.clone();
+        let l = &mut r.support_grant_user;
+        l.burst = l.burst.max(floor);
+        if u64::from(l.requests) * 86_400 < u64::from(floor) * l.period_secs {
+            l.requests = floor;
+            l.period_secs = 86_400;
+        }
+        r
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

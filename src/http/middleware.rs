@@ -100,9 +100,11 @@ pub fn security_headers() -> DefaultHeaders {
         ))
 }
 
-/// Does this request come from a browser that wants a page rather than JSON?
+/// Does this request come from a browser that wants a page rather than JSON? APIs
+/// always answer JSON. The path is the one routing used (percent-decoded), not the
+/// raw request path, so `/%61dmin/…` is the admin API here as it is for the router.
 pub fn wants_html(req: &actix_web::HttpRequest) -> bool {
-    let path = req.path();
+    let path = req.match_info().as_str();
     if path.starts_with("/admin/") || path.starts_with("/api/") {
         return false;
     }

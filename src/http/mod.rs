@@ -150,3 +150,42 @@ pub async fn current_session(
     }
     Ok(Some((session, user)))
 }
+
+/// The signed-in user's **own** session: the extractor for every handler that changes
+/// credentials, MFA, re-authentication or support grants. It holds the session and
+/// its user (`None` when nobody is signed in: the handler sends the browser to sign
+/// in), and refuses the request with 403 `impersonation_forbidden` when the session
+/// is an impersonation session (a support engineer acting under a grant).
+///
+/// The decision is taken on the session the handler acts with, whatever path or
+/// encoding routed the request there.
+pub struct OwnSession(pub Option<(Session, User)>);
+
+impl OwnSession {
+    /// The session and user, or 401 when nobody is signed in (for APIs and forms that
+    /// have no page to send the browser to).
+    pub fn required(self) -> AppResult<(Session, User)> {
+        self.0
+            .ok_or_else(|| crate::error::AppError::unauthorized("sign in first"))
+    }
+}
+
+impl actix_web::FromRequest for OwnSession {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<actix_web::web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| crate::error::AppError::internal("application state missing"))?;
+            let current = current_session(&req, &state).await?;
+            if let Some((session, _)) = &current {
+                sessions::refuse_impersonation(session)?;
+            }
+            Ok(OwnSession(current))
+        })
+    }
+}

@@ -11,7 +11,7 @@ use chrono::Duration;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::params::Params;
+use super::params::{ParamError, Params};
 use crate::app::AppState;
 use crate::clients::{self, Client};
 use crate::error::{AppError, AppResult};
@@ -44,8 +44,11 @@ pub const AUTHZ_PARAMS: &[&str] = &[
     FRESH_PARAM,
 ];
 
-/// Marker the server adds when it sends the user to sign in again, proving (by MAC)
-/// that the sign-in was asked for at that time.
+/// Marker the server adds when it sends the user to sign in again (`prompt=login`,
+/// `max_age`): `{time}.{nonce}.{mac}`, the MAC covering the time, a random nonce and
+/// a digest of the authorization request it was issued for. It is good only for
+/// that same request, for [`FRESH_VALID_SECS`], and once: its nonce is recorded as
+/// used (atomically, in the store) when a code is issued on the strength of it.
 const FRESH_PARAM: &str = "mb_fresh";
 const FRESH_VALID_SECS: i64 = 900;
 
@@ -105,11 +108,44 @@ async fn run(
     raw: &[u8],
     consent_given: bool,
 ) -> AppResult<HttpResponse> {
-    let step = match Params::parse(raw, AUTHZ_PARAMS) {
-        Ok(p) => decide(req, state, p, consent_given).await?,
-        Err(e) => Step::Page(AppError::bad_request("invalid_request", e.to_string())),
+    let (p, problems) = Params::parse_all(raw, AUTHZ_PARAMS);
+    let step = if problems.is_empty() {
+        decide(req, state, p, consent_given).await?
+    } else {
+        refuse_malformed(state, &p, &problems).await?
     };
     Ok(render(req, state, step))
+}
+
+/// The parameters that decide where and how an answer goes: while one of them is in
+/// doubt (repeated, say), nothing is sent to any client.
+const TARGET_PARAMS: &[&str] = &["client_id", "redirect_uri", "response_mode"];
+
+/// A request with a repeated parameter (RFC 6749 §3.1): `invalid_request`,
+/// redirected to the client once its client and redirect URI are beyond doubt
+/// (without `state` if `state` itself was repeated). A page instead when a repeated
+/// parameter is one that says where the answer goes, or when a value is oversized
+/// or not UTF-8 (hostile input is not bounced through the client).
+async fn refuse_malformed(
+    state: &AppState,
+    p: &Params,
+    problems: &[ParamError],
+) -> AppResult<Step> {
+    let detail = problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems
+        .iter()
+        .any(|e| TARGET_PARAMS.contains(&e.name()) || !matches!(e, ParamError::Duplicate(_)))
+    {
+        return Ok(Step::Page(AppError::bad_request("invalid_request", detail)));
+    }
+    Ok(match trusted_target(state, p).await? {
+        Err(page) => page,
+        Ok((_, target, _)) => oauth_error(target, "invalid_request", &detail),
+    })
 }
 
 fn page_error(detail: &str) -> Step {
@@ -191,29 +227,86 @@ fn valid_pkce_value(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
 }
 
-fn fresh_marker(state: &AppState) -> String {
-    let ts = state.clock.now().timestamp();
+/// What a fresh-login marker's MAC covers: its time, its nonce and the request.
+fn fresh_mac_input(ts: &str, nonce: &str, p: &Params) -> Vec<u8> {
+    let request = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        p.to_query(&[FRESH_PARAM]).as_bytes(),
+    );
+    let mut m = format!("v2.{ts}.{nonce}.").into_bytes();
+    m.extend_from_slice(request.as_ref());
+    m
+}
+
+/// A new marker for the request `p` (its own `mb_fresh`, if any, left out).
+fn fresh_marker(state: &AppState, p: &Params) -> String {
+    let ts = state.clock.now().timestamp().to_string();
+    let nonce = crate::util::random_token(16);
     let mac = state
         .keys
         .secrets()
-        .fresh_login_mac(ts.to_string().as_bytes());
+        .fresh_login_mac(&fresh_mac_input(&ts, &nonce, p));
     format!(
-        "{ts}.{}",
+        "{ts}.{nonce}.{}",
         base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac)
     )
 }
 
-/// The time a valid marker was issued at.
-fn fresh_marker_time(state: &AppState, v: &str) -> Option<i64> {
-    let (ts, mac) = v.split_once('.')?;
-    let mac =
-        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac).ok()?;
-    let expected = state.keys.secrets().fresh_login_mac(ts.as_bytes());
+/// A genuine, unexpired marker issued for this very request.
+struct FreshMarker {
+    issued_at: i64,
+    nonce: String,
+}
+
+/// The request's marker, if the server issued it for this request, recently, and it
+/// has not been used yet.
+async fn fresh_marker_of(state: &AppState, p: &Params) -> AppResult<Option<FreshMarker>> {
+    let Some(v) = p.get(FRESH_PARAM) else {
+        return Ok(None);
+    };
+    let mut parts = v.splitn(3, '.');
+    let (Some(ts), Some(nonce), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let Ok(mac) = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, mac)
+    else {
+        return Ok(None);
+    };
+    let expected = state
+        .keys
+        .secrets()
+        .fresh_login_mac(&fresh_mac_input(ts, nonce, p));
     if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &mac[..])) {
-        return None;
+        return Ok(None);
     }
-    let ts: i64 = ts.parse().ok()?;
-    (state.clock.now().timestamp() - ts <= FRESH_VALID_SECS).then_some(ts)
+    let Ok(issued_at) = ts.parse::<i64>() else {
+        return Ok(None);
+    };
+    let age = state.clock.now().timestamp() - issued_at;
+    if !(0..=FRESH_VALID_SECS).contains(&age) || state.store.fresh_login_used(nonce).await? {
+        return Ok(None);
+    }
+    Ok(Some(FreshMarker {
+        issued_at,
+        nonce: nonce.to_string(),
+    }))
+}
+
+/// Sends the browser to sign in, coming back to this request with a new marker.
+fn to_login(state: &AppState, p: &mut Params) -> Step {
+    p.remove(FRESH_PARAM);
+    let marker = fresh_marker(state, p);
+    p.set(FRESH_PARAM, marker);
+    let back = format!("/authorize?{}", p.to_query(&[]));
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("return_to", &back);
+    if let Some(h) = p.get("login_hint") {
+        q.append_pair("login_hint", h);
+    }
+    if let Some(l) = p.get("ui_locales") {
+        q.append_pair("ui_locales", l);
+    }
+    Step::Local(format!("/login?{}", q.finish()))
 }
 
 async fn decide(
@@ -370,14 +463,22 @@ async fn decide(
     // Who is signed in, and is that good enough for this request?
     let now = state.clock.now();
     let current = http::current_session(req, state).await?;
-    let fresh_since = p.get(FRESH_PARAM).and_then(|v| fresh_marker_time(state, v));
+    let fresh = fresh_marker_of(state, &p).await?;
+    // Whether the sign-in this request asked for (prompt=login, max_age) is what lets
+    // it through: then its marker is spent when the code is issued.
+    let mut spends_marker = None;
     let need_login = match &current {
         None => true,
         Some((s, u)) => {
             let too_old = max_age.is_some_and(|m| (now - s.auth_time).num_seconds() > m);
-            let refreshed = fresh_since.is_some_and(|t| s.auth_time.timestamp() >= t);
-            ((prompt.login || too_old) && !refreshed)
-                || hint_sub.as_deref().is_some_and(|h| h != u.id.to_string())
+            let refreshed = fresh
+                .as_ref()
+                .filter(|f| s.auth_time.timestamp() >= f.issued_at);
+            let other_user = hint_sub.as_deref().is_some_and(|h| h != u.id.to_string());
+            if prompt.login || too_old {
+                spends_marker = refreshed;
+            }
+            ((prompt.login || too_old) && spends_marker.is_none()) || other_user
         }
     };
     if need_login {
@@ -388,17 +489,7 @@ async fn decide(
                 "the user must sign in",
             ));
         }
-        p.set(FRESH_PARAM, fresh_marker(state));
-        let back = format!("/authorize?{}", p.to_query(&[]));
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("return_to", &back);
-        if let Some(h) = p.get("login_hint") {
-            q.append_pair("login_hint", h);
-        }
-        if let Some(l) = p.get("ui_locales") {
-            q.append_pair("ui_locales", l);
-        }
-        return Ok(Step::Local(format!("/login?{}", q.finish())));
+        return Ok(to_login(state, &mut p));
     }
     let Some((session, user)) = current else {
         return Ok(oauth_error(
@@ -487,6 +578,21 @@ async fn decide(
             (s.join(" "), false)
         }
     };
+    // One forced sign-in, one authorization: spend the marker (atomically, so that
+    // of two requests racing with it only one gets through).
+    if let Some(f) = spends_marker {
+        let until = now + Duration::seconds(FRESH_VALID_SECS);
+        if !state.store.consume_fresh_login(&f.nonce, until).await? {
+            if prompt.none {
+                return Ok(oauth_error(
+                    target,
+                    "login_required",
+                    "the user must sign in",
+                ));
+            }
+            return Ok(to_login(state, &mut p));
+        }
+    }
     let family = TokenFamily {
         id: Uuid::new_v4(),
         client_id: client.client_id.clone(),
@@ -673,7 +779,7 @@ pub async fn consent_submit(
         Ok(t) => t,
         Err(step) => return Ok(render(&req, &state, step)),
     };
-    let Some((_, user)) = http::current_session(&req, &state).await? else {
+    let Some((session, user)) = http::current_session(&req, &state).await? else {
         return Ok(crate::account::to_login(&format!(
             "/authorize?{}",
             form.request
@@ -685,6 +791,11 @@ pub async fn consent_submit(
             &state,
             oauth_error(target, "access_denied", "the user denied the request"),
         ));
+    }
+    // A support engineer acting as the user may approve this one authorization, but
+    // does not speak for the user: nothing is remembered for later.
+    if session.impersonator_id.is_some() {
+        return run(&req, &state, form.request.as_bytes(), true).await;
     }
     let scope: Vec<&str> = p
         .get("scope")

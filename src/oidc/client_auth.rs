@@ -70,8 +70,36 @@ struct AssertionClaims {
     jti: String,
 }
 
-/// Authenticates the client of a token-endpoint-style request.
-pub async fn authenticate(req: &HttpRequest, state: &AppState, p: &Params) -> OAuthResult<Client> {
+/// The client-authenticated endpoint a request was sent to (its handler says which):
+/// a `private_key_jwt` assertion must name it, or the issuer, as its audience.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Token,
+    Introspection,
+    Revocation,
+    DeviceAuthorization,
+}
+
+impl Endpoint {
+    /// The endpoint's URL, as discovery publishes it.
+    pub fn url(self, issuer: &str) -> String {
+        let path = match self {
+            Endpoint::Token => "/token",
+            Endpoint::Introspection => "/introspect",
+            Endpoint::Revocation => "/revoke",
+            Endpoint::DeviceAuthorization => "/device_authorization",
+        };
+        format!("{issuer}{path}")
+    }
+}
+
+/// Authenticates the client of a token-endpoint-style request sent to `endpoint`.
+pub async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+    p: &Params,
+    endpoint: Endpoint,
+) -> OAuthResult<Client> {
     let basic = basic_credentials(req)?;
     let post_secret = p.get("client_secret");
     let assertion = p.get("client_assertion");
@@ -115,7 +143,7 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState, p: &Params) -> OA
                 "unsupported client_assertion_type",
             ));
         }
-        return private_key_jwt(state, p, assertion).await;
+        return private_key_jwt(state, p, assertion, endpoint).await;
     }
     // No credentials: a public client identifying itself.
     let id = p.get("client_id").ok_or_else(fail)?;
@@ -127,9 +155,15 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState, p: &Params) -> OA
 }
 
 /// RFC 7523 client assertion: signed by a key in the client's registered JWK Set,
-/// `iss` = `sub` = client id, audience our issuer or token endpoint, unexpired, and a
-/// `jti` never seen before.
-async fn private_key_jwt(state: &AppState, p: &Params, assertion: &str) -> OAuthResult<Client> {
+/// `iss` = `sub` = client id, audience exactly our issuer identifier or the URL of
+/// the endpoint being called (an assertion made for another endpoint, or for any
+/// other URL under the issuer, is refused), unexpired, and a `jti` never seen before.
+async fn private_key_jwt(
+    state: &AppState,
+    p: &Params,
+    assertion: &str,
+    endpoint: Endpoint,
+) -> OAuthResult<Client> {
     let fail = |why: &str| {
         tracing::info!(why, "client assertion rejected");
         OAuthError::invalid_client("client authentication failed")
@@ -188,8 +222,8 @@ async fn private_key_jwt(state: &AppState, p: &Params, assertion: &str) -> OAuth
         return Err(fail("iss"));
     }
     let iss = state.cfg.issuer();
-    let token_ep = format!("{iss}/token");
-    let aud_ok = |a: &str| a == iss || a == token_ep || a.starts_with(&format!("{iss}/"));
+    let endpoint_url = endpoint.url(iss);
+    let aud_ok = |a: &str| a == iss || a == endpoint_url;
     let aud_ok = match &unverified.aud {
         serde_json::Value::String(a) => aud_ok(a),
         serde_json::Value::Array(v) => v.iter().filter_map(|a| a.as_str()).any(aud_ok),

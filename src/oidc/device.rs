@@ -132,7 +132,9 @@ pub async fn device_authorization(
     let ip = http::client_ip(&req).map(|ip| ip.to_string());
     state.limits.check_ip(Action::TokenIp, ip.as_deref())?;
     let p = token::form_params(&req, &body, DEVICE_PARAMS)?;
-    let client = client_auth::authenticate(&req, &state, &p).await?;
+    let client =
+        client_auth::authenticate(&req, &state, &p, client_auth::Endpoint::DeviceAuthorization)
+            .await?;
     state.limits.check(Action::TokenClient, &client.client_id)?;
     if !client.allows_grant(clients::GRANT_DEVICE_CODE) {
         return Err(OAuthError::unauthorized_client(

@@ -37,7 +37,8 @@ pub async fn introspect(
     body: web::Bytes,
 ) -> OAuthResult<HttpResponse> {
     let p = form_params(&req, &body, PARAMS)?;
-    let client = client_auth::authenticate(&req, &state, &p).await?;
+    let client =
+        client_auth::authenticate(&req, &state, &p, client_auth::Endpoint::Introspection).await?;
     state.limits.check(
         crate::ratelimit::Action::IntrospectClient,
         &client.client_id,
@@ -56,6 +57,11 @@ pub async fn introspect(
         let Ok((c, _family)) = validate_access_token(&state, token).await else {
             return Ok(inactive());
         };
+        // RFC 7662 §4: only to the client it was issued to or meant for; to anyone
+        // else it is as good as unknown (no user, e-mail or scope leaks).
+        if c.client_id != client.client_id && c.aud != client.client_id {
+            return Ok(inactive());
+        }
         let username = match token_user(&state, &c).await? {
             Some(u) => Some(u.email),
             None if c.gid.is_some() => return Ok(inactive()),
@@ -103,7 +109,8 @@ pub async fn introspect(
     else {
         return Ok(inactive());
     };
-    if t.used_at.is_some() || t.expires_at <= now {
+    // Refresh tokens are for their client's eyes only (RFC 7662 §4).
+    if t.client_id != client.client_id || t.used_at.is_some() || t.expires_at <= now {
         return Ok(inactive());
     }
     let Some(family) = state.store.get_family(t.family_id).await? else {
@@ -147,7 +154,8 @@ pub async fn revoke(
     body: web::Bytes,
 ) -> OAuthResult<HttpResponse> {
     let p = form_params(&req, &body, PARAMS)?;
-    let client = client_auth::authenticate(&req, &state, &p).await?;
+    let client =
+        client_auth::authenticate(&req, &state, &p, client_auth::Endpoint::Revocation).await?;
     let token = p
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;

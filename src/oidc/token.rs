@@ -72,7 +72,7 @@ pub async fn token(
     let ip = crate::http::client_ip(&req).map(|ip| ip.to_string());
     state.limits.check_ip(Action::TokenIp, ip.as_deref())?;
     let p = form_params(&req, &body, TOKEN_PARAMS)?;
-    let client = client_auth::authenticate(&req, &state, &p).await?;
+    let client = client_auth::authenticate(&req, &state, &p, client_auth::Endpoint::Token).await?;
     state.limits.check(Action::TokenClient, &client.client_id)?;
     let grant = p
         .get("grant_type")
@@ -297,6 +297,17 @@ async fn refresh_grant(
             s.split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
+    // A read-only support grant stays read-only: narrowing cannot drop the marker.
+    let readonly = crate::support::READONLY_SCOPE;
+    let scope = if [&family.scope, &t.scope]
+        .iter()
+        .any(|g| g.split_whitespace().any(|x| x == readonly))
+        && !scope.split_whitespace().any(|x| x == readonly)
+    {
+        format!("{scope} {readonly}").trim_start().to_string()
+    } else {
+        scope
+    };
     let mut res = issue(state, client, &user, &family, &scope, None, false).await?;
     // The new refresh token keeps the whole grant's scope.
     res.refresh_token = Some(new_refresh_token(state, client, &family, &t.scope).await?);
@@ -406,8 +417,10 @@ pub(super) async fn issue(
     let alg = client.alg();
     let access_token = tokens::sign(state, alg, tokens::TYP_ACCESS, &access)?;
     let id_token = if scope.split_whitespace().any(|s| s == "openid") {
+        // Claims asked for in the ID token, among those the granted scopes cover.
         let requested = super::userinfo::requested_claims(family.claims.as_deref(), "id_token");
-        let extra = super::userinfo::user_claims(user, &[], &requested);
+        let granted: Vec<&str> = scope.split_whitespace().collect();
+        let extra = super::userinfo::user_claims(user, &granted, Some(&requested));
         let id = IdClaims {
             iss: state.cfg.issuer().to_string(),
             sub: user.id.to_string(),

@@ -80,10 +80,18 @@ pub fn requested_claims(claims_param: Option<&str>, target: &str) -> Vec<String>
         .unwrap_or_default()
 }
 
-/// The claims of `user` released for `scopes`, plus any individually `requested`.
-pub fn user_claims(user: &User, scopes: &[&str], requested: &[String]) -> Map<String, Value> {
-    let want =
-        |scope: &str, claim: &str| scopes.contains(&scope) || requested.iter().any(|r| r == claim);
+/// The claims of `user` released under the `granted` scopes — all of them, or with
+/// `only`, just those named there.
+///
+/// A claim is never released outside the grant's scopes, which are those the client
+/// is registered for and (for a third-party client) the user consented to: the
+/// `claims` request parameter (OIDC Core §5.5) chooses among those claims (e.g. to
+/// have `email` in the ID token when `email` was granted) but cannot add one the
+/// scopes do not cover.
+pub fn user_claims(user: &User, granted: &[&str], only: Option<&[String]>) -> Map<String, Value> {
+    let want = |scope: &str, claim: &str| {
+        granted.contains(&scope) && only.is_none_or(|o| o.iter().any(|r| r == claim))
+    };
     let mut m = Map::new();
     if want("profile", "name") {
         m.insert("name".into(), json!(user.display_name));
@@ -183,7 +191,7 @@ pub async fn userinfo(
             return Err(e);
         }
     };
-    let (claims, family) = validate_access_token(&state, &token).await?;
+    let (claims, _) = validate_access_token(&state, &token).await?;
     let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
     if !scopes.contains(&"openid") {
         let mut e = OAuthError::new("insufficient_scope", "the token lacks the openid scope")
@@ -195,11 +203,9 @@ pub async fn userinfo(
     let user = token_user(&state, &claims)
         .await?
         .ok_or_else(|| OAuthError::invalid_token("the user is no longer active"))?;
-    let requested = requested_claims(
-        family.as_ref().and_then(|f| f.claims.as_deref()),
-        "userinfo",
-    );
-    let mut body = user_claims(&user, &scopes, &requested);
+    // Every claim of the token's scopes; a `claims` request for the userinfo
+    // endpoint cannot add any (see `user_claims`).
+    let mut body = user_claims(&user, &scopes, None);
     body.insert("sub".into(), json!(user.id.to_string()));
     if let Some(a) = &claims.act {
         body.insert("act".into(), json!({ "sub": a.sub }));

@@ -40,6 +40,8 @@ pub const AC_MFA: &str = "https://refeds.org/profile/mfa";
 /// The `acr` the MFA sign-in sets on a session.
 pub const ACR_MFA: &str = "urn:monban:acr:mfa";
 
+/// Says `true` in assertions issued under a read-only support grant.
+pub const ATTR_SUPPORT_READONLY: &str = "urn:monban:attribute:support-readonly";
 const ATTR_NAME_FORMAT_URI: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri";
 const CONFIRMATION_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
@@ -62,9 +64,19 @@ pub fn instant(t: DateTime<Utc>) -> String {
 }
 
 /// The NameID for this user at this SP: persistent ones are opaque and pairwise (a
-/// keyed hash of SP and user), transient ones random per assertion.
-pub fn name_id(state: &AppState, sp: &ServiceProvider, user: &User) -> (String, &'static str) {
-    match sp.name_id_format_uri() {
+/// keyed hash of SP and user), transient ones random per assertion. `requested`:
+/// the format the AuthnRequest asked for instead of the SP's (transient only).
+pub fn name_id(
+    state: &AppState,
+    sp: &ServiceProvider,
+    user: &User,
+    requested: Option<&str>,
+) -> (String, &'static str) {
+    let format = match requested {
+        Some(NAMEID_TRANSIENT) => NAMEID_TRANSIENT,
+        _ => sp.name_id_format_uri(),
+    };
+    match format {
         NAMEID_EMAIL => (user.email.clone(), NAMEID_EMAIL),
         NAMEID_TRANSIENT => (new_id(), NAMEID_TRANSIENT),
         _ => {
@@ -94,6 +106,8 @@ pub struct Grant<'a> {
     pub name_id: &'a str,
     pub name_id_format: &'a str,
     pub session_index: &'a str,
+    /// The session acts under a read-only support grant.
+    pub support_readonly: bool,
 }
 
 fn issuer(state: &AppState) -> Issuer {
@@ -215,6 +229,13 @@ fn attributes(g: &Grant) -> Vec<Attribute> {
                 "urn:monban:attribute:support-grant",
                 "supportGrant",
                 vec![grant.to_string()],
+            );
+        }
+        if g.support_readonly {
+            add(
+                ATTR_SUPPORT_READONLY,
+                "supportReadonly",
+                vec!["true".to_string()],
             );
         }
     }

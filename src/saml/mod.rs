@@ -10,6 +10,7 @@
 //! - `GET /saml/error` — the metadata `errorURL`
 
 pub mod assertion;
+pub mod binding;
 pub mod encrypt;
 pub mod metadata;
 pub mod slo;
@@ -17,10 +18,9 @@ pub mod sso;
 pub mod xml;
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -43,18 +43,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/saml/error", web::get().to(error_page));
 }
 
-/// Form fields of the HTTP-POST binding.
-#[derive(Debug, Deserialize)]
-#[allow(non_snake_case)]
-pub struct BindingForm {
-    pub SAMLRequest: Option<String>,
-    pub SAMLResponse: Option<String>,
-    pub RelayState: Option<String>,
+/// The HTTP-POST binding's form body, parsed by the same parser as the Redirect
+/// query ([`binding::parse`]): duplicated or encoded protocol fields are refused
+/// rather than silently taking the first or the last.
+pub fn parse_form<'a>(
+    req: &HttpRequest,
+    body: &'a web::Bytes,
+) -> AppResult<binding::BindingMessage<'a>> {
+    use actix_web::HttpMessage;
+    if !req
+        .content_type()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "saml_bad_request",
+            "expected application/x-www-form-urlencoded",
+        ));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| refuse("saml_bad_request", "the form is not UTF-8"))?;
+    Ok(binding::parse(text)?)
 }
 
 /// A refusal shown as a localised error page (never sent to an unverified ACS).
 pub fn refuse(code: &'static str, detail: impl Into<String>) -> AppError {
     AppError::bad_request(code, detail)
+}
+
+impl From<binding::ParamError> for AppError {
+    fn from(e: binding::ParamError) -> Self {
+        refuse("saml_bad_request", e.to_string())
+    }
 }
 
 impl From<InputError> for AppError {

@@ -1,13 +1,15 @@
 //! Single Logout.
 //!
-//! - SP-initiated: a LogoutRequest over Redirect or POST, signature checked (required
-//!   when the SP has signing certificates), the named session ended through
+//! - SP-initiated: a LogoutRequest over Redirect or POST, signature always required
+//!   (SAML profiles §4.4.4.1; an SP without signing certificates is answered
+//!   `Requester`/`RequestDenied`), the named session ended through
 //!   [`crate::sessions::end`] (which also revokes OIDC grants and sends OIDC
 //!   back-channel logout), and a signed LogoutResponse to the SP's SLO endpoint whose
 //!   status says whether the session really ended (Success) or not (Responder /
 //!   UnknownPrincipal). When other SPs took part in the session they are sent
 //!   LogoutRequests first (the same front-channel chain as below) and the initiator
-//!   is answered at its end.
+//!   is answered at its end — unless the request carries `<aslo:Asynchronous/>`
+//!   (asynchronous SLO extension): then no LogoutResponse, the signed-out page.
 //! - IdP-initiated, front-channel, on browser logout: a redirect chain. `POST /logout`
 //!   hands over to [`start_chain`], which sends the browser to the first SP that took
 //!   part with a signed LogoutRequest; the SP answers at `/saml/slo` with a
@@ -24,9 +26,10 @@ use samael::traits::ToXml;
 use uuid::Uuid;
 
 use super::assertion::{self, entity_id, instant, new_id};
+use super::binding::{self, Kind};
 use super::sso::{check_envelope, known_sp, verify, Incoming};
 use super::xml::{self, esc, NS_ASSERTION, NS_PROTOCOL};
-use super::{post_form, redirect_signed, refuse, BindingForm};
+use super::{post_form, redirect_signed, refuse};
 use crate::app::AppState;
 use crate::clients::saml::{ServiceProvider, BINDING_REDIRECT};
 use crate::error::{AppError, AppResult};
@@ -36,46 +39,23 @@ use crate::store::saml::{PendingRequest, SessionSp};
 const CHAIN_PREFIX: &str = "lo.";
 
 pub async fn slo_redirect(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let q = req.query_string().to_string();
-    let rs = http::i18n::query_param(&q, "RelayState");
-    if let Some(v) = http::i18n::query_param(&q, "SAMLRequest") {
-        let msg = Incoming {
-            xml: xml::decode_redirect(&v)?,
-            relay_state: rs,
-            redirect_query: Some(&q),
-        };
-        return logout_request(&req, &state, msg).await;
+    let m = binding::parse(req.query_string())?;
+    match m.kind {
+        Kind::Request => logout_request(&req, &state, Incoming::redirect(&m)?).await,
+        Kind::Response => continue_chain(&req, &state, m.relay_state().as_deref()).await,
     }
-    if http::i18n::query_param(&q, "SAMLResponse").is_some() {
-        return continue_chain(&req, &state, rs.as_deref()).await;
-    }
-    Err(refuse(
-        "saml_bad_request",
-        "SAMLRequest or SAMLResponse is missing",
-    ))
 }
 
 pub async fn slo_post(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<BindingForm>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let form = form.into_inner();
-    if let Some(v) = form.SAMLRequest {
-        let msg = Incoming {
-            xml: xml::decode_post(&v)?,
-            relay_state: form.RelayState,
-            redirect_query: None,
-        };
-        return logout_request(&req, &state, msg).await;
+    let m = super::parse_form(&req, &body)?;
+    match m.kind {
+        Kind::Request => logout_request(&req, &state, Incoming::post(&m)?).await,
+        Kind::Response => continue_chain(&req, &state, m.relay_state().as_deref()).await,
     }
-    if form.SAMLResponse.is_some() {
-        return continue_chain(&req, &state, form.RelayState.as_deref()).await;
-    }
-    Err(refuse(
-        "saml_bad_request",
-        "SAMLRequest or SAMLResponse is missing",
-    ))
 }
 
 async fn logout_request(
@@ -90,8 +70,14 @@ async fn logout_request(
         .map_err(|_| refuse("saml_bad_request", "not a valid LogoutRequest"))?;
     let issuer = unverified.issuer.as_ref().and_then(|i| i.value.as_deref());
     let sp = known_sp(state, issuer).await?;
+    // SAML profiles §4.4.4.1: the requester MUST authenticate itself, and over the
+    // front-channel bindings only a signature does (the browser's cookie proves
+    // nothing about the SP: any site can send the browser here). An SP with signing
+    // certificates that sends an unsigned request gets an error page (it may be a
+    // forgery); one registered without certificates can never be authenticated and
+    // is told so with a `Requester`/`RequestDenied` LogoutResponse below.
     let required = !sp.signing_certs_der().is_empty();
-    let (trusted, _) = verify(&sp, &msg, "LogoutRequest", "SAMLRequest", required)?;
+    let (trusted, signed) = verify(&sp, &msg, "LogoutRequest", required)?;
     let lr: LogoutRequest = trusted
         .parse()
         .map_err(|_| refuse("saml_bad_request", "not a valid LogoutRequest"))?;
@@ -110,12 +96,43 @@ async fn logout_request(
         return Err(refuse("saml_bad_request", "bad request ID"));
     };
     super::check_relay_state(state, msg.relay_state.as_deref())?;
-    let Some(slo_url) = sp.slo_url.clone() else {
-        return Err(refuse(
-            "saml_bad_request",
-            "the service provider has no SingleLogoutService",
-        ));
+    let details = xml::logout_details(&trusted)?;
+    // Asynchronous SLO extension: no LogoutResponse may be sent, so no SLO endpoint
+    // is needed; the browser gets the signed-out page instead.
+    let slo_url = match (sp.slo_url.clone(), details.asynchronous) {
+        (Some(u), _) => u,
+        (None, true) => String::new(),
+        (None, false) => {
+            return Err(refuse(
+                "saml_bad_request",
+                "the service provider has no SingleLogoutService",
+            ))
+        }
     };
+    if !signed {
+        tracing::info!(sp = %sp.entity_id, "unsigned SAML LogoutRequest refused");
+        if details.asynchronous || slo_url.is_empty() {
+            return Err(refuse(
+                "saml_unsigned",
+                format!("{} must sign its logout requests", sp.entity_id),
+            ));
+        }
+        let xml = logout_response_status(
+            state,
+            &slo_url,
+            &id,
+            assertion::STATUS_REQUESTER,
+            Some(assertion::STATUS_REQUEST_DENIED),
+        )?;
+        return send(
+            state,
+            &sp,
+            &slo_url,
+            "SAMLResponse",
+            &xml,
+            msg.relay_state.as_deref(),
+        );
+    }
     let life = chrono::Duration::seconds(state.cfg.saml.request_lifetime_secs * 2);
     if !state
         .store
@@ -129,19 +146,27 @@ async fn logout_request(
         .as_ref()
         .map(|n| n.value.clone())
         .unwrap_or_default();
-    let target = match lr.session_index.as_deref() {
-        Some(si) => state
+    // The SessionIndex elements (samael reads SessionIndex as an attribute, so
+    // they come from the structural parse); without one, the NameID alone.
+    let mut target = None;
+    for si in &details.session_indexes {
+        target = state
             .store
             .find_session_sp(&sp.entity_id, si)
             .await?
-            .filter(|s| s.name_id == name_id),
-        None => state
+            .filter(|s| s.name_id == name_id);
+        if target.is_some() {
+            break;
+        }
+    }
+    if details.session_indexes.is_empty() {
+        target = state
             .store
             .find_session_sps_by_name_id(&sp.entity_id, &name_id)
             .await?
             .into_iter()
-            .next(),
-    };
+            .next();
+    }
     let (status, ended_here) = match &target {
         None => (assertion::STATUS_UNKNOWN_PRINCIPAL, None),
         Some(t) => {
@@ -160,8 +185,23 @@ async fn logout_request(
             (status, Some(t.session_id))
         }
     };
-    tracing::info!(sp = %sp.entity_id, status, "SAML LogoutRequest received");
+    tracing::info!(sp = %sp.entity_id, status, asynchronous = details.asynchronous,
+        "SAML LogoutRequest received");
     let mut res = match ended_here.filter(|_| status == assertion::STATUS_SUCCESS) {
+        Some(sid) if details.asynchronous => {
+            // No answer to the initiator: the other SPs, then the signed-out page.
+            state.store.delete_session_sp(sid, &sp.entity_id).await?;
+            match next_in_chain(state, sid).await? {
+                Some(r) => r,
+                None => signed_out_page(req, state),
+            }
+        }
+        None if details.asynchronous => {
+            return Err(refuse(
+                "saml_bad_request",
+                "no session of this browser matched the logout request",
+            ))
+        }
         Some(sid) => {
             // The other SPs of the session are told first (front-channel chain);
             // the initiator is answered at the end of it.
@@ -181,6 +221,7 @@ async fn logout_request(
                     authn_context: None,
                     created_at: now,
                     expires_at: now + life,
+                    name_id_format: None,
                 })
                 .await?;
             match next_in_chain(state, sid).await? {
@@ -282,17 +323,35 @@ fn logout_response(
     in_response_to: &str,
     status: &str,
 ) -> AppResult<String> {
+    logout_response_status(state, dest, in_response_to, status, None)
+}
+
+/// A LogoutResponse whose StatusCode may carry a second-level code.
+fn logout_response_status(
+    state: &AppState,
+    dest: &str,
+    in_response_to: &str,
+    status: &str,
+    second: Option<&str>,
+) -> AppResult<String> {
+    let code = match second {
+        Some(s) => format!(
+            "<samlp:StatusCode Value=\"{}\"><samlp:StatusCode Value=\"{}\"/></samlp:StatusCode>",
+            esc(status),
+            esc(s)
+        ),
+        None => format!("<samlp:StatusCode Value=\"{}\"/>", esc(status)),
+    };
     Ok(format!(
         "<samlp:LogoutResponse xmlns:samlp=\"{NS_PROTOCOL}\" xmlns:saml=\"{NS_ASSERTION}\" ID=\"{}\" \
          Version=\"2.0\" IssueInstant=\"{}\" Destination=\"{}\" InResponseTo=\"{}\">\
-         <saml:Issuer>{}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>\
+         <saml:Issuer>{}</saml:Issuer><samlp:Status>{code}</samlp:Status>\
          </samlp:LogoutResponse>",
         new_id(),
         instant(state.clock.now()),
         esc(dest),
         esc(in_response_to),
         esc(&entity_id(state)),
-        esc(status),
     ))
 }
 
@@ -414,11 +473,16 @@ async fn continue_chain(
     if let Some(r) = answer_initiator(state, session_id).await? {
         return Ok(r);
     }
+    Ok(signed_out_page(req, state))
+}
+
+/// The signed-out page shown at the end of a logout that answers no SP.
+fn signed_out_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
     let locale = http::locale(req, state);
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(crate::http::templates::logged_out(locale, &state.cfg.ui.product_name).into_string()))
+        .body(crate::http::templates::logged_out(locale, &state.cfg.ui.product_name).into_string())
 }
 
 /// Hook run whenever sessions end ([`crate::sessions`]). SAML Single Logout needs

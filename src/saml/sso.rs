@@ -14,9 +14,10 @@ use samael::schema::AuthnRequest;
 use serde::Deserialize;
 
 use super::assertion::{self, Grant};
-use super::{check_relay_state, post_form, refuse, xml, BindingForm};
+use super::binding::{self, BindingMessage, Kind};
+use super::{check_relay_state, post_form, refuse, xml};
 use crate::app::AppState;
-use crate::clients::saml::{ServiceProvider, BINDING_POST};
+use crate::clients::saml::{ServiceProvider, BINDING_POST, NAMEID_TRANSIENT};
 use samael::schema::AuthnContextComparison;
 
 const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
@@ -28,37 +29,53 @@ use crate::store::saml::{PendingRequest, SessionSp};
 pub(super) struct Incoming<'a> {
     pub xml: String,
     pub relay_state: Option<String>,
-    /// The raw query string for the Redirect binding (its signature is over it).
-    pub redirect_query: Option<&'a str>,
+    /// The parsed Redirect-binding query (its signature is over its raw pairs).
+    pub redirect: Option<&'a BindingMessage<'a>>,
+}
+
+impl<'a> Incoming<'a> {
+    /// A parsed Redirect-binding message: the XML inflated from, and the
+    /// RelayState taken from, exactly the pairs whose bytes the signature covers.
+    pub fn redirect(m: &'a BindingMessage<'a>) -> AppResult<Self> {
+        Ok(Incoming {
+            xml: xml::decode_redirect(&m.message.value)?,
+            relay_state: m.relay_state(),
+            redirect: Some(m),
+        })
+    }
+
+    /// A parsed HTTP-POST binding message (signed, if at all, inside the XML).
+    pub fn post(m: &BindingMessage<'_>) -> AppResult<Self> {
+        Ok(Incoming {
+            xml: xml::decode_post(&m.message.value)?,
+            relay_state: m.relay_state(),
+            redirect: None,
+        })
+    }
+}
+
+/// Refuses a binding message of the wrong kind at an endpoint that takes requests only.
+fn request_only(m: &BindingMessage<'_>) -> AppResult<()> {
+    match m.kind {
+        Kind::Request => Ok(()),
+        Kind::Response => Err(refuse("saml_bad_request", "SAMLRequest is missing")),
+    }
 }
 
 pub async fn sso_redirect(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let q = req.query_string();
-    let value = crate::http::i18n::query_param(q, "SAMLRequest")
-        .ok_or_else(|| refuse("saml_bad_request", "SAMLRequest is missing"))?;
-    let msg = Incoming {
-        xml: xml::decode_redirect(&value)?,
-        relay_state: crate::http::i18n::query_param(q, "RelayState"),
-        redirect_query: Some(q),
-    };
-    authn_request(&req, &state, msg).await
+    let m = binding::parse(req.query_string())?;
+    request_only(&m)?;
+    authn_request(&req, &state, Incoming::redirect(&m)?).await
 }
 
 pub async fn sso_post(
     req: HttpRequest,
     state: web::Data<AppState>,
-    form: web::Form<BindingForm>,
+    body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let form = form.into_inner();
-    let value = form
-        .SAMLRequest
-        .ok_or_else(|| refuse("saml_bad_request", "SAMLRequest is missing"))?;
-    let msg = Incoming {
-        xml: xml::decode_post(&value)?,
-        relay_state: form.RelayState,
-        redirect_query: None,
-    };
-    authn_request(&req, &state, msg).await
+    let m = super::parse_form(&req, &body)?;
+    request_only(&m)?;
+    authn_request(&req, &state, Incoming::post(&m)?).await
 }
 
 /// Verifies a message's signature for `sp`: the Redirect query signature, or the
@@ -68,12 +85,11 @@ pub(super) fn verify(
     sp: &ServiceProvider,
     msg: &Incoming,
     local: &'static str,
-    field: &str,
     required: bool,
 ) -> AppResult<(String, bool)> {
     let certs = sp.signing_certs_der();
-    let signed = match msg.redirect_query {
-        Some(q) => xml::redirect_is_signed(q),
+    let signed = match msg.redirect {
+        Some(m) => m.is_signed(),
         None => xml::check_shape(&msg.xml, local)?.signed,
     };
     if !signed {
@@ -91,9 +107,9 @@ pub(super) fn verify(
             "the service provider has no signing certificate",
         ));
     }
-    match msg.redirect_query {
-        Some(q) => {
-            xml::verify_redirect(q, field, &certs)?;
+    match msg.redirect {
+        Some(m) => {
+            xml::verify_redirect(m, &certs)?;
             Ok((msg.xml.clone(), true))
         }
         None => Ok((xml::verify_enveloped(&msg.xml, &certs, local)?, true)),
@@ -165,13 +181,7 @@ async fn authn_request(
         .map_err(|_| refuse("saml_bad_request", "not a valid AuthnRequest"))?;
     let issuer = unverified.issuer.as_ref().and_then(|i| i.value.as_deref());
     let sp = known_sp(state, issuer).await?;
-    let (trusted, _) = verify(
-        &sp,
-        &msg,
-        "AuthnRequest",
-        "SAMLRequest",
-        sp.authn_requests_signed,
-    )?;
+    let (trusted, _) = verify(&sp, &msg, "AuthnRequest", sp.authn_requests_signed)?;
     let ar: AuthnRequest = trusted
         .parse()
         .map_err(|_| refuse("saml_bad_request", "not a valid AuthnRequest"))?;
@@ -234,8 +244,14 @@ async fn authn_request(
             msg.relay_state.as_deref(),
         )
     };
+    // NameIDPolicy: unspecified or the SP's own format; `transient` is honoured
+    // whatever the SP's format (a one-time identifier reveals nothing); any other
+    // format the SP is not configured for is refused.
+    let mut name_id_format = None;
     if let Some(f) = ar.name_id_policy.as_ref().and_then(|p| p.format.as_deref()) {
-        if f != NAMEID_UNSPECIFIED && f != sp.name_id_format_uri() {
+        if f == NAMEID_TRANSIENT && sp.name_id_format_uri() != NAMEID_TRANSIENT {
+            name_id_format = Some(NAMEID_TRANSIENT.to_string());
+        } else if f != NAMEID_UNSPECIFIED && f != sp.name_id_format_uri() {
             return Ok(refuse_to_sp(
                 assertion::STATUS_REQUESTER,
                 assertion::STATUS_INVALID_NAMEID_POLICY,
@@ -284,6 +300,7 @@ async fn authn_request(
         authn_context,
         created_at: now,
         expires_at: now + life,
+        name_id_format,
     };
     state.store.insert_pending_request(&pending).await?;
     proceed(req, state, pending).await
@@ -347,6 +364,7 @@ pub async fn idp_initiated(
         authn_context: None,
         created_at: now,
         expires_at: now + Duration::seconds(state.cfg.saml.request_lifetime_secs),
+        name_id_format: None,
     };
     state.store.insert_pending_request(&pending).await?;
     proceed(&req, &state, pending).await
@@ -401,13 +419,22 @@ async fn proceed(
     }
     let irt = p.request_id.as_deref();
     // Under a support grant, only the applications it covers.
-    let covered = match session.support_grant_id {
-        None => true,
-        Some(gid) => state.store.get_grant(gid).await?.is_some_and(|g| {
-            let ids = crate::support::client_ids(&g);
-            ids.is_empty() || ids.contains(&sp.entity_id)
-        }),
+    let grant = match session.support_grant_id {
+        None => None,
+        Some(gid) => state.store.get_grant(gid).await?,
     };
+    let covered = match (session.support_grant_id, &grant) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(_), Some(g)) => {
+            let ids = crate::support::client_ids(g);
+            ids.is_empty() || ids.contains(&sp.entity_id)
+        }
+    };
+    // A read-only grant says so in the assertion (as `support:readonly` does in OIDC
+    // tokens); a grant that vanished counts as read-only.
+    let support_readonly =
+        session.support_grant_id.is_some() && grant.as_ref().is_none_or(|g| g.readonly);
     if !user.is_usable(state.clock.now()) || !covered {
         let body = assertion::error_response(
             state,
@@ -444,7 +471,7 @@ async fn proceed(
             ));
         }
     }
-    let (name_id, format) = assertion::name_id(state, &sp, &user);
+    let (name_id, format) = assertion::name_id(state, &sp, &user, p.name_id_format.as_deref());
     let session_index = assertion::new_id();
     let body = assertion::success(
         state,
@@ -457,6 +484,7 @@ async fn proceed(
             name_id: &name_id,
             name_id_format: format,
             session_index: &session_index,
+            support_readonly,
         },
     )?;
     state

@@ -182,47 +182,65 @@ pub fn verify_enveloped(
     Ok(signed)
 }
 
-/// The raw (still percent-encoded) value of a query parameter.
-fn raw_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        (k == name).then_some(v)
-    })
+/// Namespace of the SAML asynchronous Single Logout protocol extension.
+pub const NS_ASYNC_SLO: &str = "urn:oasis:names:tc:SAML:2.0:protocol:ext:async-slo";
+
+/// What a (verified) LogoutRequest says beyond samael's schema.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LogoutDetails {
+    /// The `samlp:SessionIndex` elements.
+    pub session_indexes: Vec<String>,
+    /// `samlp:Extensions/aslo:Asynchronous`: the requester wants no LogoutResponse.
+    pub asynchronous: bool,
 }
 
-fn pct_decode(v: &str) -> Result<String, InputError> {
-    let plus = v.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| InputError::Malformed)
-}
-
-/// Whether a Redirect-binding query carries a signature.
-pub fn redirect_is_signed(query: &str) -> bool {
-    raw_param(query, "Signature").is_some() || raw_param(query, "SigAlg").is_some()
-}
-
-/// Verifies a Redirect-binding signature: the octets signed are
-/// `{msg}=…[&RelayState=…]&SigAlg=…` exactly as received.
-pub fn verify_redirect(query: &str, msg: &str, certs: &[Vec<u8>]) -> Result<(), InputError> {
-    let value = raw_param(query, msg).ok_or(InputError::Malformed)?;
-    let sig_alg_raw = raw_param(query, "SigAlg").ok_or(InputError::Unsigned)?;
-    let sig_raw = raw_param(query, "Signature").ok_or(InputError::Unsigned)?;
-    let mut signed = format!("{msg}={value}");
-    if let Some(rs) = raw_param(query, "RelayState") {
-        signed.push_str("&RelayState=");
-        signed.push_str(rs);
+pub fn logout_details(xml: &str) -> Result<LogoutDetails, InputError> {
+    let doc = libxml::parser::Parser::default()
+        .parse_string(xml)
+        .map_err(|_| InputError::Malformed)?;
+    let root = doc.get_root_element().ok_or(InputError::Malformed)?;
+    let ns_is = |n: &libxml::tree::Node, ns: &str| {
+        n.get_namespace().map(|x| x.get_href()).as_deref() == Some(ns)
+    };
+    let mut out = LogoutDetails::default();
+    for c in root.get_child_elements() {
+        match c.get_name().as_str() {
+            "SessionIndex" if ns_is(&c, NS_PROTOCOL) => {
+                let v = c.get_content();
+                let v = v.trim();
+                if !v.is_empty() && v.len() <= 256 {
+                    out.session_indexes.push(v.to_string());
+                }
+            }
+            "Extensions" if ns_is(&c, NS_PROTOCOL) => {
+                out.asynchronous |= c
+                    .get_child_elements()
+                    .iter()
+                    .any(|e| e.get_name() == "Asynchronous" && ns_is(e, NS_ASYNC_SLO));
+            }
+            _ => {}
+        }
     }
-    signed.push_str("&SigAlg=");
-    signed.push_str(sig_alg_raw);
-    let digest = match pct_decode(sig_alg_raw)?.as_str() {
+    Ok(out)
+}
+
+/// Verifies a Redirect-binding signature over the octets of the parsed message
+/// (`{msg}=…[&RelayState=…]&SigAlg=…`, the raw bytes of the very pairs whose
+/// decoded values are used afterwards; see [`super::binding`]).
+pub fn verify_redirect(
+    msg: &super::binding::BindingMessage<'_>,
+    certs: &[Vec<u8>],
+) -> Result<(), InputError> {
+    let signed = msg.signed_octets().ok_or(InputError::Unsigned)?;
+    let sig_alg = msg.sig_alg.as_ref().ok_or(InputError::Unsigned)?;
+    let sig = msg.signature.as_ref().ok_or(InputError::Unsigned)?;
+    let digest = match sig_alg.value.as_str() {
         SIG_RSA_SHA256 | SIG_ECDSA_SHA256 => openssl::hash::MessageDigest::sha256(),
         SIG_RSA_SHA384 => openssl::hash::MessageDigest::sha384(),
         SIG_RSA_SHA512 => openssl::hash::MessageDigest::sha512(),
         _ => return Err(InputError::SigAlg),
     };
-    let signature = decode_base64(&pct_decode(sig_raw)?)?;
+    let signature = decode_base64(&sig.value)?;
     for der in certs {
         let Ok(key) = openssl::x509::X509::from_der(der).and_then(|c| c.public_key()) else {
             continue;

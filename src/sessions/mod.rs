@@ -52,6 +52,20 @@ pub const ACR_MFA: &str = "urn:monban:acr:mfa";
 /// from `otp` so relying parties can tell the authenticator app from a recovery code).
 pub const AMR_BACKUP_CODE: &str = "backup_code";
 
+/// Refuses a support (impersonation) session with 403 `impersonation_forbidden`: for
+/// the domain services that act on a user's credentials, MFA, re-authentication or
+/// support grants, so that no caller can forget it (handlers use
+/// [`crate::http::OwnSession`], which calls this).
+pub fn refuse_impersonation(session: &Session) -> crate::error::AppResult<()> {
+    if session.impersonator_id.is_some() {
+        return Err(crate::error::AppError::forbidden(
+            "impersonation_forbidden",
+            "credentials, MFA, re-authentication and support grants cannot be used or changed in a support session",
+        ));
+    }
+    Ok(())
+}
+
 /// Where a request comes from, for session rows and sign-in records.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
@@ -173,6 +187,14 @@ pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session
             return Ok(None);
         }
     }
+    // …and as long as the engineer keeps the standing that let them open it (the
+    // admin actions end these sessions at once; this catches any other path).
+    if let Some(engineer) = s.impersonator_id {
+        if !engineer_in_standing(state, engineer).await? {
+            end_impersonations_by(state, engineer, "support_engineer_inactive").await?;
+            return Ok(None);
+        }
+    }
     if now - s.last_seen_at >= idle {
         end(state, s.id, "idle_timeout").await?;
         return Ok(None);
@@ -199,7 +221,8 @@ pub async fn end(state: &AppState, id: Uuid, reason: &str) -> StoreResult<bool> 
     Ok(ended)
 }
 
-/// Ends every session of a user (each as [`end`] does); returns the ids ended.
+/// Ends every session of a user (each as [`end`] does), and every support session
+/// they opened as an engineer; returns the ids of the user's own sessions ended.
 pub async fn end_all_for_user(
     state: &AppState,
     user_id: Uuid,
@@ -211,6 +234,66 @@ pub async fn end_all_for_user(
         .await?;
     tracing::info!(user = %user_id, count = ids.len(), reason, "sessions ended");
     after_end(state, &ids, reason).await?;
+    end_impersonations_by(state, user_id, reason).await?;
+    Ok(ids)
+}
+
+/// Ends every impersonation session `engineer` opened under support grants (each as
+/// [`end`] does: the tokens minted in them are revoked, back-channel logout is sent,
+/// the users are told). For when the engineer loses the standing that let them open
+/// them: suspended, locked, deleted, `support` role removed, MFA reset, credentials
+/// changed. Impersonation sessions are never cached, so every replica sees the end at
+/// once. Returns the ids ended.
+pub async fn end_impersonations_by(
+    state: &AppState,
+    engineer: Uuid,
+    reason: &str,
+) -> StoreResult<Vec<Uuid>> {
+    let ids = state
+        .store
+        .end_impersonation_sessions(engineer, state.clock.now(), reason)
+        .await?;
+    if !ids.is_empty() {
+        tracing::info!(engineer = %engineer, count = ids.len(), reason, "support sessions ended");
+        after_end(state, &ids, reason).await?;
+    }
+    // Whatever was minted with them acting, whichever session it came from.
+    state
+        .store
+        .revoke_impersonated_families(engineer, state.clock.now(), reason)
+        .await?;
+    Ok(ids)
+}
+
+/// May `engineer` still act in the support sessions they opened? Active (not
+/// suspended, locked or deleted), the `support` role, MFA still on.
+async fn engineer_in_standing(state: &AppState, engineer: Uuid) -> StoreResult<bool> {
+    let u = match crate::cache::user(state, engineer).await {
+        Ok(u) => u,
+        Err(crate::store::StoreError::NotFound) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    Ok(u.is_usable(state.clock.now())
+        && u.roles
+            .split_whitespace()
+            .any(|r| r == crate::support::SUPPORT_ROLE)
+        && state.store.get_totp(engineer).await?.is_some())
+}
+
+/// Ends every session of a user but `keep` (each as [`end`] does); returns the ids ended.
+pub async fn end_all_for_user_except(
+    state: &AppState,
+    user_id: Uuid,
+    keep: Uuid,
+    reason: &str,
+) -> StoreResult<Vec<Uuid>> {
+    let ids = state
+        .store
+        .end_user_sessions_except(user_id, keep, state.clock.now(), reason)
+        .await?;
+    tracing::info!(user = %user_id, count = ids.len(), reason, "other sessions ended");
+    after_end(state, &ids, reason).await?;
+    end_impersonations_by(state, user_id, reason).await?;
     Ok(ids)
 }
 

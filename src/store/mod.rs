@@ -233,6 +233,49 @@ pub trait UserStore {
     /// After a successful sign-in: failures and lock history reset, an expired lock
     /// cleared. A lock still in force is left as it is.
     async fn clear_login_failures(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Reserves one password attempt in a single atomic step, before the password is
+    /// looked at: the failure count goes up by one (an attempt is a failure until it
+    /// proves right, see [`UserStore::release_login_attempt`]) and the row as this
+    /// step left it is returned, so concurrent attempts (on any replica) each see a
+    /// distinct count. None when the account cannot sign in (not active or locked).
+    async fn begin_login_attempt(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<LoginAttempt>>;
+    /// A reserved attempt proved right: its reservation is taken back, unless the
+    /// account is under a lock (or no longer active) by now. Returns whether the
+    /// account may go on signing in.
+    async fn release_login_attempt(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Locks the account when `failed_logins` has reached `max_failures`, in one
+    /// statement: until `until` (a later lock already in force is kept), or for good
+    /// when `until` is None; the count restarts and `lock_count` goes up. A permanent
+    /// lock is left alone. Returns the lock's end (None = permanent) when this call
+    /// applied it.
+    async fn lock_user_if_due(
+        &self,
+        id: Uuid,
+        max_failures: i64,
+        until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Option<DateTime<Utc>>>>;
+}
+
+/// The account as one reserved password attempt left it ([`UserStore::begin_login_attempt`]).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct LoginAttempt {
+    /// Failures counted so far, this attempt included.
+    pub failed_logins: i64,
+    pub status: String,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub lock_count: i64,
+}
+
+impl LoginAttempt {
+    /// Under a lock now (permanent, or until a time still ahead).
+    pub fn locked(&self, now: DateTime<Utc>) -> bool {
+        self.status == user_status::LOCKED && self.locked_until.is_none_or(|t| t > now)
+    }
 }
 
 #[async_trait]
@@ -253,6 +296,14 @@ pub trait SessionStore {
         reason: &str,
     ) -> StoreResult<Vec<Uuid>>;
     async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>>;
+    /// Ends every live session of a user but `keep`; returns the ids ended.
+    async fn end_user_sessions_except(
+        &self,
+        user_id: Uuid,
+        keep: Uuid,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<Vec<Uuid>>;
 }
 
 #[async_trait]

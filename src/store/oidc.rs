@@ -163,6 +163,9 @@ pub struct DeviceUserDecision {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Key prefix of used fresh-login markers in the single-use table.
+pub const FRESH_LOGIN_PREFIX: &str = "\u{1}fresh-login:";
+
 /// Result of a single-use exchange (code or refresh token).
 #[derive(Debug)]
 pub enum Consumed<T> {
@@ -219,6 +222,16 @@ pub trait OidcStore {
     /// Records a client assertion's `jti`; false when it was seen before (a replay).
     async fn record_assertion_jti(&self, jti: &str, expires_at: DateTime<Utc>)
         -> StoreResult<bool>;
+    /// Marks a fresh-login marker (the nonce of `prompt=login` / `max_age`
+    /// re-authentication) used, in one atomic insert; false when it had been used
+    /// already, so that one sign-in satisfies one authorization only.
+    async fn consume_fresh_login(
+        &self,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Whether a fresh-login marker has been used.
+    async fn fresh_login_used(&self, nonce: &str) -> StoreResult<bool>;
 
     async fn get_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>>;
     async fn put_consent(
@@ -297,6 +310,10 @@ pub trait OidcStore {
     /// Marks an approved request used by the grant `family_id`; false if it was not
     /// approved (any more), so only one exchange wins.
     async fn consume_device(&self, id: Uuid, family_id: Uuid) -> StoreResult<bool>;
+    /// Denies the device requests a user answered that the device has not exchanged
+    /// yet (approved, or waiting for an admin): their tokens would outlive a
+    /// credential change. Returns how many.
+    async fn deny_open_devices_for_user(&self, user_id: Uuid) -> StoreResult<u64>;
     async fn list_devices(
         &self,
         org_id: Uuid,
@@ -311,7 +328,7 @@ macro_rules! impl_oidc_store {
             use super::*;
             use $crate::store::oidc::{
                 AuthCode, BackchannelJob, Client, Consumed, DeviceAuthorization, DeviceUserDecision, OidcStore,
-                RefreshToken, TokenFamily,
+                RefreshToken, TokenFamily, FRESH_LOGIN_PREFIX,
             };
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
@@ -605,6 +622,27 @@ macro_rules! impl_oidc_store {
                     Ok(r.rows_affected() == 1)
                 }
 
+                // Fresh-login markers share the single-use table of client assertion
+                // `jti`s, under their own prefix (assertion keys start with a client id).
+                async fn consume_fresh_login(&self, nonce: &str, expires_at: DateTime<Utc>) -> StoreResult<bool> {
+                    let r = sqlx::query::<$db>(
+                        "INSERT INTO used_assertions (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                    )
+                    .bind(format!("{FRESH_LOGIN_PREFIX}{nonce}"))
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(r.rows_affected() == 1)
+                }
+
+                async fn fresh_login_used(&self, nonce: &str) -> StoreResult<bool> {
+                    let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>("SELECT jti FROM used_assertions WHERE jti = $1")
+                        .bind(format!("{FRESH_LOGIN_PREFIX}{nonce}"))
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.is_some())
+                }
+
                 async fn get_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>> {
                     let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>(
                         "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",
@@ -889,6 +927,17 @@ macro_rules! impl_oidc_store {
                     .execute(&self.pool)
                     .await?;
                     Ok(r.rows_affected() == 1)
+                }
+
+                async fn deny_open_devices_for_user(&self, user_id: Uuid) -> StoreResult<u64> {
+                    Ok(sqlx::query::<$db>(
+                        "UPDATE device_authorizations SET status = 'denied' \
+                         WHERE user_id = $1 AND status IN ('approved', 'awaiting_admin')",
+                    )
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
                 }
 
                 async fn list_devices(

@@ -55,6 +55,9 @@ pub struct PendingRequest {
     pub authn_context: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The NameID format URI the request's NameIDPolicy asked for instead of the
+    /// SP's configured one (only transient); None: the SP's format.
+    pub name_id_format: Option<String>,
 }
 
 /// A service provider that received an assertion within a session.
@@ -127,7 +130,7 @@ macro_rules! impl_saml_store {
                 encryption_cert, authn_requests_signed, want_assertions_signed, name_id_format, attributes, \
                 sign_response, sign_assertion, encrypt_assertions, idp_initiated, disabled, created_at, updated_at";
             const PENDING_COLS: &str = "id, sp_entity_id, request_id, acs_url, relay_state, force_authn, \
-                authn_context, created_at, expires_at";
+                authn_context, created_at, expires_at, name_id_format";
             const SESSION_SP_COLS: &str = "session_id, sp_entity_id, name_id, name_id_format, session_index, created_at";
 
             #[async_trait::async_trait]
@@ -196,7 +199,7 @@ macro_rules! impl_saml_store {
 
                 async fn insert_pending_request(&self, p: &PendingRequest) -> StoreResult<()> {
                     sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO saml_pending_requests ({PENDING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        "INSERT INTO saml_pending_requests ({PENDING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     )))
                     .bind(&p.id)
                     .bind(&p.sp_entity_id)
@@ -207,6 +210,7 @@ macro_rules! impl_saml_store {
                     .bind(&p.authn_context)
                     .bind(p.created_at)
                     .bind(p.expires_at)
+                    .bind(&p.name_id_format)
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;

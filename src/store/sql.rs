@@ -5,7 +5,7 @@
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
         use $crate::store::{
-            LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
+            LoginAttempt, LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
             SessionStore, StoreError, StoreResult, User, UserClaims, UserStore,
         };
         use async_trait::async_trait as __async_trait;
@@ -194,6 +194,62 @@ macro_rules! impl_sql_store {
                 .await?;
                 Ok(())
             }
+
+            async fn begin_login_attempt(
+                &self,
+                id: Uuid,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<LoginAttempt>> {
+                // One statement: the row lock (PostgreSQL) or the write lock (SQLite)
+                // orders concurrent attempts, each sees the count it made.
+                Ok(sqlx::query_as::<$db, LoginAttempt>(
+                    "UPDATE users SET failed_logins = failed_logins + 1, updated_at = $2 \
+                     WHERE id = $1 AND status IN ('active', 'locked') \
+                     RETURNING failed_logins, status, locked_until, lock_count",
+                )
+                .bind(id)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?)
+            }
+
+            async fn release_login_attempt(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+                let r = sqlx::query::<$db>(
+                    "UPDATE users SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END, \
+                     updated_at = $2 \
+                     WHERE id = $1 AND (status = 'active' OR (status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $2))",
+                )
+                .bind(id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn lock_user_if_due(
+                &self,
+                id: Uuid,
+                max_failures: i64,
+                until: Option<DateTime<Utc>>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<Option<DateTime<Utc>>>> {
+                let row: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as::<$db, (Option<DateTime<Utc>>,)>(
+                    "UPDATE users SET status = 'locked', \
+                     locked_until = CASE WHEN $3 IS NULL THEN NULL \
+                                    WHEN status = 'locked' AND locked_until > $3 THEN locked_until ELSE $3 END, \
+                     lock_count = lock_count + 1, failed_logins = 0, updated_at = $4 \
+                     WHERE id = $1 AND failed_logins >= $2 \
+                     AND (status = 'active' OR (status = 'locked' AND locked_until IS NOT NULL)) \
+                     RETURNING locked_until",
+                )
+                .bind(id)
+                .bind(max_failures)
+                .bind(until)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(u,)| u))
+            }
         }
 
         #[__async_trait]
@@ -277,6 +333,26 @@ macro_rules! impl_sql_store {
                 .bind(user_id)
                 .bind(now)
                 .bind(reason)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(id,)| id).collect())
+            }
+
+            async fn end_user_sessions_except(
+                &self,
+                user_id: Uuid,
+                keep: Uuid,
+                now: DateTime<Utc>,
+                reason: &str,
+            ) -> StoreResult<Vec<Uuid>> {
+                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
+                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
+                     WHERE user_id = $1 AND ended_at IS NULL AND id <> $4 RETURNING id",
+                )
+                .bind(user_id)
+                .bind(now)
+                .bind(reason)
+                .bind(keep)
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(|(id,)| id).collect())

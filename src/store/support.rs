@@ -62,8 +62,16 @@ pub trait SupportStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     async fn insert_grant(&self, g: &SupportGrant) -> StoreResult<()>;
-    /// Grants a user issued at or after `since` (the rolling daily limit).
-    async fn count_grants_since(&self, user_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64>;
+    /// Inserts a user-issued grant unless the user already issued `limit` grants at or
+    /// after `since` (the rolling daily limit); false then. Counting and inserting are
+    /// one atomic step: the user's row is locked first (PostgreSQL row lock; SQLite
+    /// takes its write lock), so parallel calls are serialised per user.
+    async fn insert_grant_within_limit(
+        &self,
+        g: &SupportGrant,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<bool>;
     async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>>;
     async fn get_grant(&self, id: Uuid) -> StoreResult<Option<SupportGrant>>;
     async fn find_grant_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<SupportGrant>>;
@@ -73,6 +81,21 @@ pub trait SupportStore {
     async fn redeem_grant(&self, id: Uuid, by: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Live sessions opened under a grant.
     async fn grant_sessions(&self, grant_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// Revokes every token family minted with `engineer` acting (offline ones too);
+    /// returns how many.
+    async fn revoke_impersonated_families(
+        &self,
+        engineer: Uuid,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<u64>;
+    /// Ends every live impersonation session `engineer` opened; returns their ids.
+    async fn end_impersonation_sessions(
+        &self,
+        engineer: Uuid,
+        now: DateTime<Utc>,
+        reason: &str,
+    ) -> StoreResult<Vec<Uuid>>;
 }
 
 /// Implements [`SupportStore`] for a store struct with a `pool` of `$db`.
@@ -179,15 +202,48 @@ macro_rules! impl_support_store {
                     Ok(())
                 }
 
-                async fn count_grants_since(&self, user_id: Uuid, since: DateTime<Utc>) -> StoreResult<i64> {
-                    let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>(
-                        "SELECT COUNT(*) FROM support_grants WHERE user_id = $1 AND source = 'user' AND created_at >= $2",
-                    )
-                    .bind(user_id)
+                async fn insert_grant_within_limit(
+                    &self,
+                    g: &SupportGrant,
+                    since: DateTime<Utc>,
+                    limit: i64,
+                ) -> StoreResult<bool> {
+                    // The first statement writes, so the lock is taken before counting.
+                    let mut tx = self.pool.begin().await?;
+                    let locked = sqlx::query::<$db>("UPDATE users SET updated_at = updated_at WHERE id = $1")
+                        .bind(g.user_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if locked != 1 {
+                        return Err(StoreError::NotFound);
+                    }
+                    let r = sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
+                        "INSERT INTO support_grants ({COLS}) \
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
+                         WHERE (SELECT COUNT(*) FROM support_grants \
+                                WHERE user_id = $3 AND source = 'user' AND created_at >= $14) < $15"
+                    )))
+                    .bind(g.id)
+                    .bind(g.org_id)
+                    .bind(g.user_id)
+                    .bind(&g.token_hash)
+                    .bind(&g.source)
+                    .bind(g.readonly)
+                    .bind(&g.client_ids)
+                    .bind(&g.target)
+                    .bind(g.created_at)
+                    .bind(g.expires_at)
+                    .bind(g.revoked_at)
+                    .bind(g.redeemed_at)
+                    .bind(g.redeemed_by)
                     .bind(since)
-                    .fetch_one(&self.pool)
-                    .await?;
-                    Ok(n)
+                    .bind(limit)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                    tx.commit().await?;
+                    Ok(r.rows_affected() == 1)
                 }
 
                 async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>> {
@@ -246,6 +302,42 @@ macro_rules! impl_support_store {
                         "SELECT id FROM sessions WHERE support_grant_id = $1 AND ended_at IS NULL",
                     )
                     .bind(grant_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    Ok(rows.into_iter().map(|(id,)| id).collect())
+                }
+
+                async fn revoke_impersonated_families(
+                    &self,
+                    engineer: Uuid,
+                    now: DateTime<Utc>,
+                    reason: &str,
+                ) -> StoreResult<u64> {
+                    Ok(sqlx::query::<$db>(
+                        "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
+                         WHERE impersonator_id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(engineer)
+                    .bind(now)
+                    .bind(reason)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+                }
+
+                async fn end_impersonation_sessions(
+                    &self,
+                    engineer: Uuid,
+                    now: DateTime<Utc>,
+                    reason: &str,
+                ) -> StoreResult<Vec<Uuid>> {
+                    let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
+                        "UPDATE sessions SET ended_at = $2, end_reason = $3 \
+                         WHERE impersonator_id = $1 AND ended_at IS NULL RETURNING id",
+                    )
+                    .bind(engineer)
+                    .bind(now)
+                    .bind(reason)
                     .fetch_all(&self.pool)
                     .await?;
                     Ok(rows.into_iter().map(|(id,)| id).collect())

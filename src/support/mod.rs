@@ -146,34 +146,28 @@ pub async fn app_exists(state: &AppState, id: &str) -> AppResult<bool> {
         .is_some_and(|s| s.org_id == state.org.id && !s.disabled))
 }
 
-/// Issues a grant for `user`; refused over the rolling daily limit with 429 and the
-/// message users know from the manuals.
+/// Issues a grant for `user`, acting in their own `session` (never a support session);
+/// refused over the rolling daily limit with 429 and the message users know from the
+/// manuals. Counting and inserting are one atomic step in the store, so parallel
+/// requests cannot overshoot the limit.
 pub async fn issue(
     state: &AppState,
+    session: &Session,
     user: &User,
     req: IssueRequest,
     meta: &RequestMeta,
     locale: Locale,
 ) -> AppResult<Issued> {
+    sessions::refuse_impersonation(session)?;
+    if session.user_id != user.id {
+        return Err(AppError::forbidden(
+            "forbidden",
+            "a grant is issued from the user's own session",
+        ));
+    }
     let cfg = &state.cfg.support;
     let now = state.clock.now();
     let since = now - Duration::hours(24);
-    if state.store.count_grants_since(user.id, since).await? >= i64::from(cfg.daily_limit) {
-        let oldest = state
-            .store
-            .list_grants(user.id)
-            .await?
-            .into_iter()
-            .filter(|g| g.source == "user" && g.created_at >= since)
-            .map(|g| g.created_at)
-            .min()
-            .unwrap_or(now);
-        let wait = (oldest + Duration::hours(24) - now).num_seconds().max(1) as u64;
-        let mut e = AppError::too_many(wait);
-        e.code = "support_grant_limit";
-        e.detail = locale.t("error.support_grant_limit").to_string();
-        return Err(e);
-    }
     let target = match req
         .target
         .as_deref()
@@ -218,7 +212,13 @@ pub async fn issue(
         redeemed_at: None,
         redeemed_by: None,
     };
-    state.store.insert_grant(&g).await?;
+    if !state
+        .store
+        .insert_grant_within_limit(&g, since, i64::from(cfg.daily_limit))
+        .await?
+    {
+        return Err(limit_reached(state, user, since, locale).await?);
+    }
     audit::record(state, &Actor::user(user.id), Some(user.id), action::GRANT_ISSUED, meta,
         serde_json::json!({ "grant_id": g.id, "readonly": g.readonly, "client_ids": req.client_ids, "expires_at": g.expires_at })).await?;
     Ok(Issued {
@@ -226,6 +226,31 @@ pub async fn issue(
         link: format!("{}/support/redeem/{token}", state.cfg.issuer()),
         expires_at: g.expires_at,
     })
+}
+
+/// The 429 for a user at the daily limit, with the wait until the oldest grant of
+/// the rolling window leaves it.
+async fn limit_reached(
+    state: &AppState,
+    user: &User,
+    since: DateTime<Utc>,
+    locale: Locale,
+) -> AppResult<AppError> {
+    let now = state.clock.now();
+    let oldest = state
+        .store
+        .list_grants(user.id)
+        .await?
+        .into_iter()
+        .filter(|g| g.source == "user" && g.created_at >= since)
+        .map(|g| g.created_at)
+        .min()
+        .unwrap_or(now);
+    let wait = (oldest + Duration::hours(24) - now).num_seconds().max(1) as u64;
+    let mut e = AppError::too_many(wait);
+    e.code = "support_grant_limit";
+    e.detail = locale.t("error.support_grant_limit").to_string();
+    Ok(e)
 }
 
 /// Revokes a grant of `user_id`; every session opened under it ends at once (with its

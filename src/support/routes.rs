@@ -10,7 +10,7 @@ use super::{IssueRequest, READONLY_SCOPE};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::error::{AppError, AppResult};
-use crate::http::{self, csrf, templates};
+use crate::http::{self, csrf, templates, OwnSession};
 use crate::sessions;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,10 +36,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// sign-in; the link alone decides nothing.
 async fn approval_page(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    let Some((_, admin)) = http::current_session(&req, &state).await? else {
+    let Some((_, admin)) = own.0 else {
         return Ok(crate::account::to_login(&format!(
             "/support/requests/{}",
             *id
@@ -85,15 +86,14 @@ pub struct DecisionForm {
 
 async fn approval_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     form: web::Form<DecisionForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (session, admin) = signed_in(&req, &state).await?;
-    if session.impersonator_id.is_some()
-        || !super::requests::has_role(&admin, super::requests::ADMIN_ROLE)
-    {
+    let (_, admin) = own.required()?;
+    if !super::requests::has_role(&admin, super::requests::ADMIN_ROLE) {
         return Err(AppError::forbidden(
             "not_admin",
             "only administrators can decide support requests",
@@ -117,12 +117,13 @@ async fn approval_submit(
 /// The requesting engineer opens an approved request (no link: bound to them).
 async fn redeem_request(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (session, engineer) = signed_in(&req, &state).await?;
+    let (session, engineer) = own.required()?;
     let (_, cookie, land) = super::redeem(
         &state,
         &session,
@@ -172,22 +173,14 @@ pub struct CreateForm {
     lifetime_secs: Option<i64>,
 }
 
-async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-) -> AppResult<(crate::store::Session, crate::store::User)> {
-    http::current_session(req, state)
-        .await?
-        .ok_or_else(|| AppError::unauthorized("sign in first"))
-}
-
 async fn create(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     form: web::Form<CreateForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (_session, user) = signed_in(&req, &state).await?;
+    let (session, user) = own.required()?;
     state.limits.check(
         crate::ratelimit::Action::SupportGrantUser,
         &user.id.to_string(),
@@ -195,6 +188,7 @@ async fn create(
     let f = form.into_inner();
     let issued = super::issue(
         &state,
+        &session,
         &user,
         IssueRequest {
             target: f.target,
@@ -295,12 +289,13 @@ pub struct CsrfForm {
 
 async fn revoke(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (_, user) = signed_in(&req, &state).await?;
+    let (_, user) = own.required()?;
     super::revoke(
         &state,
         user.id,
@@ -319,10 +314,11 @@ async fn revoke(
 
 async fn redeem_page(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let Some((session, engineer)) = http::current_session(&req, &state).await? else {
+    let Some((session, engineer)) = own.0 else {
         return Ok(crate::account::to_login(&format!(
             "/support/redeem/{}",
             token.as_str()
@@ -357,12 +353,13 @@ async fn redeem_page(
 
 async fn redeem_submit(
     req: HttpRequest,
+    own: OwnSession,
     state: web::Data<AppState>,
     token: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (session, engineer) = signed_in(&req, &state).await?;
+    let (session, engineer) = own.required()?;
     let (_, cookie, land) = super::redeem(
         &state,
         &session,
@@ -376,38 +373,4 @@ async fn redeem_submit(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .cookie(sessions::cookie(&state, cookie))
         .finish())
-}
-
-/// Refuses credential and grant changes in an impersonation session (middleware).
-pub async fn guard(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let path = req.path();
-    let sensitive = [
-        "/account/password",
-        "/account/mfa",
-        "/account/reauth",
-        "/account/support-grants",
-        "/login/mfa",
-    ]
-    .iter()
-    .any(|p| path.starts_with(p));
-    let mutating =
-        req.method() != actix_web::http::Method::GET || path.starts_with("/account/mfa/enroll");
-    if sensitive && mutating {
-        if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-            let http_req = req.request().clone();
-            if let Ok(Some((s, _))) = http::current_session(&http_req, &state).await {
-                if s.impersonator_id.is_some() {
-                    return Err(AppError::forbidden(
-                        "impersonation_forbidden",
-                        "credentials, MFA and support grants cannot be changed in a support session",
-                    )
-                    .into());
-                }
-            }
-        }
-    }
-    next.call(req).await
 }

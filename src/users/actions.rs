@@ -47,12 +47,49 @@ async fn record(
 
 /// Ends every session and revokes every grant (offline ones too).
 async fn cut_off(state: &AppState, user: Uuid, reason: &str) -> AppResult<usize> {
-    let ended = sessions::end_all_for_user(state, user, reason).await?;
-    state
+    revoke_all_access(state, user, None, reason).await
+}
+
+/// Takes away everything that lets someone act as the user without signing in
+/// again: every browser session but `keep` ends (the one a user changed their own
+/// password in continues), and every grant of the user is revoked — refresh tokens,
+/// `offline_access` ones too, device grants, and with them every access token issued
+/// under them (introspection answers `active: false`, userinfo refuses them); device
+/// requests the user approved that the device has not exchanged yet are denied.
+///
+/// Every credential change calls this (the user's own password change, also when an
+/// admin asked for it; an admin-set password; the first password from an invitation),
+/// as do suspension, deletion and a login id change. Returns the sessions ended.
+pub async fn revoke_all_access(
+    state: &AppState,
+    user: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> AppResult<usize> {
+    let ended = match keep {
+        Some(keep) => sessions::end_all_for_user_except(state, user, keep, reason).await?,
+        None => sessions::end_all_for_user(state, user, reason).await?,
+    };
+    // Before the grants: an approval exchanged from here on would mint a new grant.
+    state.store.deny_open_devices_for_user(user).await?;
+    let revoked = state
         .store
         .revoke_user_families(user, state.clock.now(), reason)
         .await?;
+    tracing::info!(%user, reason, sessions = ended.len(), grants = revoked, "access revoked");
     Ok(ended.len())
+}
+
+/// A credential of the user changed: see [`revoke_all_access`]. `keep` is the
+/// session the user made the change in, if any.
+pub async fn credentials_changed(
+    state: &AppState,
+    user: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> AppResult<usize> {
+    crate::cache::user_changed(state, user).await;
+    revoke_all_access(state, user, keep, reason).await
 }
 
 pub async fn suspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
@@ -204,8 +241,7 @@ pub async fn set_password(
         .store
         .set_password_change_required(id, require_change, now)
         .await?;
-    crate::cache::user_changed(state, id).await;
-    let ended = cut_off(state, id, "password_set_by_admin").await?;
+    let ended = credentials_changed(state, id, None, "password_set_by_admin").await?;
     record(
         state,
         ctx,
@@ -414,12 +450,25 @@ pub async fn update_profile(
         )
         .await?;
     crate::cache::user_changed(state, id).await;
+    // Without the `support` role, the support sessions they opened end at once.
+    let support_sessions_ended = match &roles {
+        Some(r)
+            if !r
+                .split_whitespace()
+                .any(|r| r == crate::support::SUPPORT_ROLE) =>
+        {
+            sessions::end_impersonations_by(state, id, "support_role_removed")
+                .await?
+                .len()
+        }
+        _ => 0,
+    };
     record(
         state,
         ctx,
         id,
         action::USER_UPDATED,
-        json!({ "display_name": display_name, "email": email, "roles": roles }),
+        json!({ "display_name": display_name, "email": email, "roles": roles, "support_sessions_ended": support_sessions_ended }),
     )
     .await?;
     get(state, id).await
@@ -441,11 +490,13 @@ pub async fn notify_user(state: &AppState, user: &User, notice: Notice) -> AppRe
     super::notices::for_user(state, user, notice).await
 }
 
-/// Tells a user their account was locked (called from the sign-in path).
+/// The account was just locked after failed sign-ins (called from the sign-in path):
+/// ends the support sessions the user opened as an engineer, and tells the user.
 pub async fn notify_locked(
     state: &AppState,
     user: &User,
     until: Option<DateTime<Utc>>,
 ) -> AppResult<()> {
+    sessions::end_impersonations_by(state, user.id, "locked").await?;
     notify_user(state, user, Notice::Locked(until)).await
 }

@@ -336,6 +336,17 @@ impl Browser {
             .unwrap_or_else(|e| panic!("click `{css}`: {e}"));
     }
 
+    /// Waits (up to 15 s) until `el` is no longer in the page (the browser navigated).
+    pub async fn wait_gone(&self, what: &str, el: &fantoccini::elements::Element) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while el.is_displayed().await.is_ok() {
+            if Instant::now() > deadline {
+                panic!("{what}: the page did not change ({})", self.url().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (up to 15 s) until the browser's URL satisfies `ok`; panics with the URL,
     /// the page and the console log otherwise.
     pub async fn wait_url(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {

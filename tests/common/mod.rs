@@ -70,6 +70,7 @@ impl TestDb {
         let r = &mut cfg.ratelimit;
         for l in [
             &mut r.login_ip,
+            &mut r.login_ip_failures,
             &mut r.login_account,
             &mut r.mfa_ip,
             &mut r.mfa_account,

@@ -100,6 +100,8 @@ pub async fn reset(
 ) -> AppResult<bool> {
     let was_on = state.store.delete_mfa(user_id).await?;
     crate::cache::user_changed(state, user_id).await;
+    // Support sessions need an engineer signed in with MFA: theirs end with it.
+    crate::sessions::end_impersonations_by(state, user_id, "mfa_reset").await?;
     audit::record(
         state,
         actor,
@@ -116,6 +118,7 @@ pub async fn reset(
 pub async fn disable(state: &AppState, user: &User, meta: &RequestMeta) -> AppResult<bool> {
     let was_on = state.store.delete_mfa(user.id).await?;
     crate::cache::user_changed(state, user.id).await;
+    crate::sessions::end_impersonations_by(state, user.id, "mfa_disabled").await?;
     if was_on {
         audit::record(
             state,
@@ -145,6 +148,7 @@ pub async fn record_reauth(
     session: &Session,
     meta: &RequestMeta,
 ) -> AppResult<()> {
+    crate::sessions::refuse_impersonation(session)?;
     state
         .store
         .set_session_reauth(session.id, state.clock.now())
@@ -240,6 +244,7 @@ pub async fn start_enrolment(
     user: &User,
     session: &Session,
 ) -> AppResult<Enrolment> {
+    crate::sessions::refuse_impersonation(session)?;
     let secret = totp::new_secret();
     let now = state.clock.now();
     let sealed = state
@@ -280,6 +285,7 @@ pub async fn confirm_enrolment(
     code: &str,
     meta: &RequestMeta,
 ) -> AppResult<ConfirmOutcome> {
+    crate::sessions::refuse_impersonation(session)?;
     let now = state.clock.now();
     let Some(pending) = state.store.get_pending_enrolment(pending_id).await? else {
         return Ok(ConfirmOutcome::Stale);
