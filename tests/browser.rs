@@ -580,8 +580,6 @@ async fn saml_sso_and_slo_with_mod_auth_mellon() {
 
 /// The same sign-out from the "Sign out" button of the account page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "Monban bug: /account's CSP keeps form-action 'self', so Chromium blocks its \
-            sign-out form when the session has SAML SPs to log out (front-channel chain)"]
 async fn saml_slo_from_the_account_page() {
     let Some(b) = Browser::start("saml-account").await else {
         return;

@@ -212,9 +212,15 @@ async fn csrf_is_enforced(b: Backend) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let html = r.text().await.unwrap();
-    assert!(html.contains("このフォームは受け付けられませんでした"), "{html}");
+    assert!(
+        html.contains("このフォームは受け付けられませんでした"),
+        "{html}"
+    );
     assert!(html.contains("何も変更されていません"), "{html}");
-    assert!(!html.contains("再読み込み"), "reloading cannot help: {html}");
+    assert!(
+        !html.contains("再読み込み"),
+        "reloading cannot help: {html}"
+    );
     // With a same-origin Referer it offers to open the form's page again.
     let r = c
         .post(app.url("/login"))

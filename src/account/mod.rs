@@ -37,6 +37,8 @@ async fn account_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult
     };
     let locale = http::locale(&req, &state);
     let token = csrf::issue(&req, &state);
+    // The page's sign-out form.
+    crate::saml::slo::allow_chain_in_form_action(&req, &state, session.id).await?;
     let sessions = state
         .store
         .list_live_sessions(user.id)

@@ -202,9 +202,7 @@ async fn logout_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
         return Ok(res.body(templates::logged_out(locale, product).into_string()));
     };
     // Signing out walks the SAML service providers of this session (redirects).
-    for url in crate::saml::slo::chain_destinations(&state, session.id).await? {
-        http::csp::allow_form_target(&req, &url);
-    }
+    crate::saml::slo::allow_chain_in_form_action(&req, &state, session.id).await?;
     let token = csrf::issue(&req, &state);
     if let Some(c) = token.set_cookie {
         res.cookie(c);

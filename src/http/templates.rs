@@ -123,7 +123,7 @@ pub fn account(locale: Locale, product: &str, v: &AccountView) -> Markup {
             tbody {
                 @for s in &v.sessions {
                     tr {
-                        td { (s.started) @if s.current { " " (locale.t("account.this_session")) } }
+                        td { (s.started) @if s.current { " " span.nowrap { (locale.t("account.this_session")) } } }
                         td { (s.ip) }
                         td { (s.agent) }
                     }
@@ -263,7 +263,7 @@ button { cursor: pointer; }
 .support-banner { background: #b00020; color: #fff; padding: .5rem 1.25rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884; font-size: .9rem; }
-th { white-space: nowrap; word-break: keep-all; }
+th, .nowrap { white-space: nowrap; word-break: keep-all; }
 td { overflow-wrap: anywhere; }
 code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }
 "#;

@@ -507,17 +507,21 @@ pub async fn sessions_ended(
     Ok(())
 }
 
-/// Where a browser logout of `session_id` leads: the SLO endpoint of each service
-/// provider that took part (the logout form's CSP `form-action` must allow them).
-pub async fn chain_destinations(state: &AppState, session_id: Uuid) -> AppResult<Vec<String>> {
-    let mut out = Vec::new();
+/// A page with a sign-out form for `session_id`: signing out walks the SLO endpoint
+/// of each service provider that took part (redirects), so the page's CSP
+/// `form-action` must allow them.
+pub async fn allow_chain_in_form_action(
+    req: &HttpRequest,
+    state: &AppState,
+    session_id: Uuid,
+) -> AppResult<()> {
     for p in state.store.list_session_sps(session_id).await? {
         if let Some(url) = crate::cache::sp(state, &p.sp_entity_id)
             .await?
             .and_then(|sp| sp.slo_url)
         {
-            out.push(url);
+            crate::http::csp::allow_form_target(req, &url);
         }
     }
-    Ok(out)
+    Ok(())
 }
