@@ -113,6 +113,7 @@ on_both_backends!(
     invitation_and_notices,
     every_documented_endpoint_refuses_missing_and_wrong_credentials,
     responses_with_secrets_are_not_cached,
+    invitation_link_is_single_use_under_a_race,
 );
 
 /// A response that shows a client secret must not be kept by any cache (RFC 9111
@@ -1383,4 +1384,77 @@ async fn audit_log_filters_and_openapi(b: Backend) {
     let docs = reqwest::get(app.url("/admin/v1/docs/")).await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+/// An invitation link sets the first password once, even when several submissions
+/// race: exactly one is accepted, and its password is the account's.
+async fn invitation_link_is_single_use_under_a_race(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let admin = app.admin().await;
+    let (s, u) = admin
+        .post(
+            "/users",
+            json!({"email": "racer@example.com", "display_name": "Racer"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let id: uuid::Uuid = u["id"].as_str().unwrap().parse().unwrap();
+    let msgs = app
+        .state
+        .store
+        .list_outbox(app.state.org.id, Some(id), 10)
+        .await
+        .unwrap();
+    let link = msgs[0]
+        .body_text
+        .split_whitespace()
+        .find(|w| w.contains("/account/invitation?token="))
+        .expect("link in the invitation")
+        .to_string();
+    let c = app.client();
+    let html = c.get(&link).send().await.unwrap().text().await.unwrap();
+    let token = common::extract_csrf(&html).unwrap();
+    let inv = common::extract_hidden(&html, "token").unwrap();
+    let passwords: Vec<String> = (0..6).map(|i| format!("racing-Horse-{i}-meadow")).collect();
+    let tries = passwords.iter().map(|pw| {
+        let c = c.clone();
+        let (token, inv, pw) = (token.clone(), inv.clone(), pw.clone());
+        let url = app.url("/account/invitation");
+        async move {
+            c.post(url)
+                .form(&[
+                    ("csrf_token", token.as_str()),
+                    ("token", inv.as_str()),
+                    ("new_password", pw.as_str()),
+                    ("confirm_password", pw.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(tries).await;
+    let won: Vec<&String> = passwords
+        .iter()
+        .zip(&statuses)
+        .filter(|(_, s)| **s == 303)
+        .map(|(p, _)| p)
+        .collect();
+    assert_eq!(won.len(), 1, "accepted: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 400),
+        "{statuses:?}"
+    );
+    // The winner first (the losers' wrong passwords count towards the lockout).
+    let order = std::iter::once(won[0]).chain(passwords.iter().filter(|p| *p != won[0]));
+    for pw in order {
+        let ok = app
+            .login(&app.client(), "racer@example.com", pw)
+            .await
+            .status()
+            == 303;
+        assert_eq!(ok, pw == won[0], "{pw}");
+    }
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     second_step_needs_the_first_step_in_the_same_browser,
     too_many_wrong_codes_drop_the_sign_in_and_count_towards_lockout,
     half_finished_sign_in_expires,
+    tries_are_counted_before_the_code_is_checked,
 );
 
 async fn enrolment_requires_reauth_and_a_valid_current_code(b: Backend) {
@@ -770,4 +771,45 @@ async fn half_finished_sign_in_expires(b: Backend) {
     let r = submit_code(&app, &c, "/login/mfa", &auth.code(&app, 0)).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.text().await.unwrap().contains("has expired"));
+}
+
+/// No more than `mfa.max_attempts` codes are ever checked on one half-finished sign-in,
+/// however many submissions run at once: each try is counted before its code is looked
+/// at. Here the tries of parallel submissions still in flight are counted on the
+/// challenge (as they would be by then); a right code arriving now is not checked.
+async fn tries_are_counted_before_the_code_is_checked(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| c.mfa.max_attempts = 3)
+        .await
+        .unwrap();
+    let setup = app.client();
+    let (user, auth, _) = enrolled_user(&app, &setup, "quinn@example.com").await;
+    let c = app.client();
+    let r = app.login(&c, "quinn@example.com", PW).await;
+    assert_eq!(location(&r), "/login/mfa");
+    let token = common::cookie_value(set_cookie(&r, "monban_mfa").expect("challenge cookie"));
+    let ch = app
+        .state
+        .store
+        .find_mfa_challenge(&monban::sessions::hash_token(&app.state, &token))
+        .await
+        .unwrap()
+        .expect("the challenge");
+    for _ in 0..3 {
+        app.state
+            .store
+            .add_mfa_challenge_attempt(ch.id)
+            .await
+            .unwrap();
+    }
+    let r = submit_code(&app, &c, "/login/mfa", &auth.code(&app, 0)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a fourth check");
+    assert!(set_cookie(&r, "monban_session").is_none());
+    assert!(app
+        .state
+        .store
+        .list_live_sessions(user.id)
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.created_at < ch.created_at));
 }

@@ -168,6 +168,7 @@ on_both_backends!(
     private_key_jwt_audience_is_the_issuer_or_the_endpoint_called,
     fresh_login_marker_is_bound_to_its_request_and_single_use,
     repeated_parameters_are_refused_in_each_protocols_format,
+    code_of_another_client_is_refused_without_spending_it,
 );
 
 async fn refresh_rotation_and_reuse_revokes_the_family(b: Backend) {
@@ -1914,4 +1915,43 @@ async fn repeated_parameters_are_refused_in_each_protocols_format(b: Backend) {
     assert_eq!(rp.introspect(rt).await["active"], true);
     let (s, _) = rp.refresh(rt).await;
     assert_eq!(s, 200);
+}
+
+/// An authorization code presented by another client is refused without being spent
+/// (as a refresh token is): a client that learns someone else's code cannot burn it,
+/// and the client it was issued to still exchanges it, once.
+async fn code_of_another_client_is_refused_without_spending_it(b: Backend) {
+    let rp = rp(b).await;
+    let other = rp
+        .app
+        .register_client(NewClient {
+            name: "Other".into(),
+            ..base_client()
+        })
+        .await;
+    let (code, v) = rp.code("openid").await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", v.as_str()),
+    ];
+    let r = rp
+        .http
+        .post(rp.app.url("/token"))
+        .basic_auth(&other.client_id, other.client_secret.as_deref())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_grant", "{e}");
+    // The code is intact for its own client…
+    let (s, t) = rp.token(&form).await;
+    assert_eq!(s, 200, "{t}");
+    assert!(t["access_token"].is_string());
+    // …and still single use.
+    let (s, t) = rp.token(&form).await;
+    assert_eq!((s, t["error"].as_str()), (400, Some("invalid_grant")));
 }

@@ -231,10 +231,17 @@ async fn invitation_submit(
         .hash(&form.new_password)
         .await
         .map_err(AppError::internal)?;
-    state
+    // Single use even under a race: only a pending user without a password gets one.
+    if !state
         .store
-        .set_password_hash(user.id, &hash, state.clock.now())
-        .await?;
+        .set_first_password(user.id, &hash, state.clock.now())
+        .await?
+    {
+        return Err(AppError::bad_request(
+            "invalid_invitation",
+            "this invitation link is invalid, used or expired",
+        ));
+    }
     crate::users::actions::credentials_changed(
         &state,
         user.id,

@@ -161,7 +161,12 @@ async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResul
         .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
     let now = state.clock.now();
     let hash = sessions::hash_token(state, code);
-    let c = match state.store.consume_auth_code(&hash, now).await? {
+    // Bound to its client: another client's code is refused without spending it.
+    let c = match state
+        .store
+        .consume_auth_code(&hash, &client.client_id, now)
+        .await?
+    {
         Consumed::Fresh(c) => c,
         Consumed::Reused(c) => {
             if c.client_id == client.client_id

@@ -213,6 +213,15 @@ pub trait UserStore {
     /// Matches the normalised e-mail or login id within an organisation.
     async fn find_user_by_login(&self, org_id: Uuid, login: &str) -> StoreResult<Option<User>>;
     async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Sets the first password of a pending user who has none, and activates them, in
+    /// one statement; false when the user is no longer pending or has a password (so
+    /// of racing invitation submissions exactly one succeeds).
+    async fn set_first_password(
+        &self,
+        id: Uuid,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn set_user_claims(
         &self,
         id: Uuid,

@@ -203,9 +203,12 @@ pub trait OidcStore {
     ) -> StoreResult<u64>;
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()>;
+    /// Marks the code used, if it was issued to `client_id` (one statement). A code
+    /// issued to another client is left untouched and reported as `Unknown`.
     async fn consume_auth_code(
         &self,
         code_hash: &[u8],
+        client_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Consumed<AuthCode>>;
 
@@ -527,22 +530,30 @@ macro_rules! impl_oidc_store {
                     Ok(())
                 }
 
-                async fn consume_auth_code(&self, code_hash: &[u8], now: DateTime<Utc>) -> StoreResult<Consumed<AuthCode>> {
+                async fn consume_auth_code(
+                    &self,
+                    code_hash: &[u8],
+                    client_id: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Consumed<AuthCode>> {
                     let fresh = sqlx::query_as::<$db, AuthCode>(sqlx::AssertSqlSafe(format!(
-                        "UPDATE authorization_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+                        "UPDATE authorization_codes SET used_at = $2 \
+                         WHERE code_hash = $1 AND client_id = $3 AND used_at IS NULL \
                          RETURNING {CODE_COLS}"
                     )))
                     .bind(code_hash)
                     .bind(now)
+                    .bind(client_id)
                     .fetch_optional(&self.pool)
                     .await?;
                     if let Some(c) = fresh {
                         return Ok(Consumed::Fresh(c));
                     }
                     let old = sqlx::query_as::<$db, AuthCode>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {CODE_COLS} FROM authorization_codes WHERE code_hash = $1"
+                        "SELECT {CODE_COLS} FROM authorization_codes WHERE code_hash = $1 AND client_id = $2"
                     )))
                     .bind(code_hash)
+                    .bind(client_id)
                     .fetch_optional(&self.pool)
                     .await?;
                     Ok(old.map(Consumed::Reused).unwrap_or(Consumed::Unknown))

@@ -123,6 +123,19 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
+            async fn set_first_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+                let r = sqlx::query::<$db>(
+                    "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
+                     status = 'active' WHERE id = $1 AND status = 'pending' AND password_hash IS NULL",
+                )
+                .bind(id)
+                .bind(hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            }
+
             async fn set_user_claims(&self, id: Uuid, c: &UserClaims, now: DateTime<Utc>) -> StoreResult<()> {
                 let r = sqlx::query::<$db>(
                     "UPDATE users SET email_verified = $2, phone_number = $3, phone_number_verified = $4, \

@@ -148,12 +148,21 @@ pub async fn submit(
         state.store.delete_mfa_challenge(ch.id).await?;
         return Ok(Outcome::Gone);
     }
-    let (ok, malformed) = match factor {
-        Factor::Totp => check_totp(state, &user, code).await?,
-        Factor::BackupCode => check_backup_code(state, &user, code).await?,
+    // The try is counted before the code is looked at (one atomic UPDATE), so that of
+    // any number of parallel submissions no more than `max_attempts` are checked.
+    let Some(attempts) = state.store.add_mfa_challenge_attempt(ch.id).await? else {
+        return Ok(Outcome::Gone);
+    };
+    let (ok, malformed) = if attempts > i64::from(state.cfg.mfa.max_attempts) {
+        (false, false)
+    } else {
+        match factor {
+            Factor::Totp => check_totp(state, &user, code).await?,
+            Factor::BackupCode => check_backup_code(state, &user, code).await?,
+        }
     };
     if !ok {
-        return wrong(state, ch, &user, malformed, meta).await;
+        return wrong(state, ch, &user, attempts, malformed, meta).await;
     }
     // Exactly one request finishes a challenge.
     if !state.store.delete_mfa_challenge(ch.id).await? {
@@ -255,16 +264,15 @@ async fn check_backup_code(state: &AppState, user: &User, code: &str) -> AppResu
     ))
 }
 
+/// A wrong (or unchecked) code: `attempts` is this try's number on the challenge.
 async fn wrong(
     state: &AppState,
     ch: &MfaChallenge,
     user: &User,
+    attempts: i64,
     malformed: bool,
     meta: &RequestMeta,
 ) -> AppResult<Outcome> {
-    let Some(attempts) = state.store.add_mfa_challenge_attempt(ch.id).await? else {
-        return Ok(Outcome::Gone);
-    };
     let max = i64::from(state.cfg.mfa.max_attempts);
     if attempts < max {
         login::record(
