@@ -950,6 +950,22 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.server.issuer.starts_with("https://")
     }
+
+    /// A cookie's name as sent: with the `__Host-` prefix when cookies are secure, so
+    /// that a sibling (sub)domain cannot plant or overwrite it (browsers accept such a
+    /// cookie only from this host, Secure, `Path=/`, without `Domain`).
+    pub fn cookie_name(&self, base: &str) -> String {
+        if self.secure_cookies() && !base.starts_with("__Host-") {
+            format!("__Host-{base}")
+        } else {
+            base.to_string()
+        }
+    }
+
+    /// The session cookie's name (see [`Config::cookie_name`]).
+    pub fn session_cookie_name(&self) -> String {
+        self.cookie_name(&self.session.cookie_name)
+    }
 }
 
 /// `MONBAN_SERVER__LISTEN=…` → `server.listen`. Values are parsed like figment's

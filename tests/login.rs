@@ -13,6 +13,7 @@ on_both_backends!(
     sign_in_success_sets_session_and_records_attempt,
     wrong_password_and_unknown_user_are_indistinguishable,
     csrf_is_enforced,
+    secure_cookies_are_host_only,
     logout_ends_the_server_side_session,
     redirect_after_login_is_local_only,
     lockout_after_repeated_failures_and_lifts_by_itself,
@@ -805,4 +806,73 @@ async fn wrong_current_passwords_at_account_password_count_towards_lockout(b: Ba
             .status(),
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Behind https, the CSRF and session cookies carry the `__Host-` prefix: a sibling
+/// (sub)domain cannot plant one (browsers refuse such a cookie with a `Domain`), and a
+/// plain-named cookie it could plant is not read.
+async fn secure_cookies_are_host_only(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.server.issuer = "https://idp.example.com".into();
+    })
+    .await
+    .unwrap();
+    app.create_user("host@example.com", PW).await;
+    // No cookie store: the cookies are Secure and this is plain http.
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    let sc = set_cookie(&r, "__Host-monban_csrf").expect("__Host- CSRF cookie");
+    assert!(
+        sc.contains("Secure") && sc.contains("Path=/") && !sc.contains("Domain"),
+        "{sc}"
+    );
+    assert!(set_cookie(&r, "monban_csrf").is_none());
+    let value = cookie_value(sc);
+    let token = extract_csrf(&r.text().await.unwrap()).unwrap();
+    let form = [
+        ("username", "host@example.com"),
+        ("password", PW),
+        ("csrf_token", token.as_str()),
+    ];
+    // The same pair under the plain name (what a sibling domain could set): refused.
+    let r = c
+        .post(app.url("/login"))
+        .header("cookie", format!("monban_csrf={value}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Under its own name: signed in, with a __Host- session cookie.
+    let r = c
+        .post(app.url("/login"))
+        .header("cookie", format!("__Host-monban_csrf={value}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&r, "__Host-monban_session").expect("__Host- session cookie");
+    assert!(
+        session.contains("Secure") && session.contains("Path=/") && !session.contains("Domain")
+    );
+    let token = cookie_value(session);
+    // A plain-named session cookie is not read.
+    let r = c
+        .get(app.url("/account"))
+        .header("cookie", format!("monban_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "not signed in");
+    let r = c
+        .get(app.url("/account"))
+        .header("cookie", format!("__Host-monban_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }

@@ -179,6 +179,27 @@ async fn admin_approved_request_flow(b: Backend) {
         403,
         "not an admin"
     );
+    // An engineer who is an administrator too cannot approve their own request.
+    set_roles(app, w.engineer.id, "support admin").await;
+    let own = w
+        .engineer_browser
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let t = common::extract_csrf(&own).expect("the admin's approval page");
+    let r = w
+        .engineer_browser
+        .post(app.url(&format!("/support/requests/{id}/decision")))
+        .form(&[("csrf_token", t.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "approving one's own request");
+    set_roles(app, w.engineer.id, "support").await;
     let page = boss_browser
         .get(&page_url)
         .send()
@@ -1424,4 +1445,13 @@ async fn encoded_admin_paths_answer_in_the_apis_format() {
         let ct = r.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("application/problem+json"), "{path}: {ct}");
     }
+}
+
+async fn set_roles(app: &TestApp, id: uuid::Uuid, roles: &str) {
+    app.state
+        .store
+        .update_user_profile(id, None, None, Some(roles), app.clock.now())
+        .await
+        .unwrap();
+    monban::cache::user_changed(&app.state, id).await;
 }

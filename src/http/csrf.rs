@@ -23,14 +23,14 @@ pub struct CsrfToken {
 
 pub fn issue(req: &HttpRequest, state: &AppState) -> CsrfToken {
     let existing = req
-        .cookie(CSRF_COOKIE)
+        .cookie(&state.cfg.cookie_name(CSRF_COOKIE))
         .map(|c| c.value().to_string())
         .filter(|v| B64.decode(v).map(|b| b.len() == 32).unwrap_or(false));
     let (value, set_cookie) = match existing {
         Some(v) => (v, None),
         None => {
             let v = crate::util::random_token(32);
-            let c = Cookie::build(CSRF_COOKIE, v.clone())
+            let c = Cookie::build(state.cfg.cookie_name(CSRF_COOKIE), v.clone())
                 .path("/")
                 .http_only(true)
                 .secure(state.cfg.secure_cookies())
@@ -61,7 +61,9 @@ pub fn verify(
             return Err(fail());
         }
     }
-    let cookie = req.cookie(CSRF_COOKIE).ok_or_else(fail)?;
+    let cookie = req
+        .cookie(&state.cfg.cookie_name(CSRF_COOKIE))
+        .ok_or_else(fail)?;
     let submitted = B64
         .decode(submitted.ok_or_else(fail)?)
         .map_err(|_| fail())?;

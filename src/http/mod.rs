@@ -125,7 +125,7 @@ pub async fn current_session(
     req: &HttpRequest,
     state: &AppState,
 ) -> AppResult<Option<(Session, User)>> {
-    let Some(cookie) = req.cookie(&state.cfg.session.cookie_name) else {
+    let Some(cookie) = req.cookie(&state.cfg.session_cookie_name()) else {
         return Ok(None);
     };
     let Some(session) = sessions::lookup(state, cookie.value()).await? else {

@@ -245,7 +245,7 @@ async fn logout_request(
     };
     // The browser's own session is the one that ended: drop its cookie too.
     if let Some(sid) = ended_here {
-        let cookie_session = match req.cookie(&state.cfg.session.cookie_name) {
+        let cookie_session = match req.cookie(&state.cfg.session_cookie_name()) {
             Some(c) => state
                 .store
                 .find_live_session(&crate::sessions::hash_token(state, c.value()))

@@ -338,7 +338,7 @@ async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure when the issuer is https.
 pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
-    Cookie::build(state.cfg.session.cookie_name.clone(), token)
+    Cookie::build(state.cfg.session_cookie_name(), token)
         .path("/")
         .http_only(true)
         .secure(state.cfg.secure_cookies())
@@ -348,7 +348,7 @@ pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
 
 /// A cookie that removes the session cookie.
 pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    Cookie::build(state.cfg.session.cookie_name.clone(), "")
+    Cookie::build(state.cfg.session_cookie_name(), "")
         .path("/")
         .http_only(true)
         .secure(state.cfg.secure_cookies())

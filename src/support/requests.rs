@@ -155,6 +155,14 @@ pub async fn decide(
         .await?
         .filter(|r| r.org_id == state.org.id)
         .ok_or_else(|| AppError::not_found("no such support request"))?;
+    // Four eyes: the engineer who asked cannot approve their own request, even when
+    // they are an administrator too.
+    if approve && actor.id == Some(r.support_user_id) {
+        return Err(AppError::forbidden(
+            "own_request",
+            "a support request must be approved by another administrator",
+        ));
+    }
     let now = state.clock.now();
     let grant_id = approve.then(Uuid::new_v4);
     let status = if approve { "approved" } else { "denied" };
