@@ -441,6 +441,61 @@ async fn oidc_code_flow_with_mod_auth_openidc() {
     b.close().await;
 }
 
+/// An admin asks for a new password: the next sign-in to an app stops at the password
+/// change form (the user types the current and a new password), then goes on to the
+/// app — the form's flow ends at the app's redirect URI (CSP `form-action`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_change_requested_by_an_admin() {
+    let Some(b) = Browser::start("password-change").await else {
+        return;
+    };
+    if !harness::module_available("mod_auth_openidc.so", "libapache2-mod-auth-openidc") {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let user = app.create_user("erin@example.com", PW).await;
+    let rp = start_openidc_rp(&app).await;
+    let protected = format!("{}/protected/", rp.apache.base());
+    let admin = app.admin().await;
+    let (status, body) = admin
+        .post(
+            &format!("/users/{}/password-change-request", user.id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+
+    b.goto(&protected).await;
+    b.wait_path("to Monban's sign-in", "/login").await;
+    type_credentials(&b, "erin@example.com", PW).await;
+    b.wait_path("the password change comes first", "/account/password")
+        .await;
+    b.look("password change requested", &[]).await;
+    let new_password = "a brand new passphrase 2026";
+    b.type_into("#current_password", PW).await;
+    b.type_into("#new_password", new_password).await;
+    b.type_into("#confirm_password", new_password).await;
+    let form = b.find("form[action='/account/password']").await;
+    b.click("form[action='/account/password'] button[type=submit]")
+        .await;
+    b.wait_gone("password form submitted", &form).await;
+    b.wait_path("consent", "/consent").await;
+    b.click("button[name=decision][value=approve]").await;
+    let p = protected.clone();
+    b.wait_url("back at the app", move |u: &str| u == p).await;
+    assert_eq!(b.text("#oidc-email").await, "erin@example.com");
+    b.look("app after the password change", &[]).await;
+    let u = app.state.store.get_user(user.id).await.unwrap();
+    assert!(
+        app.state
+            .passwords
+            .verify(u.password_hash.as_deref(), new_password)
+            .await,
+        "the new password is stored"
+    );
+    b.close().await;
+}
+
 fn percent_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
