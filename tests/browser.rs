@@ -310,6 +310,11 @@ struct OidcRp {
 }
 
 async fn start_openidc_rp(app: &TestApp) -> OidcRp {
+    start_openidc_rp_with(app, "").await
+}
+
+/// The relying party with `extra` lines of mod_auth_openidc configuration.
+async fn start_openidc_rp_with(app: &TestApp, extra: &str) -> OidcRp {
     let (port, dir) = apache::Apache::prepare();
     let rp = format!("http://localhost:{port}");
     let reg = app
@@ -327,7 +332,7 @@ async fn start_openidc_rp(app: &TestApp) -> OidcRp {
         &app.base,
         &reg.client_id,
         reg.client_secret.as_deref().unwrap(),
-    );
+    ) + extra;
     let apache = apache::Apache::start(port, dir, &conf).await;
     OidcRp {
         apache,
@@ -493,6 +498,50 @@ async fn password_change_requested_by_an_admin() {
             .await,
         "the new password is stored"
     );
+    b.close().await;
+}
+
+/// mod_auth_openidc refreshes the access token on each request (it is always "about
+/// to expire" for it): Monban rotates the refresh token each time, and the app sees a
+/// new access token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_refresh_through_mod_auth_openidc() {
+    let Some(b) = Browser::start("oidc-refresh").await else {
+        return;
+    };
+    if !harness::module_available("mod_auth_openidc.so", "libapache2-mod-auth-openidc") {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.create_user("fay@example.com", PW).await;
+    let rp = start_openidc_rp_with(&app, "OIDCRefreshAccessTokenBeforeExpiry 86400\n").await;
+    let protected = format!("{}/protected/", rp.apache.base());
+    b.goto(&protected).await;
+    b.wait_path("to Monban's sign-in", "/login").await;
+    type_credentials(&b, "fay@example.com", PW).await;
+    b.wait_path("consent", "/consent").await;
+    b.click("button[name=decision][value=approve]").await;
+    let p = protected.clone();
+    b.wait_url("back at the app", move |u: &str| u == p).await;
+    let first = b.text("#oidc-at").await;
+    assert!(first.split('.').count() == 3, "a JWT access token: {first}");
+    b.look("app with its first access token", &[]).await;
+    let mut previous = first;
+    for round in 1..=2 {
+        b.goto(&protected).await;
+        let p = protected.clone();
+        b.wait_url("the app again", move |u: &str| u == p).await;
+        let now = b.text("#oidc-at").await;
+        assert_ne!(
+            now,
+            previous,
+            "round {round}: refreshed\n{}",
+            rp.apache.error_log()
+        );
+        assert!(now.split('.').count() == 3, "{now}");
+        previous = now;
+    }
+    b.look("app after refreshes", &[]).await;
     b.close().await;
 }
 

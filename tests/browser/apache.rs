@@ -24,6 +24,7 @@ const PROTECTED_PAGE: &str = r#"<!DOCTYPE html>
 <p>OIDC email: <span id="oidc-email"><!--#echo var="OIDC_CLAIM_email" --></span></p>
 <p>OIDC sub: <span id="oidc-sub"><!--#echo var="OIDC_CLAIM_sub" --></span></p>
 <p>OIDC acr: <span id="oidc-acr"><!--#echo var="OIDC_CLAIM_acr" --></span></p>
+<p>OIDC access token: <span id="oidc-at"><!--#echo var="OIDC_access_token" --></span></p>
 <p>SAML email: <span id="saml-email"><!--#echo var="MELLON_email" --></span></p>
 <p>SAML name: <span id="saml-name"><!--#echo var="MELLON_name" --></span></p>
 <p>SAML NameID: <span id="saml-nameid"><!--#echo var="MELLON_NAME_ID" --></span></p>
