@@ -163,8 +163,10 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))
-            .wrap(from_fn(crate::http::banner_scope))
+            // Error pages are rendered inside the support-session scope: they show
+            // the banner too.
             .wrap(from_fn(middleware::html_errors))
+            .wrap(from_fn(crate::http::banner_scope))
             .wrap(from_fn(crate::http::csp::middleware))
             .wrap(middleware::security_headers())
             .wrap(from_fn(middleware::request_id))

@@ -825,7 +825,12 @@ async fn support_session_refusal_is_a_page() {
     b.wait_path("MFA enrolment refused", "/account/mfa/enroll")
         .await;
     assert!(b.has("main p.error").await, "{}", b.body_text().await);
+    // Still under the banner, with a way back that fits (the start page: the account).
+    assert!(b.has(".support-banner").await, "{}", b.body_text().await);
     b.look("MFA enrolment refused", &[403]).await;
+    b.click("a#back").await;
+    b.wait_path("back to the account", "/account").await;
+    assert!(b.has(".support-banner").await);
     b.close().await;
 }
 

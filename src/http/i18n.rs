@@ -134,7 +134,7 @@ fn text(key: &str) -> (&'static str, &'static str) {
         "logout.done" => ("ログアウトしました。", "You have signed out."),
         "logout.again" => ("もう一度ログイン", "Sign in again"),
         "error.title" => ("エラー", "Error"),
-        "error.back" => ("ログイン画面へ戻る", "Back to sign-in"),
+        "error.back" => ("最初の画面へ戻る", "Back to the start page"),
         "error.reopen" => ("ページを開き直す", "Open the page again"),
         "error.csrf_failed" => (
             "このフォームは受け付けられませんでした。有効期限が切れたか（別のタブでログイン・ログアウトした場合など）、このサイト以外から送信されたためです。何も変更されていません。ページを開き直して、もう一度入力してください。",

@@ -176,7 +176,7 @@ pub fn error(
         @if let Some(r) = reopen {
             p { a #reopen href=(r) { (locale.t("error.reopen")) } }
         }
-        p { a href="/login" { (locale.t("error.back")) } }
+        p { a #back href="/" { (locale.t("error.back")) } }
     };
     layout(locale, product, locale.t("error.title"), body)
 }
