@@ -70,7 +70,11 @@ fn base_client() -> NewClient {
 }
 
 async fn rp_with(b: Backend, n: NewClient) -> Rp {
-    let app = TestApp::spawn(b).await.unwrap();
+    rp_configured(b, n, |_| {}).await
+}
+
+async fn rp_configured(b: Backend, n: NewClient, tweak: impl FnOnce(&mut monban::Config)) -> Rp {
+    let app = TestApp::spawn_with(b, tweak).await.unwrap();
     let user = app.create_user(EMAIL, PW).await;
     let r = app.register_client(n).await;
     Rp {
@@ -145,6 +149,7 @@ impl Rp {
 }
 
 on_both_backends!(
+    code_of_an_expired_session_is_refused,
     forged_fresh_login_marker_does_not_skip_prompt_login,
     refresh_rotation_and_reuse_revokes_the_family,
     introspection_reflects_revocation_and_needs_client_auth,
@@ -1954,4 +1959,30 @@ async fn code_of_another_client_is_refused_without_spending_it(b: Backend) {
     // …and still single use.
     let (s, t) = rp.token(&form).await;
     assert_eq!((s, t["error"].as_str()), (400, Some("invalid_grant")));
+}
+
+/// A code does not outlive its sign-in session: once the session has expired
+/// (absolute lifetime), the code is refused, as when the session was ended.
+async fn code_of_an_expired_session_is_refused(b: Backend) {
+    let rp = rp_configured(b, base_client(), |c| {
+        c.tokens.code_ttl_secs = 4 * 3600;
+        c.session.idle_timeout_secs = 3600;
+        c.session.absolute_lifetime_secs = 3600;
+    })
+    .await;
+    let (code, v) = rp.code("openid").await;
+    rp.app.clock.advance(chrono::Duration::seconds(3601));
+    let (s, t) = rp
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &v),
+        ])
+        .await;
+    assert_eq!(
+        (s, t["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{t}"
+    );
 }

@@ -224,7 +224,8 @@ async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResul
     let user = active_user(state, c.user_id).await?;
     refuse_blocked_app(client, &user)?;
     let session = state.store.get_session(c.session_id).await?;
-    if session.is_none_or(|s| s.ended_at.is_some()) {
+    let now = state.clock.now();
+    if session.is_none_or(|s| s.ended_at.is_some() || s.expires_at <= now) {
         return Err(OAuthError::invalid_grant("the sign-in session has ended"));
     }
     issue(
