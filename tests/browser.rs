@@ -309,6 +309,15 @@ struct OidcRp {
     client_id: String,
 }
 
+/// A browser and a Monban for an OIDC case, when Chromium and mod_auth_openidc are there.
+async fn oidc_case(case: &str) -> Option<(Browser, TestApp)> {
+    let b = Browser::start(case).await?;
+    if !harness::module_available("mod_auth_openidc.so", "libapache2-mod-auth-openidc") {
+        return None;
+    }
+    Some((b, TestApp::spawn(Backend::Sqlite).await.unwrap()))
+}
+
 async fn start_openidc_rp(app: &TestApp) -> OidcRp {
     start_openidc_rp_with(app, "").await
 }
@@ -342,13 +351,9 @@ async fn start_openidc_rp_with(app: &TestApp, extra: &str) -> OidcRp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_code_flow_with_mod_auth_openidc() {
-    let Some(b) = Browser::start("oidc").await else {
+    let Some((b, app)) = oidc_case("oidc").await else {
         return;
     };
-    if !harness::module_available("mod_auth_openidc.so", "libapache2-mod-auth-openidc") {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let user = app.create_user("dave@example.com", PW).await;
     let rp = start_openidc_rp(&app).await;
     let protected = format!("{}/protected/", rp.apache.base());
@@ -451,13 +456,9 @@ async fn oidc_code_flow_with_mod_auth_openidc() {
 /// app — the form's flow ends at the app's redirect URI (CSP `form-action`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_change_requested_by_an_admin() {
-    let Some(b) = Browser::start("password-change").await else {
+    let Some((b, app)) = oidc_case("password-change").await else {
         return;
     };
-    if !harness::module_available("mod_auth_openidc.so", "libapache2-mod-auth-openidc") {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let user = app.create_user("erin@example.com", PW).await;
     let rp = start_openidc_rp(&app).await;
     let protected = format!("{}/protected/", rp.apache.base());
@@ -506,13 +507,9 @@ async fn password_change_requested_by_an_admin() {
 /// new access token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_refresh_through_mod_auth_openidc() {
-    let Some(b) = Browser::start("oidc-refresh").await else {
+    let Some((b, app)) = oidc_case("oidc-refresh").await else {
         return;
     };
-    if !harness::module_available("mod_auth_openidc.so", "libapache2-mod-auth-openidc") {
-        return;
-    }
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     app.create_user("fay@example.com", PW).await;
     let rp = start_openidc_rp_with(&app, "OIDCRefreshAccessTokenBeforeExpiry 86400\n").await;
     let protected = format!("{}/protected/", rp.apache.base());
