@@ -1,6 +1,6 @@
 //! Health, headers, request ids, body limits, malformed input, languages, JWKS.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use monban::clock::Clock;

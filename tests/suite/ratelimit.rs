@@ -6,8 +6,8 @@
 //! Distinct clients are simulated by trusting 127.0.0.1 as a proxy and sending
 //! different `X-Forwarded-For` addresses.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use chrono::Duration;
 use common::{Backend, TestApp};

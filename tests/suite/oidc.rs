@@ -3,8 +3,8 @@
 //! authentication failures, PKCE rules, consent, form_post, logout (RP-initiated and
 //! back-channel), forced logout, and hostile input.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use std::sync::{Arc, Mutex};
 

@@ -65,7 +65,7 @@ impl TestDb {
         cfg.password.argon2_iterations = 1;
         // The suites sign in, fail passwords and call /token many times a second from
         // 127.0.0.1, far beyond the production limits: keep limits on (the code path
-        // runs) but out of reach. tests/ratelimit.rs sets its own.
+        // runs) but out of reach. ratelimit.rs sets its own.
         let huge = monban::config::Limit::new(1_000_000, 1, 1_000_000);
         let r = &mut cfg.ratelimit;
         for l in [

@@ -1,6 +1,6 @@
 //! The store suite: the same assertions against SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{Duration, Utc};
 use common::{Backend, TestDb};

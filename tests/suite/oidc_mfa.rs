@@ -2,8 +2,8 @@
 //! `amr`/`acr`, MFA users are stepped up before SSO completes, `mfa.required` sends
 //! users to enrolment before any code is issued, and `prompt=none` cannot skip either.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use base64::Engine;
 use chrono::Duration;

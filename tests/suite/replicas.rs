@@ -11,7 +11,7 @@
 //! same way: it keeps serving from its cache, which shows that the other instance
 //! refused because of the bus, not because it never cached anything.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

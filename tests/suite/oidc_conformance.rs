@@ -3,7 +3,7 @@
 //! `openidconnect` crate as the relying party (the suite itself needs Java 21 and
 //! MongoDB). `conformance/plan.md` maps each module to its test.
 
-mod common;
+use crate::common;
 
 use std::time::Duration as StdDuration;
 

@@ -1,8 +1,8 @@
 //! Two-step sign-in over real HTTP with a fake clock and totp-rs as the authenticator
 //! app: enrolment, the second step, bad input, replay, races, lockout.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use chrono::Duration;
 use common::{set_cookie, Backend, TestApp};

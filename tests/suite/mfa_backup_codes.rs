@@ -1,8 +1,8 @@
 //! Backup codes over real HTTP: single use (also when two sign-ins race), how many
 //! remain, regeneration, download, and turning MFA off.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use chrono::Duration;
 use common::{set_cookie, Backend, TestApp};

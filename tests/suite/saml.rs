@@ -1,7 +1,7 @@
 //! SAML 2.0 identity provider over real HTTP, on both backends, with the fake clock.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

@@ -8,10 +8,10 @@
 //! Chromium's console log is read after each: no error, no CSP violation.
 //! Needs the Debian packages `chromium chromium-driver apache2
 //! libapache2-mod-auth-openidc libapache2-mod-auth-mellon` (scripts/install-deps.sh); without them the cases are
-//! skipped, or fail when `CI` is set. Run alone: `cargo test --test browser`.
+//! skipped, or fail when `CI` is set. Run alone: `cargo test --test suite browser::`.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 #[path = "browser/apache.rs"]
 mod apache;

@@ -1,7 +1,7 @@
 //! SAML Single Logout over real HTTP, on both backends: SP-initiated (Redirect and
 //! POST), the front-channel chain on browser logout, and propagation to the other SPs.
 
-mod common;
+use crate::common;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

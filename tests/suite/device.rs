@@ -4,7 +4,7 @@
 //! `authorization_pending`, `slow_down`, `access_denied`, `expired_token`, single use
 //! under concurrent polls, and the refusals of bad input.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use chrono::Duration;

@@ -1,6 +1,6 @@
 //! Keys: generated once with safe permissions, reused, rotated publish-before-use.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;

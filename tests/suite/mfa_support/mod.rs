@@ -201,7 +201,7 @@ pub async fn newest_session(app: &TestApp, user: uuid::Uuid) -> monban::store::S
 }
 
 /// The user's security events other than sign-in attempts (those are checked in
-/// tests/login.rs).
+/// login.rs).
 pub async fn audit_actions(app: &TestApp, user: uuid::Uuid) -> Vec<monban::store::AuditEvent> {
     app.state
         .store

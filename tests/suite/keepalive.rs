@@ -2,7 +2,7 @@
 //! read before anything answers (actix-web closes a connection whose request body was
 //! left unread), so the next request on the same connection is served.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

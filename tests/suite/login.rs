@@ -1,6 +1,6 @@
 //! Password sign-in through the real HTML form over real HTTP, on both dialects.
 
-mod common;
+use crate::common;
 
 use chrono::Duration;
 use common::{cookie_value, extract_csrf, set_cookie, Backend, TestApp};

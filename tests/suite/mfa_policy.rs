@@ -2,8 +2,8 @@
 //! password-only session, what SSO must ask before completing, the admin-side domain
 //! functions, and the security event log.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use chrono::Duration;
 use common::{Backend, TestApp};

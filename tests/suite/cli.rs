@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-mod common;
+use crate::common;
 use common::{Backend, TestDb};
 
 fn monban(db: &TestDb) -> Command {

@@ -1,7 +1,7 @@
 //! The MFA and audit store methods, directly, on both dialects: the conditional
 //! updates that make replay and double-spending impossible, and the atomic enrolment.
 
-mod common;
+use crate::common;
 
 use chrono::Duration;
 use common::{Backend, TestDb};

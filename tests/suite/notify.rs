@@ -1,6 +1,6 @@
 //! Notifications: the outbox, its delivery worker and the transports, on both dialects.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

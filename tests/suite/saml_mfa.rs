@@ -1,8 +1,8 @@
 //! SAML with two-factor sign-in: an MFA user does the second step before the assertion
 //! is issued, and the assertion's AuthnContextClassRef says MFA.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use common::saml::{element_text, form, register, verified_response, TestSp};
 use common::{Backend, TestApp};

@@ -2,8 +2,8 @@
 //! shown to take effect at once on browser sessions, refresh tokens, introspection
 //! and back-channel logout.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use base64::Engine;
 use chrono::Duration;

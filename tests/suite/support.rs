@@ -2,8 +2,8 @@
 //! app with `act` in the tokens → the user revokes → session and tokens die at once;
 //! the refusals, and the 11th grant in 24 hours refused.
 
-mod common;
-mod mfa_support;
+use crate::common;
+use crate::mfa_support;
 
 use base64::Engine;
 use chrono::Duration;

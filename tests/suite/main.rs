@@ -1,0 +1,32 @@
+//! The integration tests, linked into one binary (`cargo test --test suite`; one
+//! module per area, e.g. `cargo test --test suite browser::`). Every test talks real
+//! HTTP to a real Monban on SQLite, and on PostgreSQL when `MONBAN_TEST_POSTGRES` is set.
+
+#[macro_use]
+mod common;
+mod mfa_support;
+
+mod admin;
+mod browser;
+mod cli;
+mod config;
+mod device;
+mod http_basics;
+mod keepalive;
+mod keys;
+mod login;
+mod mfa;
+mod mfa_backup_codes;
+mod mfa_policy;
+mod notify;
+mod oidc;
+mod oidc_conformance;
+mod oidc_mfa;
+mod ratelimit;
+mod replicas;
+mod saml;
+mod saml_mfa;
+mod saml_slo;
+mod store;
+mod store_mfa;
+mod support;
