@@ -29,37 +29,29 @@ struct FormTargets {
     return_to: Vec<String>,
 }
 
+/// Adds to the form destinations of the page being rendered.
+fn declare(req: &HttpRequest, add: impl FnOnce(&mut FormTargets)) {
+    let mut ext = req.extensions_mut();
+    if let Some(t) = ext.get_mut::<FormTargets>() {
+        add(t);
+    } else {
+        let mut t = FormTargets::default();
+        add(&mut t);
+        ext.insert(t);
+    }
+}
+
 /// The page's form leads, through redirects, to `url` (a destination the caller has
 /// checked against a registration, e.g. a redirect URI).
 pub fn allow_form_target(req: &HttpRequest, url: &str) {
-    let mut ext = req.extensions_mut();
-    let t = ext.get_mut::<FormTargets>();
-    match t {
-        Some(t) => t.urls.push(url.to_string()),
-        None => {
-            ext.insert(FormTargets {
-                urls: vec![url.to_string()],
-                return_to: Vec::new(),
-            });
-        }
-    }
+    declare(req, |t| t.urls.push(url.to_string()));
 }
 
 /// The page's form comes back to `return_to` (a local path) when done. When that path
 /// resumes an authorization, the client's registered redirect URI is allowed.
 pub fn allow_return_to(req: &HttpRequest, return_to: Option<&str>) {
-    let Some(path) = return_to.and_then(crate::util::safe_local_path) else {
-        return;
-    };
-    let mut ext = req.extensions_mut();
-    match ext.get_mut::<FormTargets>() {
-        Some(t) => t.return_to.push(path.to_string()),
-        None => {
-            ext.insert(FormTargets {
-                urls: Vec::new(),
-                return_to: vec![path.to_string()],
-            });
-        }
+    if let Some(path) = return_to.and_then(crate::util::safe_local_path) {
+        declare(req, |t| t.return_to.push(path.to_string()));
     }
 }
 
