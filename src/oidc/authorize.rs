@@ -283,7 +283,8 @@ async fn fresh_marker_of(state: &AppState, p: &Params) -> AppResult<Option<Fresh
         return Ok(None);
     };
     let age = state.clock.now().timestamp() - issued_at;
-    if !(0..=FRESH_VALID_SECS).contains(&age) || state.store.fresh_login_used(nonce).await? {
+    // A used marker passes here; spending it (below, atomically) refuses it.
+    if !(0..=FRESH_VALID_SECS).contains(&age) {
         return Ok(None);
     }
     Ok(Some(FreshMarker {
@@ -582,7 +583,8 @@ async fn decide(
     // of two requests racing with it only one gets through).
     if let Some(f) = spends_marker {
         let until = now + Duration::seconds(FRESH_VALID_SECS);
-        if !state.store.consume_fresh_login(&f.nonce, until).await? {
+        let key = format!("{}{}", crate::store::oidc::FRESH_LOGIN_PREFIX, f.nonce);
+        if !state.store.record_assertion_jti(&key, until).await? {
             if prompt.none {
                 return Ok(oauth_error(
                     target,

@@ -222,19 +222,10 @@ pub trait OidcStore {
 
     async fn revoke_jti(&self, jti: &str, expires_at: DateTime<Utc>) -> StoreResult<()>;
     async fn is_jti_revoked(&self, jti: &str) -> StoreResult<bool>;
-    /// Records a client assertion's `jti`; false when it was seen before (a replay).
+    /// Records a client assertion's `jti` (or a fresh-login marker, under
+    /// [`FRESH_LOGIN_PREFIX`]); false when it was seen before (a replay).
     async fn record_assertion_jti(&self, jti: &str, expires_at: DateTime<Utc>)
         -> StoreResult<bool>;
-    /// Marks a fresh-login marker (the nonce of `prompt=login` / `max_age`
-    /// re-authentication) used, in one atomic insert; false when it had been used
-    /// already, so that one sign-in satisfies one authorization only.
-    async fn consume_fresh_login(
-        &self,
-        nonce: &str,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Whether a fresh-login marker has been used.
-    async fn fresh_login_used(&self, nonce: &str) -> StoreResult<bool>;
 
     async fn get_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>>;
     async fn put_consent(
@@ -331,7 +322,7 @@ macro_rules! impl_oidc_store {
             use super::*;
             use $crate::store::oidc::{
                 AuthCode, BackchannelJob, Client, Consumed, DeviceAuthorization, DeviceUserDecision, OidcStore,
-                RefreshToken, TokenFamily, FRESH_LOGIN_PREFIX,
+                RefreshToken, TokenFamily,
             };
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
@@ -631,27 +622,6 @@ macro_rules! impl_oidc_store {
                     .execute(&self.pool)
                     .await?;
                     Ok(r.rows_affected() == 1)
-                }
-
-                // Fresh-login markers share the single-use table of client assertion
-                // `jti`s, under their own prefix (assertion keys start with a client id).
-                async fn consume_fresh_login(&self, nonce: &str, expires_at: DateTime<Utc>) -> StoreResult<bool> {
-                    let r = sqlx::query::<$db>(
-                        "INSERT INTO used_assertions (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
-                    )
-                    .bind(format!("{FRESH_LOGIN_PREFIX}{nonce}"))
-                    .bind(expires_at)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(r.rows_affected() == 1)
-                }
-
-                async fn fresh_login_used(&self, nonce: &str) -> StoreResult<bool> {
-                    let row: Option<(String,)> = sqlx::query_as::<$db, (String,)>("SELECT jti FROM used_assertions WHERE jti = $1")
-                        .bind(format!("{FRESH_LOGIN_PREFIX}{nonce}"))
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    Ok(row.is_some())
                 }
 
                 async fn get_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>> {
