@@ -86,8 +86,8 @@ impl Modify for BearerAuth {
 
 /// Headers for a response that carries a secret (a client secret, a link that signs
 /// someone in): no cache, shared or private, may keep it (RFC 9111 §5.2.2.5; `Pragma`
-/// for HTTP/1.0 caches). Handlers that return one set these themselves; the API scope
-/// sets them as a default on every other response too (they all carry account data).
+/// for HTTP/1.0 caches). The API scope sets them on every response (they all carry
+/// account data), so a handler that returns a secret needs nothing more.
 pub const NO_STORE: [(actix_web::http::header::HeaderName, &str); 2] = [
     (actix_web::http::header::CACHE_CONTROL, "no-store"),
     (actix_web::http::header::PRAGMA, "no-cache"),

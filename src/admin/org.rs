@@ -301,12 +301,10 @@ pub async fn create_client(
         serde_json::json!({ "by": admin.ctx.label, "client_id": c.client_id }),
     )
     .await?;
-    let mut res = HttpResponse::Created();
-    res.insert_header(("location", format!("/admin/v1/clients/{}", c.client_id)));
-    for h in super::NO_STORE {
-        res.insert_header(h);
-    }
-    Ok(res.json(client_view(&c, r.client_secret)))
+    // `Cache-Control: no-store` (it carries the secret) comes from the API scope.
+    Ok(HttpResponse::Created()
+        .insert_header(("location", format!("/admin/v1/clients/{}", c.client_id)))
+        .json(client_view(&c, r.client_secret)))
 }
 
 #[utoipa::path(get, path = "/admin/v1/clients", tag = "clients",
@@ -357,11 +355,8 @@ pub async fn rotate_client_secret(
         serde_json::json!({ "by": admin.ctx.label, "client_id": c.client_id }),
     )
     .await?;
-    let mut res = HttpResponse::Ok();
-    for h in super::NO_STORE {
-        res.insert_header(h);
-    }
-    Ok(res.json(client_view(&c, Some(secret))))
+    // `Cache-Control: no-store` (it carries the secret) comes from the API scope.
+    Ok(HttpResponse::Ok().json(client_view(&c, Some(secret))))
 }
 
 #[utoipa::path(delete, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),

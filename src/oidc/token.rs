@@ -169,11 +169,11 @@ async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResul
     {
         Consumed::Fresh(c) => c,
         Consumed::Reused(c) => {
-            if c.client_id == client.client_id
-                && state
-                    .store
-                    .revoke_family(c.family_id, now, "code_reuse")
-                    .await?
+            // The consuming UPDATE is bound to this client: a reuse is its own.
+            if state
+                .store
+                .revoke_family(c.family_id, now, "code_reuse")
+                .await?
             {
                 tracing::warn!(client = %client.client_id, "authorization code reused: its tokens are revoked");
             }
@@ -224,7 +224,6 @@ async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResul
     let user = active_user(state, c.user_id).await?;
     refuse_blocked_app(client, &user)?;
     let session = state.store.get_session(c.session_id).await?;
-    let now = state.clock.now();
     if session.is_none_or(|s| s.ended_at.is_some() || s.expires_at <= now) {
         return Err(OAuthError::invalid_grant("the sign-in session has ended"));
     }
