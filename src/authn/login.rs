@@ -117,7 +117,6 @@ pub async fn password_step(
 /// as a checked one; its result is used only for an attempt allowed to check.
 pub async fn counted_check(state: &AppState, user: &User, password: &str) -> AppResult<Check> {
     let now = state.clock.now();
-    let policy = crate::policy::current(state).await?.lockout;
     let Some(attempt) = state.store.begin_login_attempt(user.id, now).await? else {
         state
             .passwords
@@ -125,6 +124,7 @@ pub async fn counted_check(state: &AppState, user: &User, password: &str) -> App
             .await;
         return Ok(Check::Inactive);
     };
+    let policy = crate::policy::current(state).await?.lockout;
     let max = i64::from(policy.max_failures);
     let was_locked = attempt.locked(now);
     let open = !was_locked && (max == 0 || attempt.failed_logins <= max);
