@@ -432,9 +432,8 @@ async fn proceed(
         }
     };
     // A read-only grant says so in the assertion (as `support:readonly` does in OIDC
-    // tokens); a grant that vanished counts as read-only.
-    let support_readonly =
-        session.support_grant_id.is_some() && grant.as_ref().is_none_or(|g| g.readonly);
+    // tokens). A grant that vanished is not covered: no assertion at all.
+    let support_readonly = grant.as_ref().is_some_and(|g| g.readonly);
     if !user.is_usable(state.clock.now()) || !covered {
         let body = assertion::error_response(
             state,

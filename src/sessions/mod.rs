@@ -274,9 +274,7 @@ async fn engineer_in_standing(state: &AppState, engineer: Uuid) -> StoreResult<b
         Err(e) => return Err(e),
     };
     Ok(u.is_usable(state.clock.now())
-        && u.roles
-            .split_whitespace()
-            .any(|r| r == crate::support::SUPPORT_ROLE)
+        && crate::support::requests::has_role(&u, crate::support::SUPPORT_ROLE)
         && state.store.get_totp(engineer).await?.is_some())
 }
 
