@@ -2,7 +2,8 @@
 //!
 //! - SP-initiated: a LogoutRequest over Redirect or POST, signature always required
 //!   (SAML profiles §4.4.4.1; an SP without signing certificates is answered
-//!   `Requester`/`RequestDenied`), the named session ended through
+//!   `Requester`/`RequestDenied`, or refused with an error page when nothing may be
+//!   answered: no SLO endpoint, or an asynchronous request), the named session ended through
 //!   [`crate::sessions::end`] (which also revokes OIDC grants and sends OIDC
 //!   back-channel logout), and a signed LogoutResponse to the SP's SLO endpoint whose
 //!   status says whether the session really ended (Success) or not (Responder /
