@@ -8,7 +8,7 @@ if [ -z "${MONBAN_TEST_POSTGRES:-}" ]; then
   echo "note: MONBAN_TEST_POSTGRES is not set; PostgreSQL variants pass without running"
 fi
 status=0
-# Includes the browser suite (tests/suite/browser.rs: Chromium, Apache relying parties); its
+# Includes the browser suite (tests/it/browser.rs: Chromium, Apache relying parties); its
 # screenshots go to target/browser-screenshots/.
 cargo test --locked --no-fail-fast || status=$?
 # Third-party clients against a running Monban.

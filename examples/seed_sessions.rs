@@ -29,7 +29,7 @@ async fn main() -> Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     let keys = KeyManager::open(&cfg, clock.clone())?;
     let store = monban::store::connect_and_migrate(&cfg).await?;
-    let org = store.get_org_by_slug(monban::app::DEFAULT_ORG).await?;
+    let org = store.get_org_by_slug(monban::core::DEFAULT_ORG).await?;
     let user = store
         .find_user_by_login(org.id, email)
         .await?

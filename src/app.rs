@@ -6,79 +6,49 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::error::{JsonPayloadError, QueryPayloadError, UrlencodedError};
-use actix_web::http::header;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
+use futures_util::future::BoxFuture;
 
-use crate::authn::Passwords;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::core::{Core, Hooks, SessionsEnded};
+use crate::http::basics::{css, healthz, jwks, not_found, readyz, root};
 use crate::http::middleware;
-use crate::keys::KeyManager;
-use crate::store::{self, Organization, Store};
+use crate::http::rejections::{form_error, json_error, path_error, query_error};
+use crate::http::state::AppState;
+use crate::store::{Session, StoreResult};
 
-/// Slug of the organisation created on first start (the only one exposed for now).
-pub const DEFAULT_ORG: &str = "default";
-
-pub struct AppState {
-    pub cfg: Arc<Config>,
-    pub store: Store,
-    pub keys: Arc<KeyManager>,
-    pub clock: SharedClock,
-    pub passwords: Passwords,
-    /// The default organisation.
-    pub org: Organization,
-    pub oidc: crate::oidc::OidcState,
-    /// Outgoing notifications: the outbox worker's wake-up and transport.
-    pub notify: crate::notify::NotifyState,
-    /// Rate limits (`[ratelimit]`).
-    pub limits: crate::ratelimit::Limits,
-    /// `server.trusted_proxies`: whose `X-Forwarded-For` gives the client IP.
-    pub proxies: crate::http::client_ip::TrustedProxies,
-    /// Caches of hot lookups and the revocation bus (`[cache]`).
-    pub cache: crate::cache::Caches,
+/// The hooks that run when sessions end, in this order: back-channel logout to the
+/// OIDC clients, SAML single logout to the service providers, then the user's notice
+/// when a support session on their account ended.
+pub fn hooks() -> Hooks {
+    /// A `SessionsEnded` hook from an async fn of the same arguments.
+    macro_rules! hook {
+        ($f:path) => {{
+            fn hook<'a>(
+                core: &'a Core,
+                ended: &'a [Session],
+                reason: &'a str,
+            ) -> BoxFuture<'a, StoreResult<()>> {
+                Box::pin($f(core, ended, reason))
+            }
+            hook as SessionsEnded
+        }};
+    }
+    Hooks {
+        sessions_ended: vec![
+            hook!(crate::oidc::backchannel::sessions_ended),
+            hook!(crate::saml::slo::sessions_ended),
+            hook!(crate::support::sessions_ended),
+        ],
+    }
 }
 
-impl AppState {
-    /// Connects and migrates the database, opens (or generates) the keys, and makes
-    /// sure the default organisation exists.
-    pub async fn init(cfg: Config, clock: SharedClock) -> anyhow::Result<AppState> {
-        let store = store::connect_and_migrate(&cfg).await?;
-        let org = store
-            .ensure_org(DEFAULT_ORG, "Default organisation", clock.now())
-            .await
-            .map_err(|e| anyhow::anyhow!("creating the default organisation failed: {e}"))?;
-        let keys = {
-            let cfg = cfg.clone();
-            let clock = clock.clone();
-            tokio::task::spawn_blocking(move || KeyManager::open(&cfg, clock)).await??
-        };
-        let passwords = Passwords::new(&cfg.password)?;
-        let oidc = crate::oidc::OidcState::new(&cfg)?;
-        let notify = crate::notify::NotifyState::new(&cfg)?;
-        let limits = crate::ratelimit::Limits::new(
-            &cfg.ratelimit.with_rules(cfg.support.daily_limit),
-            clock.clone(),
-        );
-        let proxies = crate::http::client_ip::TrustedProxies::parse(&cfg.server.trusted_proxies)
-            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?;
-        let cache = crate::cache::Caches::new(&cfg);
-        Ok(AppState {
-            cache,
-            cfg: Arc::new(cfg),
-            store,
-            keys: Arc::new(keys),
-            clock,
-            passwords,
-            org,
-            oidc,
-            notify,
-            limits,
-            proxies,
-        })
-    }
+/// The core for a command-line action (no server, no rate limits), with the same
+/// hooks as the server's.
+pub async fn core(cfg: Config, clock: SharedClock) -> anyhow::Result<Core> {
+    Core::init(cfg, clock, hooks()).await
 }
 
 pub struct Application {
@@ -105,16 +75,17 @@ impl Application {
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::init(cfg, clock).await?);
-        crate::saml::init(&state);
-        crate::cache::spawn_listener(state.clone()).await?;
+        let state = web::Data::new(AppState::init(cfg, clock, hooks()).await?);
+        let core = state.core.clone();
+        crate::saml::init(&core);
+        crate::cache::spawn_listener(core.clone()).await?;
         let server = server(state.clone(), listener)?;
-        spawn_key_reloader(state.clone());
-        crate::oidc::backchannel::spawn_worker(state.clone());
-        spawn_purger(state.clone());
+        spawn_key_reloader(core.clone());
+        crate::oidc::backchannel::spawn_worker(core.clone());
+        spawn_purger(core.clone());
         spawn_limit_sweeper(state.clone());
-        crate::notify::spawn_worker(state.clone());
-        crate::saml::spawn_purger(state.clone());
+        crate::notify::spawn_worker(core.clone());
+        crate::saml::spawn_purger(core);
         Ok(Application {
             server,
             port,
@@ -199,7 +170,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Purges users deleted longer ago than the restore window, and access history older
 /// than `retention.history_days`.
-fn spawn_purger(state: web::Data<AppState>) {
+fn spawn_purger(state: Arc<Core>) {
     let every = Duration::from_secs(state.cfg.retention.purge_interval_secs);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -225,7 +196,7 @@ fn spawn_limit_sweeper(state: web::Data<AppState>) {
     });
 }
 
-fn spawn_key_reloader(state: web::Data<AppState>) {
+fn spawn_key_reloader(state: Arc<Core>) {
     let every = Duration::from_secs(state.cfg.keys.reload_interval_secs);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -243,126 +214,4 @@ fn spawn_key_reloader(state: web::Data<AppState>) {
             }
         }
     });
-}
-
-async fn root(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let target = if crate::http::current_session(&req, &state).await?.is_some() {
-        "/account"
-    } else {
-        "/login"
-    };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, target))
-        .finish())
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "status": "ok" }))
-}
-
-/// Ready when the database answers and there is a usable signing key.
-async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    if let Err(e) = state.store.ping().await {
-        tracing::warn!(error = %e, "readiness: database not reachable");
-        return Err(AppError::unavailable("database not reachable"));
-    }
-    let now = state.clock.now();
-    if state
-        .keys
-        .current()
-        .signing_key(crate::keys::Alg::RS256, now)
-        .is_none()
-    {
-        return Err(AppError::unavailable("no usable signing key"));
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "status": "ready", "database": state.store.dialect() })))
-}
-
-/// The JWKS: pre-serialised bytes, ETag, conditional GET.
-async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let jwks = state.keys.current().jwks(state.clock.now());
-    let cache = format!(
-        "public, max-age={}",
-        (state.cfg.keys.publish_before_use_secs / 2).clamp(0, 300)
-    );
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == jwks.etag || t.trim() == "*")
-        });
-    let mut res = if not_modified {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, jwks.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, cache))
-        .insert_header(("access-control-allow-origin", "*"));
-    if not_modified {
-        return res.finish();
-    }
-    res.content_type("application/jwk-set+json").body(jwks.body)
-}
-
-async fn css() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(crate::http::templates::CSS)
-}
-
-async fn not_found() -> AppResult<HttpResponse> {
-    Err(AppError::not_found("no such page"))
-}
-
-fn form_error(e: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
-    match e {
-        UrlencodedError::Overflow { .. } => payload_too_large(),
-        UrlencodedError::ContentType => AppError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "bad_request",
-            "expected application/x-www-form-urlencoded",
-        )
-        .into(),
-        other => AppError::bad_request("bad_request", format!("malformed form: {other}")).into(),
-    }
-}
-
-pub(crate) fn json_error(e: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    match e {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            payload_too_large()
-        }
-        JsonPayloadError::ContentType => AppError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "bad_request",
-            "expected application/json",
-        )
-        .into(),
-        other => AppError::bad_request("bad_request", format!("malformed JSON: {other}")).into(),
-    }
-}
-
-fn query_error(e: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    AppError::bad_request("bad_request", format!("malformed query: {e}")).into()
-}
-
-fn path_error(e: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {
-    AppError::bad_request("bad_request", format!("malformed path: {e}")).into()
-}
-
-fn payload_too_large() -> actix_web::Error {
-    AppError::new(
-        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        "the request body is too large",
-    )
-    .into()
 }

@@ -7,9 +7,8 @@
 
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::AppResult;
-use crate::sessions::RequestMeta;
 use crate::store::AuditEvent;
 
 /// Who acted.
@@ -107,9 +106,16 @@ pub mod action {
     pub const SIGN_IN_FAILED: &str = "sign_in.failed";
 }
 
+/// Where a request comes from, for audit events, session rows and sign-in records.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 /// Appends one security event. `details` should be a JSON object without secrets.
 pub async fn record(
-    state: &AppState,
+    state: &Core,
     actor: &Actor,
     subject_user_id: Option<Uuid>,
     action: &str,

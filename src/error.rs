@@ -1,10 +1,38 @@
-//! One application error. Rendered as `application/problem+json` (RFC 9457) by
-//! default; the `html_errors` middleware re-renders it as a localised HTML page for
-//! browser requests. Protocol modules (OAuth, SAML) render their own wire errors.
+//! One application error: a [`Kind`] (what went wrong, not how HTTP says it), a
+//! stable code and a detail. The web layer maps kinds to statuses in one place
+//! (`crate::http::errors`) and renders `application/problem+json` (RFC 9457); the
+//! `html_errors` middleware re-renders it as a localised HTML page for browser
+//! requests. Protocol modules (OAuth, SAML) render their own wire errors.
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+
+/// What kind of failure: the web layer gives each its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The request is malformed or names something invalid.
+    BadRequest,
+    /// The request body is not in a format the operation takes.
+    UnsupportedMediaType,
+    /// The request body is larger than allowed.
+    PayloadTooLarge,
+    /// Who is asking is not known (no or bad credentials).
+    Unauthorized,
+    /// Known, but not allowed.
+    Forbidden,
+    NotFound,
+    /// Existed, but is no more (revoked, expired).
+    Gone,
+    /// Conflicts with the current state (e.g. already in use).
+    Conflict,
+    /// Well-formed but not acceptable (validation).
+    Unprocessable,
+    /// Rate-limited; see [`AppError::retry_after`].
+    TooManyRequests,
+    /// A dependency (the database, the keys) is not available.
+    Unavailable,
+    /// An unexpected failure.
+    Internal,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FieldError {
@@ -14,7 +42,7 @@ pub struct FieldError {
 
 #[derive(Debug)]
 pub struct AppError {
-    pub status: StatusCode,
+    pub kind: Kind,
     /// Stable machine-readable code, e.g. `csrf_failed`; also the i18n key of its page.
     pub code: &'static str,
     pub detail: String,
@@ -25,9 +53,9 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, code: &'static str, detail: impl Into<String>) -> Self {
         AppError {
-            status,
+            kind,
             code,
             detail: detail.into(),
             fields: Vec::new(),
@@ -37,32 +65,32 @@ impl AppError {
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
+        Self::new(Kind::BadRequest, code, detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(Kind::Unauthorized, "unauthorized", detail)
     }
 
     pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, detail)
+        Self::new(Kind::Forbidden, code, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(Kind::NotFound, "not_found", detail)
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+        Self::new(Kind::Conflict, code, detail)
     }
 
     pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+        Self::new(Kind::Unprocessable, code, detail)
     }
 
     pub fn too_many(retry_after_secs: u64) -> Self {
         let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
+            Kind::TooManyRequests,
             "rate_limited",
             "too many requests; try again later",
         );
@@ -71,17 +99,13 @@ impl AppError {
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        Self::new(Kind::Unavailable, "unavailable", detail)
     }
 
     /// An unexpected failure: logged in full, shown without internals.
     pub fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "an unexpected error occurred",
-        )
+        Self::new(Kind::Internal, "internal", "an unexpected error occurred")
     }
 
     pub fn with_field(mut self, field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -95,52 +119,7 @@ impl AppError {
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.status.as_u16(),
-            self.code,
-            self.detail
-        )
-    }
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    code: &'a str,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let body = Problem {
-            kind: format!("urn:monban:error:{}", self.code),
-            title: self.status.canonical_reason().unwrap_or("Error"),
-            status: self.status.as_u16(),
-            detail: &self.detail,
-            code: self.code,
-            errors: &self.fields,
-        };
-        let mut res = HttpResponse::build(self.status);
-        res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        res.insert_header((header::CACHE_CONTROL, "no-store"));
-        if let Some(w) = &self.www_authenticate {
-            res.insert_header((header::WWW_AUTHENTICATE, w.clone()));
-        }
-        if let Some(secs) = self.retry_after {
-            res.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        res.body(serde_json::to_vec(&body).unwrap_or_default())
+        write!(f, "{:?} ({}): {}", self.kind, self.code, self.detail)
     }
 }
 

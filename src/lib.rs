@@ -11,8 +11,10 @@ pub mod cache;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod core;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod notify;
 pub mod oidc;
@@ -26,5 +28,6 @@ pub mod useragent;
 pub mod users;
 pub mod util;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Config;
+pub use http::state::AppState;

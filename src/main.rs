@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use monban::clock::{SharedClock, SystemClock};
 use monban::keys::KeyManager;
-use monban::{AppState, Application, Config};
+use monban::{Application, Config};
 
 #[derive(Parser)]
 #[command(
@@ -380,7 +380,7 @@ async fn user_add(cfg: Config, clock: SharedClock, a: UserAdd) -> anyhow::Result
     } else {
         None
     };
-    let state = AppState::init(cfg, clock).await?;
+    let state = monban::app::core(cfg, clock).await?;
     let user = monban::users::create(
         &state,
         monban::users::CreateUser {
@@ -435,7 +435,7 @@ fn app_error(e: monban::error::AppError) -> anyhow::Error {
 }
 
 async fn client_cmd(cfg: Config, clock: SharedClock, cmd: ClientCmd) -> anyhow::Result<()> {
-    let state = AppState::init(cfg, clock).await?;
+    let state = monban::app::core(cfg, clock).await?;
     let result = match cmd {
         ClientCmd::Add(a) => {
             let jwks = match &a.jwks_file {
@@ -540,7 +540,7 @@ async fn admin_token_cmd(
     clock: SharedClock,
     cmd: AdminTokenCmd,
 ) -> anyhow::Result<()> {
-    let state = AppState::init(cfg, clock).await?;
+    let state = monban::app::core(cfg, clock).await?;
     let result = match cmd {
         AdminTokenCmd::Create {
             name,
@@ -607,7 +607,7 @@ async fn admin_token_cmd(
 }
 
 async fn saml_sp_cmd(cfg: Config, clock: SharedClock, cmd: SamlSpCmd) -> anyhow::Result<()> {
-    let state = AppState::init(cfg, clock).await?;
+    let state = monban::app::core(cfg, clock).await?;
     let result = match cmd {
         SamlSpCmd::Add(a) => {
             let xml = std::fs::read_to_string(&a.metadata)

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -78,14 +78,14 @@ impl OrgPolicy {
 }
 
 /// The organisation's policy now.
-pub async fn current(state: &AppState) -> AppResult<OrgPolicy> {
+pub async fn current(state: &Core) -> AppResult<OrgPolicy> {
     match state.store.get_policy(state.org.id).await? {
         Some(json) => serde_json::from_str(&json).map_err(AppError::internal),
         None => Ok(OrgPolicy::from_config(&state.cfg)),
     }
 }
 
-pub async fn update(state: &AppState, p: &OrgPolicy) -> AppResult<()> {
+pub async fn update(state: &Core, p: &OrgPolicy) -> AppResult<()> {
     p.validate()?;
     let json = serde_json::to_string(p).map_err(AppError::internal)?;
     state

@@ -359,7 +359,7 @@ mod tests {
             l.check(Action::LoginAccount, "alice").unwrap();
         }
         let e = l.check(Action::LoginAccount, "alice").unwrap_err();
-        assert_eq!(e.status.as_u16(), 429);
+        assert_eq!(e.kind, crate::error::Kind::TooManyRequests);
         assert_eq!(e.retry_after, Some(12), "one request per 12 s");
         l.check(Action::LoginAccount, "bob").unwrap();
         l.check(Action::LoginIp, "alice").unwrap();
@@ -381,7 +381,7 @@ mod tests {
             l.login_failed(ip);
         }
         let e = l.check_login_failures(ip).unwrap_err();
-        assert_eq!(e.status.as_u16(), 429);
+        assert_eq!(e.kind, crate::error::Kind::TooManyRequests);
         assert_eq!(e.retry_after, Some(6), "one failure comes back every 6 s");
         l.check_login_failures(Some("192.0.2.8")).unwrap();
         clock.advance(chrono::Duration::seconds(6));

@@ -39,7 +39,7 @@ unset MONBAN_DATABASE__URL MONBAN_CONFIG
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 export MONBAN_SERVER__LISTEN="127.0.0.1:$port" MONBAN_SERVER__ISSUER="http://127.0.0.1:$port"
 export MONBAN_LOG__LEVEL=warn
-# Protocol conformance, not throttling (tests/suite/ratelimit.rs covers that): no rate limits.
+# Protocol conformance, not throttling (tests/it/ratelimit.rs covers that): no rate limits.
 export MONBAN_RATELIMIT__ENABLED=false
 # Fast hashing: the fuzzer creates many users with passwords.
 export MONBAN_PASSWORD__ARGON2_MEMORY_KIB=1024 MONBAN_PASSWORD__ARGON2_ITERATIONS=1

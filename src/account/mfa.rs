@@ -16,9 +16,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::to_login;
-use crate::app::AppState;
 use crate::authn::mfa::{self, backup_codes::CodeFormat, ConfirmOutcome, Enforcement};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_mfa, OwnSession};
 use crate::store::{Session, User};
 use crate::util::safe_local_path;
@@ -76,7 +77,7 @@ enum Gate {
 
 /// Signed in; MFA session if MFA is on (else step-up); password entered recently
 /// (else re-authentication). `here` is where to come back to.
-async fn gate(own: OwnSession, state: &AppState, here: &str) -> AppResult<Gate> {
+async fn gate(own: OwnSession, state: &Core, here: &str) -> AppResult<Gate> {
     let Some((session, user)) = own.0 else {
         return Ok(Gate::Redirect(to_login(here)));
     };
@@ -126,7 +127,7 @@ pub struct EnrolForm {
 #[allow(clippy::too_many_arguments)]
 async fn render_enrol(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     status: StatusCode,
     user: &User,
     e: &mfa::Enrolment,
@@ -183,7 +184,7 @@ async fn enrol_page(
     render_enrol(&req, &state, StatusCode::OK, &user, &e, return_to, None).await
 }
 
-fn stale(req: &HttpRequest, state: &AppState) -> HttpResponse {
+fn stale(req: &HttpRequest, state: &Core) -> HttpResponse {
     let locale = http::locale(req, state);
     let body = templates_mfa::notice(
         locale,
@@ -248,7 +249,7 @@ async fn enrol_submit(
 
 fn render_codes(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     codes: &[String],
     enrolled: bool,
     continue_to: &str,
@@ -275,7 +276,7 @@ pub struct CsrfForm {
 
 fn confirm_page(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     keys: (&str, &str, &str),
     action: &str,
 ) -> HttpResponse {

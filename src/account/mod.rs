@@ -8,8 +8,8 @@ pub mod reauth;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

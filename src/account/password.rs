@@ -8,24 +8,17 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
-use chrono::Duration;
 use maud::{html, Markup};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, action, Actor};
 use crate::authn::login::{self, result, Check};
 use crate::error::{AppError, AppResult};
-use crate::http::{self, csrf, i18n::Locale, templates};
-use crate::store::{user_status, User};
+use crate::http::state::AppState;
+use crate::http::{self, csrf, templates};
+use crate::i18n::Locale;
+use crate::users::invitation;
 use crate::util::safe_local_path;
-
-/// Invitations are valid this long.
-const INVITE_DAYS: i64 = 7;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -38,55 +31,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(change_page))
             .route(web::post().to(change_submit)),
     );
-}
-
-fn mac(state: &AppState, user: &User, exp: i64) -> Vec<u8> {
-    let st = user
-        .password_changed_at
-        .map(|t| t.timestamp_micros())
-        .unwrap_or(0);
-    let data = format!("invite|{}|{exp}|{st}|{}", user.id, user.status);
-    state.keys.secrets().token_hash(data.as_bytes())
-}
-
-/// The invitation link for a pending user (absolute URL).
-pub fn link(state: &AppState, user: &User) -> AppResult<String> {
-    let exp = (state.clock.now() + Duration::days(INVITE_DAYS)).timestamp();
-    let mut raw = user.id.as_bytes().to_vec();
-    raw.extend_from_slice(&exp.to_be_bytes());
-    let token = format!("{}.{}", B64.encode(raw), B64.encode(mac(state, user, exp)));
-    Ok(format!(
-        "{}/account/invitation?token={token}",
-        state.cfg.issuer()
-    ))
-}
-
-async fn check_token(state: &AppState, token: &str) -> AppResult<User> {
-    let bad = || {
-        AppError::bad_request(
-            "invalid_invitation",
-            "this invitation link is invalid, used or expired",
-        )
-    };
-    let (raw, sig) = token.split_once('.').ok_or_else(bad)?;
-    let raw = B64.decode(raw).map_err(|_| bad())?;
-    let sig = B64.decode(sig).map_err(|_| bad())?;
-    if raw.len() != 24 {
-        return Err(bad());
-    }
-    let id = Uuid::from_slice(&raw[..16]).map_err(|_| bad())?;
-    let exp = i64::from_be_bytes(raw[16..24].try_into().map_err(|_| bad())?);
-    let user = match state.store.get_user(id).await {
-        Ok(u) if u.org_id == state.org.id => u,
-        _ => return Err(bad()),
-    };
-    if !bool::from(mac(state, &user, exp).ct_eq(&sig)) || state.clock.now().timestamp() > exp {
-        return Err(bad());
-    }
-    if user.status != user_status::PENDING || user.password_hash.is_some() {
-        return Err(bad());
-    }
-    Ok(user)
 }
 
 /// What a password form shows.
@@ -147,7 +91,7 @@ async fn invitation_page(
     state: web::Data<AppState>,
     q: web::Query<TokenQuery>,
 ) -> AppResult<HttpResponse> {
-    check_token(&state, &q.token).await?;
+    invitation::check(&state, &q.token).await?;
     let locale = http::locale(&req, &state);
     let t = csrf::issue(&req, &state);
     let p = page(
@@ -192,7 +136,7 @@ async fn invitation_submit(
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
     let token = form.token.clone().unwrap_or_default();
-    let user = check_token(&state, &token).await?;
+    let user = invitation::check(&state, &token).await?;
     let locale = http::locale(&req, &state);
     let again = |msg: String| {
         let t = csrf::issue(&req, &state);
@@ -403,14 +347,4 @@ async fn change_submit(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, ret))
         .finish())
-}
-
-/// Where a user must go before SSO completes because an admin asked for a new password.
-pub fn change_required_path(user: &User, return_to: &str) -> Option<String> {
-    user.password_change_required.then(|| {
-        format!(
-            "/account/password?return_to={}",
-            percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC)
-        )
-    })
 }

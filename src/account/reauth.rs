@@ -8,10 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::to_login;
-use crate::app::AppState;
 use crate::authn::login::{self, result, Check};
 use crate::authn::mfa;
+use crate::core::Core;
 use crate::error::AppResult;
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_mfa, OwnSession};
 use crate::util::safe_local_path;
 
@@ -47,7 +48,7 @@ pub struct ReauthForm {
 
 fn render(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     status: StatusCode,
     email: &str,
     return_to: Option<&str>,

@@ -10,9 +10,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::Actor;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::store::admin::AdminToken;
 use crate::users::actions::AdminCtx;
 
@@ -83,7 +84,7 @@ pub fn parse_scopes(s: &str) -> AppResult<Vec<String>> {
 
 /// Creates an admin token; returns the row and the token (shown once).
 pub async fn create_token(
-    state: &AppState,
+    state: &Core,
     name: &str,
     scopes: &str,
     expires_at: Option<DateTime<Utc>>,

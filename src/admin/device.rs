@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use super::views::Problem;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::store::oidc::DeviceAuthorization;
 
 /// A device authorization request (codes are never shown).
@@ -59,10 +59,7 @@ pub struct ListQuery {
 }
 
 #[utoipa::path(get, path = "/admin/v1/device-requests", tag = "clients", params(ListQuery),
-    responses((status = 200, body = [DeviceRequestView]),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = [DeviceRequestView])),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn list(
     admin: Admin,
@@ -105,9 +102,6 @@ async fn decide(
 
 #[utoipa::path(post, path = "/admin/v1/device-requests/{id}/approve", tag = "clients", params(("id" = Uuid, Path)),
     responses((status = 200, body = DeviceRequestView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
@@ -121,9 +115,6 @@ pub async fn approve(
 
 #[utoipa::path(post, path = "/admin/v1/device-requests/{id}/deny", tag = "clients", params(("id" = Uuid, Path)),
     responses((status = 200, body = DeviceRequestView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]

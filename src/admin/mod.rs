@@ -65,6 +65,25 @@ impl Modify for BearerAuth {
                     .build(),
             )
             .build();
+        // Every operation may be refused for a malformed request (400), without a
+        // valid credential (401) or without the scope it needs (403): problem
+        // documents, declared here once rather than on each operation.
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        let refusals = [
+            ("400", problem("malformed request")),
+            ("401", problem("no valid credential")),
+            ("403", problem("the credential lacks the scope")),
+        ];
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -79,6 +98,12 @@ impl Modify for BearerAuth {
                 op.responses
                     .responses
                     .insert("429".into(), too_many.clone().into());
+                for (status, response) in &refusals {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| response.clone().into());
+                }
             }
         }
     }
@@ -202,7 +227,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .app_data(
                         web::JsonConfig::default()
                             .limit(256 * 1024)
-                            .error_handler(crate::app::json_error),
+                            .error_handler(crate::http::rejections::json_error),
                     )
                     .route(web::get().to(saml::list))
                     .route(web::post().to(saml::create))

@@ -7,14 +7,15 @@ use utoipa::ToSchema;
 
 use super::auth::Admin;
 use super::views::*;
-use crate::app::AppState;
 use crate::audit::action;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::policy::OrgPolicy;
 use crate::store::admin::AuditFilter;
 
 #[utoipa::path(get, path = "/admin/v1/policy", tag = "policy",
-    responses((status = 200, body = OrgPolicy), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = OrgPolicy)),
     security(("bearer" = ["admin:security"])))]
 pub async fn get_policy(admin: Admin, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     admin.require("admin:security")?;
@@ -22,7 +23,7 @@ pub async fn get_policy(admin: Admin, state: web::Data<AppState>) -> AppResult<H
 }
 
 #[utoipa::path(put, path = "/admin/v1/policy", tag = "policy", request_body = OrgPolicy,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = OrgPolicy), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = OrgPolicy)),
     security(("bearer" = ["admin:security"])))]
 pub async fn put_policy(
     admin: Admin,
@@ -45,7 +46,7 @@ pub async fn put_policy(
 }
 
 #[utoipa::path(get, path = "/admin/v1/audit-events", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AuditPage)),
     security(("bearer" = ["admin:audit:read"])))]
 pub async fn audit_events(
     admin: Admin,
@@ -99,8 +100,7 @@ pub async fn audit_events(
 #[utoipa::path(get, path = "/admin/v1/app-blocks", tag = "security", params(ExportQuery),
     responses((status = 200, description = "the block list as CSV or XLSX", content(
             (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))),
     security(("bearer" = ["admin:security"])))]
 pub async fn app_blocks(
     admin: Admin,
@@ -252,7 +252,7 @@ fn client_view(c: &crate::clients::Client, secret: Option<String>) -> ClientView
     }
 }
 
-async fn load_client(state: &AppState, id: &str) -> AppResult<crate::clients::Client> {
+async fn load_client(state: &Core, id: &str) -> AppResult<crate::clients::Client> {
     state
         .store
         .get_client(id)
@@ -262,7 +262,7 @@ async fn load_client(state: &AppState, id: &str) -> AppResult<crate::clients::Cl
 }
 
 #[utoipa::path(post, path = "/admin/v1/clients", tag = "clients", request_body = CreateClientRequest,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 201, body = ClientView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 201, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:clients"])))]
 pub async fn create_client(
     admin: Admin,
@@ -308,7 +308,7 @@ pub async fn create_client(
 }
 
 #[utoipa::path(get, path = "/admin/v1/clients", tag = "clients",
-    responses((status = 200, body = [ClientView]), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = [ClientView])),
     security(("bearer" = ["admin:clients"])))]
 pub async fn list_clients(admin: Admin, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     admin.require("admin:clients")?;
@@ -324,7 +324,7 @@ pub async fn list_clients(admin: Admin, state: web::Data<AppState>) -> AppResult
 }
 
 #[utoipa::path(get, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
-    responses((status = 200, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:clients"])))]
 pub async fn get_client(
     admin: Admin,
@@ -336,7 +336,7 @@ pub async fn get_client(
 }
 
 #[utoipa::path(post, path = "/admin/v1/clients/{client_id}/secret", tag = "clients", params(("client_id" = String, Path)),
-    responses((status = 200, body = ClientView), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ClientView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:clients"])))]
 pub async fn rotate_client_secret(
     admin: Admin,
@@ -360,7 +360,7 @@ pub async fn rotate_client_secret(
 }
 
 #[utoipa::path(delete, path = "/admin/v1/clients/{client_id}", tag = "clients", params(("client_id" = String, Path)),
-    responses((status = 204, description = "disabled; its grants are revoked"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204, description = "disabled; its grants are revoked"), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:clients"])))]
 pub async fn delete_client(
     admin: Admin,

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use super::views::Problem;
-use crate::app::AppState;
 use crate::error::AppResult;
+use crate::http::state::AppState;
 use crate::store::support::SupportRequest;
 use crate::support::requests::{self, NewRequest};
 
@@ -33,9 +33,6 @@ pub struct CreateSupportRequest {
 
 #[utoipa::path(post, path = "/admin/v1/support-requests", tag = "support", request_body = CreateSupportRequest,
     responses((status = 201, body = SupportRequest),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:support"])))]
@@ -64,9 +61,7 @@ pub async fn create(
 }
 
 #[utoipa::path(get, path = "/admin/v1/support-requests", tag = "support",
-    responses((status = 200, body = [SupportRequest]),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = [SupportRequest])),
     security(("bearer" = ["admin:support"])))]
 pub async fn list(admin: Admin, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     admin.require("admin:support")?;
@@ -94,9 +89,6 @@ async fn decide(
 
 #[utoipa::path(post, path = "/admin/v1/support-requests/{id}/approve", tag = "support", params(("id" = Uuid, Path)),
     responses((status = 200, body = SupportRequest),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:support"])))]
@@ -110,9 +102,6 @@ pub async fn approve(
 
 #[utoipa::path(post, path = "/admin/v1/support-requests/{id}/deny", tag = "support", params(("id" = Uuid, Path)),
     responses((status = 200, body = SupportRequest),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:support"])))]

@@ -9,24 +9,25 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use super::views::*;
-use crate::app::AppState;
+use crate::core::Core;
+use crate::error::Kind;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::store::admin::UserFilter;
 use crate::store::User;
 use crate::users::{self, actions};
 
-async fn view(state: &AppState, u: &User) -> AppResult<UserView> {
+async fn view(state: &Core, u: &User) -> AppResult<UserView> {
     let mfa = state.store.get_totp(u.id).await?.is_some();
     Ok(UserView::new(u, mfa, state.clock.now()))
 }
 
-async fn ok_user(state: &AppState, u: User) -> AppResult<HttpResponse> {
+async fn ok_user(state: &Core, u: User) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(view(state, &u).await?))
 }
 
 #[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = CreateUserRequest,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 201, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 201, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
 pub async fn create_user(
     admin: Admin,
@@ -77,7 +78,7 @@ pub async fn create_user(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users", tag = "users", params(UserListQuery),
-    responses((status = 200, body = UserPage), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = UserPage)),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn list_users(
     admin: Admin,
@@ -125,7 +126,7 @@ pub async fn list_users(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
-    responses((status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn get_user(
     admin: Admin,
@@ -137,7 +138,7 @@ pub async fn get_user(
 }
 
 #[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = PatchUserRequest,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
 pub async fn patch_user(
     admin: Admin,
@@ -163,8 +164,7 @@ macro_rules! user_action {
     ($name:ident, $method:ident, $path:literal, $scope:literal, $action:path, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path($method, path = $path, tag = "users", params(("id" = Uuid, Path)),
-            responses((status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
-                (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+            responses((status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
             security(("bearer" = [$scope])))]
         pub async fn $name(admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
             admin.require($scope)?;
@@ -240,8 +240,7 @@ user_action!(
 );
 
 #[utoipa::path(put, path = "/admin/v1/users/{id}/password", tag = "users", params(("id" = Uuid, Path)), request_body = SetPasswordRequest,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]
 pub async fn set_password(
     admin: Admin,
@@ -262,8 +261,7 @@ pub async fn set_password(
 }
 
 #[utoipa::path(put, path = "/admin/v1/users/{id}/login-id", tag = "users", params(("id" = Uuid, Path)), request_body = LoginIdRequest,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:write"])))]
 pub async fn change_login_id(
     admin: Admin,
@@ -277,7 +275,7 @@ pub async fn change_login_id(
 }
 
 #[utoipa::path(post, path = "/admin/v1/password-change-requests", tag = "users", request_body = BulkPasswordChangeRequest,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = BulkResult), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = BulkResult)),
     security(("bearer" = ["admin:security"])))]
 pub async fn bulk_password_change(
     admin: Admin,
@@ -293,7 +291,7 @@ pub async fn bulk_password_change(
     for id in &body.user_ids {
         match actions::request_password_change(&state, &admin.ctx, *id).await {
             Ok(_) => requested.push(*id),
-            Err(e) if e.status.as_u16() == 404 || e.status.as_u16() == 409 => not_found.push(*id),
+            Err(e) if matches!(e.kind, Kind::NotFound | Kind::Conflict) => not_found.push(*id),
             Err(e) => return Err(e),
         }
     }
@@ -303,13 +301,13 @@ pub async fn bulk_password_change(
     }))
 }
 
-async fn session_view(state: &AppState, s: &crate::store::Session) -> AppResult<SessionView> {
+async fn session_view(state: &Core, s: &crate::store::Session) -> AppResult<SessionView> {
     let clients = state.store.list_session_clients(s.id).await?;
     Ok(SessionView::new(s, clients))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [SessionView]), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = [SessionView]), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn list_sessions(
     admin: Admin,
@@ -326,7 +324,7 @@ pub async fn list_sessions(
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = LogoutResult), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = LogoutResult), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn logout_all(
     admin: Admin,
@@ -342,7 +340,7 @@ pub async fn logout_all(
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/sessions/{session_id}", tag = "sessions",
     params(("id" = Uuid, Path), ("session_id" = Uuid, Path)),
-    responses((status = 200, body = LogoutResult), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = LogoutResult), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn logout_one(
     admin: Admin,
@@ -358,7 +356,7 @@ pub async fn logout_one(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/access-history", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = AccessHistory), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = AccessHistory), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn access_history(
     admin: Admin,
@@ -394,7 +392,7 @@ pub async fn access_history(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/devices", tag = "sessions", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [DeviceView]), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = [DeviceView]), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:sessions"])))]
 pub async fn devices(
     admin: Admin,
@@ -430,7 +428,7 @@ pub async fn devices(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/security", tag = "security", params(("id" = Uuid, Path)),
-    responses((status = 200, body = SecurityView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SecurityView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn security(
     admin: Admin,
@@ -478,7 +476,7 @@ pub async fn security(
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
-    responses((status = 200, body = MfaView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = MfaView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:users:read"])))]
 pub async fn get_mfa(
     admin: Admin,
@@ -492,7 +490,7 @@ pub async fn get_mfa(
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
-    responses((status = 200, body = MfaView), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = MfaView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]
 pub async fn reset_mfa(
     admin: Admin,

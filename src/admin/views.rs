@@ -340,7 +340,7 @@ pub fn decode_cursor(c: &str) -> Option<(DateTime<Utc>, Uuid)> {
 
 /// A page size: `default` when absent, else 1..=`admin.max_page_size` (400 otherwise).
 pub fn page_limit(
-    state: &crate::app::AppState,
+    state: &crate::core::Core,
     limit: Option<u32>,
     default: u32,
 ) -> crate::error::AppResult<i64> {

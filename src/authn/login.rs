@@ -20,7 +20,7 @@
 use chrono::Duration;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::AppResult;
 use crate::policy::LockoutPolicy;
 use crate::sessions::{self, AuthContext, RequestMeta};
@@ -80,7 +80,7 @@ pub fn normalize_login(s: &str) -> String {
 }
 
 pub async fn password_step(
-    state: &AppState,
+    state: &Core,
     login: &str,
     password: &str,
     meta: &RequestMeta,
@@ -115,7 +115,7 @@ pub async fn password_step(
 /// The argon2 hash is computed in every case (against the user's own hash, so with
 /// its parameters), also when the attempt is refused, so a refused try takes as long
 /// as a checked one; its result is used only for an attempt allowed to check.
-pub async fn counted_check(state: &AppState, user: &User, password: &str) -> AppResult<Check> {
+pub async fn counted_check(state: &Core, user: &User, password: &str) -> AppResult<Check> {
     let now = state.clock.now();
     let Some(attempt) = state.store.begin_login_attempt(user.id, now).await? else {
         state
@@ -160,7 +160,7 @@ pub async fn counted_check(state: &AppState, user: &User, password: &str) -> App
 /// sign-in dropped after too many wrong codes); locks the account when the policy
 /// says so. Returns [`result::NOW_LOCKED`] when this failure locked it, else
 /// [`result::BAD_PASSWORD`].
-pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult<&'static str> {
+pub(crate) async fn register_failure(state: &Core, user: &User) -> AppResult<&'static str> {
     let now = state.clock.now();
     let failures = state.store.increment_failed_logins(user.id, now).await?;
     let policy = crate::policy::current(state).await?.lockout;
@@ -186,7 +186,7 @@ pub(crate) async fn register_failure(state: &AppState, user: &User) -> AppResult
 /// permanent when the policy now says so. Audited; the user is told by e-mail of a new
 /// lock (and of one that became permanent).
 async fn lock_if_due(
-    state: &AppState,
+    state: &Core,
     user: &User,
     failures: i64,
     lock_count: i64,
@@ -232,7 +232,7 @@ async fn lock_if_due(
 
 /// Completes a sign-in: starts the session and records the success.
 pub async fn finish(
-    state: &AppState,
+    state: &Core,
     user: &User,
     ctx: &AuthContext,
     meta: &RequestMeta,
@@ -260,7 +260,7 @@ pub async fn finish(
 
 /// Writes one `login_events` row.
 pub(crate) async fn record(
-    state: &AppState,
+    state: &Core,
     user_id: Option<Uuid>,
     login: &str,
     result: &str,

@@ -1,6 +1,7 @@
 //! Who is signing in: password verification, lockout, the second step (TOTP, backup
 //! codes), the sign-in pages.
 
+pub mod gate;
 pub mod login;
 pub mod mfa;
 pub mod password;

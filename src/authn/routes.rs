@@ -4,10 +4,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::authn::login::{self, PasswordOutcome};
 use crate::authn::mfa;
+use crate::core::Core;
 use crate::error::AppResult;
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates};
 use crate::ratelimit::Action;
 use crate::sessions::{self, AuthContext};
@@ -45,7 +46,7 @@ pub struct LoginForm {
 /// Renders the login form with a fresh CSRF token (and its cookie when new).
 fn render_login(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     status: actix_web::http::StatusCode,
     username: &str,
     return_to: Option<&str>,
@@ -76,11 +77,11 @@ fn render_login(
 
 /// `?ui_locales=` on a page sets the language cookie so later pages follow it.
 pub fn remember_locale(req: &HttpRequest, res: &mut actix_web::HttpResponseBuilder) {
-    if let Some(l) = http::i18n::query_param(req.query_string(), "ui_locales")
-        .and_then(|v| http::i18n::Locale::from_ui_locales(&v))
+    if let Some(l) = crate::i18n::query_param(req.query_string(), "ui_locales")
+        .and_then(|v| crate::i18n::Locale::from_ui_locales(&v))
     {
         res.cookie(
-            actix_web::cookie::Cookie::build(http::i18n::LANG_COOKIE, l.tag())
+            actix_web::cookie::Cookie::build(crate::i18n::LANG_COOKIE, l.tag())
                 .path("/")
                 .same_site(actix_web::cookie::SameSite::Lax)
                 .max_age(actix_web::cookie::time::Duration::days(365))
@@ -183,7 +184,7 @@ async fn login_submit(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, target))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(sessions::cookie(&state, token))
+        .cookie(crate::http::cookies::session_cookie(&state, token))
         .finish())
 }
 
@@ -232,7 +233,7 @@ async fn logout_submit(
         }
         None => done(),
     };
-    res.add_cookie(&sessions::removal_cookie(&state))
+    res.add_cookie(&crate::http::cookies::session_removal_cookie(&state))
         .map_err(crate::error::AppError::internal)?;
     Ok(res)
 }

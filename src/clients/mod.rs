@@ -15,7 +15,7 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::keys::Alg;
 pub use crate::store::oidc::Client;
@@ -169,7 +169,7 @@ pub fn validate_redirect_uri(uri: &str, native: bool) -> Result<(), String> {
 }
 
 /// Registers a client; returns its id and (once) its secret.
-pub async fn register(state: &AppState, n: NewClient) -> AppResult<Registered> {
+pub async fn register(state: &Core, n: NewClient) -> AppResult<Registered> {
     let kind = n.kind.as_str();
     if ![CONFIDENTIAL, PUBLIC, SERVICE].contains(&kind) {
         return Err(invalid("kind", "must be confidential, public or service"));
@@ -352,7 +352,7 @@ pub async fn register(state: &AppState, n: NewClient) -> AppResult<Registered> {
 }
 
 /// Replaces a client's secret; returns the new one (shown once).
-pub async fn rotate_secret(state: &AppState, client_id: &str) -> AppResult<String> {
+pub async fn rotate_secret(state: &Core, client_id: &str) -> AppResult<String> {
     let client = state
         .store
         .get_client(client_id)
@@ -375,7 +375,7 @@ pub async fn rotate_secret(state: &AppState, client_id: &str) -> AppResult<Strin
 }
 
 /// Constant-time check of a presented secret.
-pub fn secret_matches(state: &AppState, client: &Client, presented: &str) -> bool {
+pub fn secret_matches(state: &Core, client: &Client, presented: &str) -> bool {
     let Some(stored) = &client.secret_hash else {
         return false;
     };

@@ -15,7 +15,7 @@ use samael::metadata::EntityDescriptor;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 pub use crate::store::saml::ServiceProvider;
 
@@ -308,11 +308,7 @@ fn check_cert(der: &[u8]) -> AppResult<()> {
 }
 
 /// Registers an SP from its metadata (the same path for the CLI and the admin API).
-pub async fn register(
-    state: &AppState,
-    metadata: &str,
-    s: SpSettings,
-) -> AppResult<ServiceProvider> {
+pub async fn register(state: &Core, metadata: &str, s: SpSettings) -> AppResult<ServiceProvider> {
     let m = parse_metadata(metadata)?;
     // The operator's choice, else the first format the SP declares that Monban can
     // issue (an SP asking for the one it declares then gets it), else persistent.

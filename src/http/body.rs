@@ -22,7 +22,7 @@ use futures_util::{Stream, StreamExt};
 
 type Boxed = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 pub async fn read_first(
     mut req: ServiceRequest,

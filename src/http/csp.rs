@@ -14,7 +14,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 
-use crate::app::AppState;
+use crate::core::Core;
+use crate::http::state::AppState;
 
 /// Everything but `form-action`.
 const BASE: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -84,7 +85,7 @@ pub fn policy(destinations: &[String]) -> String {
 
 /// The redirect URI an authorization resumed at `path` (a local `/authorize?…`) would
 /// answer to, when the client exists and the URI is registered for it.
-async fn resumed_redirect_uri(state: &AppState, path: &str) -> Option<String> {
+async fn resumed_redirect_uri(state: &Core, path: &str) -> Option<String> {
     let query = path.strip_prefix("/authorize?")?;
     let (mut client_id, mut redirect_uri) = (None, None);
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {

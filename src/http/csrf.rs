@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::AppError;
 
 pub const CSRF_COOKIE: &str = "monban_csrf";
@@ -21,7 +21,7 @@ pub struct CsrfToken {
     pub set_cookie: Option<Cookie<'static>>,
 }
 
-pub fn issue(req: &HttpRequest, state: &AppState) -> CsrfToken {
+pub fn issue(req: &HttpRequest, state: &Core) -> CsrfToken {
     let existing = req
         .cookie(&state.cfg.cookie_name(CSRF_COOKIE))
         .map(|c| c.value().to_string())
@@ -46,11 +46,7 @@ pub fn issue(req: &HttpRequest, state: &AppState) -> CsrfToken {
 }
 
 /// Checks a submitted form token against the cookie (constant time) and the Origin.
-pub fn verify(
-    req: &HttpRequest,
-    state: &AppState,
-    submitted: Option<&str>,
-) -> Result<(), AppError> {
+pub fn verify(req: &HttpRequest, state: &Core, submitted: Option<&str>) -> Result<(), AppError> {
     let fail = || AppError::forbidden("csrf_failed", "missing or invalid CSRF token");
     // A foreign Origin is refused outright. `Origin: null` (sent by browsers for
     // privacy-sensitive contexts, e.g. under a `no-referrer` policy) and no Origin at

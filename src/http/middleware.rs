@@ -10,10 +10,10 @@ use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{web, HttpMessage, HttpResponse};
 use tracing::Instrument;
 
-use crate::app::AppState;
 use crate::error::AppError;
-use crate::http::i18n::{self, Locale};
+use crate::http::state::AppState;
 use crate::http::templates;
+use crate::i18n::{self, Locale};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -138,11 +138,11 @@ pub async fn html_errors(
         ),
         None => (Locale::En, "Monban".to_string()),
     };
-    let locale = Locale::from_request(res.request(), default);
+    let locale = crate::http::negotiate_locale(res.request(), default);
     let message = i18n::error_text(locale, err.code)
         .unwrap_or(&err.detail)
         .to_string();
-    let status = err.status;
+    let status = crate::http::errors::status(err.kind);
     let retry = err.retry_after;
     let reopen = (err.code == "csrf_failed")
         .then(|| same_origin_referer(res.request()))

@@ -1,25 +1,28 @@
 //! HTTP plumbing shared by the handlers: request metadata, the signed-in session,
 //! CSRF, i18n, middleware and page templates.
 
+pub mod basics;
 pub mod body;
 pub mod client_ip;
+pub mod cookies;
 pub mod csp;
 pub mod csrf;
-pub mod i18n;
-mod i18n_device;
-mod i18n_mfa;
+pub mod errors;
 pub mod middleware;
+pub mod rejections;
+pub mod state;
 pub mod templates;
 pub mod templates_mfa;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::AppResult;
+use crate::http::state::AppState;
+use crate::i18n::{query_param, Locale, LANG_COOKIE};
 use crate::sessions::{self, RequestMeta};
 use crate::store::{user_status, Session, User};
-use i18n::Locale;
 
 /// The client's address: the TCP peer, or — when the peer is one of
 /// `server.trusted_proxies` — the right-most untrusted `X-Forwarded-For` hop.
@@ -112,18 +115,39 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
 }
 
 /// The page locale for a request.
-pub fn locale(req: &HttpRequest, state: &AppState) -> Locale {
-    Locale::from_request(
+pub fn locale(req: &HttpRequest, state: &Core) -> Locale {
+    negotiate_locale(
         req,
         Locale::parse(&state.cfg.ui.default_locale).unwrap_or(Locale::En),
     )
+}
+
+/// Negotiates the locale for a request: `ui_locales` query parameter >
+/// `monban_lang` cookie > `Accept-Language` > `default`.
+pub fn negotiate_locale(req: &HttpRequest, default: Locale) -> Locale {
+    if let Some(l) =
+        query_param(req.query_string(), "ui_locales").and_then(|v| Locale::from_ui_locales(&v))
+    {
+        return l;
+    }
+    if let Some(l) = req
+        .cookie(LANG_COOKIE)
+        .and_then(|c| Locale::parse(c.value()))
+    {
+        return l;
+    }
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|h| h.to_str().ok())
+        .and_then(Locale::from_accept_language)
+        .unwrap_or(default)
 }
 
 /// The signed-in session and its user, if the session cookie names a live session of
 /// a user who may still use it. A session whose user was suspended or deleted is ended.
 pub async fn current_session(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
 ) -> AppResult<Option<(Session, User)>> {
     let Some(cookie) = req.cookie(&state.cfg.session_cookie_name()) else {
         return Ok(None);

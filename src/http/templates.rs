@@ -2,7 +2,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 
-use super::i18n::Locale;
+use crate::i18n::Locale;
 
 /// A whole page as a response: the localised frame, `Cache-Control: no-store`, and the
 /// CSRF cookie when the page set a new one.

@@ -3,8 +3,8 @@
 
 use maud::{html, Markup};
 
-use super::i18n::Locale;
 use super::templates::layout;
+use crate::i18n::Locale;
 
 fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name="csrf_token" value=(csrf); }

@@ -17,21 +17,18 @@
 pub mod templates;
 pub mod transport;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+pub use transport::NotifyState;
+
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use lettre::message::Mailbox;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::config::Config;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
-use crate::http::i18n::Locale;
+use crate::i18n::Locale;
 use crate::store::{OutboxMessage, StoreResult, User};
-use transport::Transport;
 
 /// Messages claimed per round.
 const BATCH: i64 = 20;
@@ -132,45 +129,6 @@ impl Message {
     }
 }
 
-/// The delivery side, kept in [`AppState`].
-pub struct NotifyState {
-    /// Wakes the worker (a message was queued).
-    pub wake: Arc<Notify>,
-    transport: Transport,
-    from: Mailbox,
-    stopped: AtomicBool,
-}
-
-impl NotifyState {
-    pub fn new(cfg: &Config) -> anyhow::Result<NotifyState> {
-        let from: Mailbox = cfg
-            .notify
-            .from
-            .parse()
-            .map_err(|e| anyhow::anyhow!("notify.from: {e}"))?;
-        Ok(NotifyState {
-            wake: Arc::new(Notify::new()),
-            transport: Transport::from_config(cfg)?,
-            from,
-            stopped: AtomicBool::new(false),
-        })
-    }
-
-    pub fn transport_name(&self) -> &'static str {
-        self.transport.name()
-    }
-
-    /// Stops the worker after its current round (the server is shutting down).
-    pub fn shutdown(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        self.wake.notify_one();
-    }
-
-    fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-}
-
 /// The language for a recipient: their locale if supported, else `ui.default_locale`.
 pub fn locale_for(cfg: &Config, to: &Recipient) -> Locale {
     to.locale
@@ -181,7 +139,7 @@ pub fn locale_for(cfg: &Config, to: &Recipient) -> Locale {
 }
 
 /// Renders `msg` for `to`, queues it and wakes the worker. Returns the outbox id.
-pub async fn send(state: &AppState, to: &Recipient, msg: Message) -> AppResult<Uuid> {
+pub async fn send(state: &Core, to: &Recipient, msg: Message) -> AppResult<Uuid> {
     let email = to.email.trim();
     if email.parse::<lettre::Address>().is_err() {
         return Err(AppError::bad_request(
@@ -242,7 +200,7 @@ pub fn backoff(cfg: &Config, attempts: i64) -> Duration {
 }
 
 /// Delivers queued messages until [`NotifyState::shutdown`].
-pub fn spawn_worker(state: actix_web::web::Data<AppState>) {
+pub fn spawn_worker(state: std::sync::Arc<Core>) {
     let every = StdDuration::from_millis(state.cfg.notify.poll_interval_ms);
     tracing::info!(
         transport = state.notify.transport_name(),
@@ -270,7 +228,7 @@ pub fn spawn_worker(state: actix_web::web::Data<AppState>) {
 }
 
 /// One round: claims due messages and delivers them. Returns how many were claimed.
-pub async fn deliver_due(state: &AppState) -> StoreResult<usize> {
+pub async fn deliver_due(state: &Core) -> StoreResult<usize> {
     let now = state.clock.now();
     let claim_until = now + Duration::seconds(state.cfg.notify.claim_secs);
     let jobs = state.store.claim_outbox(now, claim_until, BATCH).await?;

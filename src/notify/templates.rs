@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::Message;
-use crate::http::i18n::Locale;
+use crate::i18n::Locale;
 
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 //! (the outbox id), so a retried delivery can be recognised as the same message.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
@@ -10,6 +12,7 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::store::OutboxMessage;
@@ -158,4 +161,43 @@ async fn write_eml(dir: PathBuf, m: &OutboxMessage, bytes: Vec<u8>) -> Result<()
     .await
     .map_err(|e| format!("file transport task: {e}"))?
     .map_err(|e| format!("file transport: {e}"))
+}
+
+/// The delivery side, kept in [`crate::core::Core`].
+pub struct NotifyState {
+    /// Wakes the worker (a message was queued).
+    pub wake: Arc<Notify>,
+    pub(super) transport: Transport,
+    pub(super) from: Mailbox,
+    stopped: AtomicBool,
+}
+
+impl NotifyState {
+    pub fn new(cfg: &Config) -> anyhow::Result<NotifyState> {
+        let from: Mailbox = cfg
+            .notify
+            .from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("notify.from: {e}"))?;
+        Ok(NotifyState {
+            wake: Arc::new(Notify::new()),
+            transport: Transport::from_config(cfg)?,
+            from,
+            stopped: AtomicBool::new(false),
+        })
+    }
+
+    pub fn transport_name(&self) -> &'static str {
+        self.transport.name()
+    }
+
+    /// Stops the worker after its current round (the server is shutting down).
+    pub fn shutdown(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    pub(super) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
 }

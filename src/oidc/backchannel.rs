@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::tokens;
-use crate::app::AppState;
+use crate::core::Core;
 use crate::store::oidc::BackchannelJob;
 use crate::store::{Session, StoreResult};
 
@@ -20,11 +20,7 @@ use crate::store::{Session, StoreResult};
 pub const MAX_ATTEMPTS: i64 = 8;
 
 /// Revokes what the ended sessions granted and queues logout tokens.
-pub async fn sessions_ended(
-    state: &AppState,
-    sessions: &[Session],
-    reason: &str,
-) -> StoreResult<()> {
+pub async fn sessions_ended(state: &Core, sessions: &[Session], reason: &str) -> StoreResult<()> {
     if sessions.is_empty() {
         return Ok(());
     }
@@ -87,7 +83,7 @@ pub async fn sessions_ended(
 }
 
 /// Delivers queued logout tokens until the process ends.
-pub fn spawn_worker(state: actix_web::web::Data<AppState>) {
+pub fn spawn_worker(state: std::sync::Arc<Core>) {
     tokio::spawn(async move {
         loop {
             let wake: Arc<Notify> = state.oidc.wake.clone();
@@ -102,7 +98,7 @@ pub fn spawn_worker(state: actix_web::web::Data<AppState>) {
     });
 }
 
-async fn deliver_due(state: &AppState) -> StoreResult<()> {
+async fn deliver_due(state: &Core) -> StoreResult<()> {
     let now = state.clock.now();
     let jobs = state
         .store

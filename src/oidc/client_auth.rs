@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::error::{OAuthError, OAuthResult};
 use super::params::Params;
-use crate::app::AppState;
 use crate::clients::{self, Client};
+use crate::core::Core;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -54,7 +54,7 @@ fn basic_credentials(req: &HttpRequest) -> OAuthResult<Option<(String, String)>>
     Ok(Some((dec(id), dec(secret))))
 }
 
-async fn load(state: &AppState, client_id: &str) -> OAuthResult<Client> {
+async fn load(state: &Core, client_id: &str) -> OAuthResult<Client> {
     match crate::cache::client(state, client_id).await? {
         Some(c) if !c.disabled && c.org_id == state.org.id => Ok(c),
         _ => Err(OAuthError::invalid_client("client authentication failed")),
@@ -96,7 +96,7 @@ impl Endpoint {
 /// Authenticates the client of a token-endpoint-style request sent to `endpoint`.
 pub async fn authenticate(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     p: &Params,
     endpoint: Endpoint,
 ) -> OAuthResult<Client> {
@@ -159,7 +159,7 @@ pub async fn authenticate(
 /// the endpoint being called (an assertion made for another endpoint, or for any
 /// other URL under the issuer, is refused), unexpired, and a `jti` never seen before.
 async fn private_key_jwt(
-    state: &AppState,
+    state: &Core,
     p: &Params,
     assertion: &str,
     endpoint: Endpoint,

@@ -1,11 +1,8 @@
 //! `/.well-known/openid-configuration`: exactly what the endpoints do, built once
 //! and served from bytes with an ETag.
 
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::config::Config;
 
 pub const SCOPES: &[&str] = &[
@@ -102,25 +99,4 @@ pub fn build(cfg: &Config) -> Discovery {
         body: bytes::Bytes::from(body),
         etag,
     }
-}
-
-pub async fn handler(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let d = &state.oidc.discovery;
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == d.etag));
-    let mut res = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, d.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .insert_header(("access-control-allow-origin", "*"));
-    if matches {
-        return res.finish();
-    }
-    res.content_type("application/json").body(d.body.clone())
 }

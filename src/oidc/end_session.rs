@@ -10,8 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::params::Params;
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates};
 use crate::sessions;
 
@@ -30,7 +31,7 @@ struct Checked {
     hint_sub: Option<String>,
 }
 
-async fn check(state: &AppState, p: &Params) -> AppResult<Checked> {
+async fn check(state: &Core, p: &Params) -> AppResult<Checked> {
     let bad = |d: &str| AppError::bad_request("invalid_logout_request", d.to_string());
     let (hint_client, hint_sid, hint_sub) = match p.get("id_token_hint") {
         None => (None, None, None),
@@ -80,7 +81,7 @@ async fn check(state: &AppState, p: &Params) -> AppResult<Checked> {
 
 fn done(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     redirect: Option<String>,
     clear_cookie: bool,
 ) -> HttpResponse {
@@ -98,7 +99,7 @@ fn done(
     };
     res.insert_header((header::CACHE_CONTROL, "no-store"));
     if clear_cookie {
-        res.cookie(sessions::removal_cookie(state));
+        res.cookie(crate::http::cookies::session_removal_cookie(state));
     }
     match redirect {
         Some(_) => res.finish(),
@@ -109,7 +110,7 @@ fn done(
     }
 }
 
-async fn handle(req: &HttpRequest, state: &AppState, raw: &[u8]) -> AppResult<HttpResponse> {
+async fn handle(req: &HttpRequest, state: &Core, raw: &[u8]) -> AppResult<HttpResponse> {
     let p = Params::parse(raw, PARAMS)
         .map_err(|e| AppError::bad_request("invalid_logout_request", e.to_string()))?;
     let checked = check(state, &p).await?;

@@ -138,7 +138,7 @@ impl From<crate::keys::KeyError> for OAuthError {
 impl From<crate::error::AppError> for OAuthError {
     fn from(e: crate::error::AppError) -> Self {
         match e.retry_after {
-            Some(secs) if e.status == StatusCode::TOO_MANY_REQUESTS => {
+            Some(secs) if e.kind == crate::error::Kind::TooManyRequests => {
                 OAuthError::rate_limited(secs)
             }
             _ => OAuthError::server_error(e),

@@ -8,8 +8,8 @@ use super::client_auth;
 use super::error::{OAuthError, OAuthResult};
 use super::token::form_params;
 use super::userinfo::{token_user, validate_access_token};
-use crate::app::AppState;
 use crate::clients;
+use crate::http::state::AppState;
 use crate::sessions;
 
 const PARAMS: &[&str] = &[

@@ -2,6 +2,7 @@
 //! introspection, revocation, RP-initiated and back-channel logout, and the device
 //! authorization grant.
 
+pub mod authorization;
 pub mod authorize;
 pub mod backchannel;
 pub mod client_auth;
@@ -11,46 +12,19 @@ pub mod end_session;
 pub mod error;
 pub mod introspect;
 pub mod params;
+pub mod state;
 pub mod token;
 pub mod tokens;
 pub mod userinfo;
 
-use std::sync::Arc;
-use std::time::Duration;
+pub use state::OidcState;
 
 use actix_web::web;
-use tokio::sync::Notify;
-
-use crate::config::Config;
-
-/// Per-process OIDC state built at start-up.
-pub struct OidcState {
-    pub discovery: discovery::Discovery,
-    /// Wakes the back-channel delivery worker.
-    pub wake: Arc<Notify>,
-    /// Outgoing HTTP (back-channel logout).
-    pub http: reqwest::Client,
-}
-
-impl OidcState {
-    pub fn new(cfg: &Config) -> anyhow::Result<OidcState> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(cfg.oidc.backchannel_timeout_secs))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("monban/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(OidcState {
-            discovery: discovery::build(cfg),
-            wake: Arc::new(Notify::new()),
-            http,
-        })
-    }
-}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/.well-known/openid-configuration",
-        web::get().to(discovery::handler),
+        web::get().to(crate::http::basics::discovery),
     )
     .service(
         web::resource("/authorize")

@@ -14,8 +14,9 @@ use super::client_auth;
 use super::error::{OAuthError, OAuthResult};
 use super::params::Params;
 use super::tokens::{self, AccessClaims, IdClaims};
-use crate::app::AppState;
 use crate::clients::{self, Client};
+use crate::core::Core;
+use crate::http::state::AppState;
 use crate::ratelimit::Action;
 use crate::sessions;
 use crate::store::oidc::{Consumed, RefreshToken, TokenFamily};
@@ -121,7 +122,7 @@ fn pkce_ok(challenge: &str, verifier: &str) -> bool {
 }
 
 /// The user behind a grant, if still allowed to receive tokens.
-pub(super) async fn active_user(state: &AppState, user_id: Uuid) -> OAuthResult<User> {
+pub(super) async fn active_user(state: &Core, user_id: Uuid) -> OAuthResult<User> {
     let user = crate::cache::user(state, user_id).await?;
     let now = state.clock.now();
     if !user.is_usable(now) {
@@ -143,7 +144,7 @@ pub(super) fn refuse_blocked_app(client: &Client, user: &User) -> OAuthResult<()
 }
 
 /// A session-bound grant needs its session to be alive.
-async fn session_alive(state: &AppState, family: &TokenFamily) -> OAuthResult<bool> {
+async fn session_alive(state: &Core, family: &TokenFamily) -> OAuthResult<bool> {
     let Some(sid) = family.session_id.filter(|_| !family.offline) else {
         return Ok(true);
     };
@@ -155,7 +156,7 @@ async fn session_alive(state: &AppState, family: &TokenFamily) -> OAuthResult<bo
         .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now))
 }
 
-async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
+async fn code_grant(state: &Core, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
     let code = p
         .get("code")
         .ok_or_else(|| OAuthError::invalid_request("code is missing"))?;
@@ -239,11 +240,7 @@ async fn code_grant(state: &AppState, client: &Client, p: &Params) -> OAuthResul
     .await
 }
 
-async fn refresh_grant(
-    state: &AppState,
-    client: &Client,
-    p: &Params,
-) -> OAuthResult<TokenResponse> {
+async fn refresh_grant(state: &Core, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
     let presented = p
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
@@ -319,7 +316,7 @@ async fn refresh_grant(
     Ok(res)
 }
 
-fn client_credentials(state: &AppState, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
+fn client_credentials(state: &Core, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {
     let scope = match p.get("scope") {
         None => client.allowed_scopes.clone(),
         Some(s) => {
@@ -362,7 +359,7 @@ fn client_credentials(state: &AppState, client: &Client, p: &Params) -> OAuthRes
 }
 
 async fn new_refresh_token(
-    state: &AppState,
+    state: &Core,
     client: &Client,
     family: &TokenFamily,
     scope: &str,
@@ -388,7 +385,7 @@ async fn new_refresh_token(
 /// Mints the access token, the ID token (when `openid` was granted) and, for a new
 /// grant, the first refresh token.
 pub(super) async fn issue(
-    state: &AppState,
+    state: &Core,
     client: &Client,
     user: &User,
     family: &TokenFamily,

@@ -11,7 +11,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::keys::{Alg, KeyError};
 
 pub const TYP_ACCESS: &str = "at+jwt";
@@ -91,7 +91,7 @@ pub fn at_hash(alg: Alg, access_token: &str) -> String {
 }
 
 pub fn sign<T: Serialize>(
-    state: &AppState,
+    state: &Core,
     alg: Alg,
     typ: &str,
     claims: &T,
@@ -125,7 +125,7 @@ impl std::fmt::Display for VerifyError {
 /// Verifies a JWT signed by one of our published keys, of type `typ`, from our
 /// issuer; `check_exp` false accepts expired tokens (for `id_token_hint`).
 pub fn verify<T: for<'de> Deserialize<'de>>(
-    state: &AppState,
+    state: &Core,
     token: &str,
     typ: &str,
     check_exp: bool,

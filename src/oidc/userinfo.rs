@@ -8,13 +8,14 @@ use serde_json::{json, Map, Value};
 use super::error::{OAuthError, OAuthResult};
 use super::params::Params;
 use super::tokens::{self, AccessClaims};
-use crate::app::AppState;
+use crate::core::Core;
+use crate::http::state::AppState;
 use crate::store::oidc::TokenFamily;
 use crate::store::User;
 
 /// Why an access token is not (or no longer) good.
 pub async fn validate_access_token(
-    state: &AppState,
+    state: &Core,
     token: &str,
 ) -> OAuthResult<(AccessClaims, Option<TokenFamily>)> {
     let claims: AccessClaims = tokens::verify(state, token, tokens::TYP_ACCESS, true)
@@ -51,7 +52,7 @@ pub async fn validate_access_token(
 }
 
 /// The user behind a user token, if still active.
-pub async fn token_user(state: &AppState, claims: &AccessClaims) -> OAuthResult<Option<User>> {
+pub async fn token_user(state: &Core, claims: &AccessClaims) -> OAuthResult<Option<User>> {
     if claims.gid.is_none() {
         return Ok(None);
     }

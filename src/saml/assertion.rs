@@ -19,8 +19,8 @@ use samael::signature::{DigestAlgorithm, Signature};
 use samael::traits::ToXml;
 
 use super::xml::{esc, NS_PROTOCOL};
-use crate::app::AppState;
 use crate::clients::saml::{ServiceProvider, NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_TRANSIENT};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::store::{Session, User};
 
@@ -46,7 +46,7 @@ const ATTR_NAME_FORMAT_URI: &str = "urn:oasis:names:tc:SAML:2.0:attrname-format:
 const CONFIRMATION_BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 
 /// This IdP's entityID (also the metadata URL).
-pub fn entity_id(state: &AppState) -> String {
+pub fn entity_id(state: &Core) -> String {
     format!("{}/saml/metadata", state.cfg.issuer())
 }
 
@@ -67,7 +67,7 @@ pub fn instant(t: DateTime<Utc>) -> String {
 /// keyed hash of SP and user), transient ones random per assertion. `requested`:
 /// the format the AuthnRequest asked for instead of the SP's (transient only).
 pub fn name_id(
-    state: &AppState,
+    state: &Core,
     sp: &ServiceProvider,
     user: &User,
     requested: Option<&str>,
@@ -110,14 +110,14 @@ pub struct Grant<'a> {
     pub support_readonly: bool,
 }
 
-fn issuer(state: &AppState) -> Issuer {
+fn issuer(state: &Core) -> Issuer {
     Issuer {
         value: Some(esc(&entity_id(state))),
         ..Default::default()
     }
 }
 
-fn signing_key(state: &AppState) -> AppResult<(Vec<u8>, CertificateDer)> {
+fn signing_key(state: &Core) -> AppResult<(Vec<u8>, CertificateDer)> {
     let keys = state.keys.current();
     let k = keys
         .saml_signing_key(state.clock.now())
@@ -144,7 +144,7 @@ pub fn sign(xml: &str, key_der: &[u8]) -> AppResult<String> {
 }
 
 /// Signs a minimal document (start-up: initialises xmlsec, checks the key).
-pub fn self_test(state: &AppState) -> AppResult<()> {
+pub fn self_test(state: &Core) -> AppResult<()> {
     let (key_der, cert) = signing_key(state)?;
     let id = new_id();
     let template = to_xml(&sig_template(&id, &cert))?;
@@ -243,7 +243,7 @@ fn attributes(g: &Grant) -> Vec<Attribute> {
 }
 
 /// The signed, base64-encoded Response for a successful sign-on.
-pub fn success(state: &AppState, g: &Grant) -> AppResult<String> {
+pub fn success(state: &Core, g: &Grant) -> AppResult<String> {
     let now = state.clock.now();
     let cfg = &state.cfg.saml;
     let not_after = now + Duration::seconds(cfg.assertion_lifetime_secs);
@@ -350,7 +350,7 @@ pub fn success(state: &AppState, g: &Grant) -> AppResult<String> {
 
 /// An unsigned error Response (`top` with an optional second-level code).
 pub fn error_response(
-    state: &AppState,
+    state: &Core,
     acs_url: &str,
     in_response_to: Option<&str>,
     top: &str,

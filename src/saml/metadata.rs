@@ -12,10 +12,11 @@ use chrono::Duration;
 
 use super::assertion::{entity_id, instant};
 use super::xml::esc;
-use crate::app::AppState;
 use crate::clients::saml::{
     BINDING_POST, BINDING_REDIRECT, NAMEID_EMAIL, NAMEID_PERSISTENT, NAMEID_TRANSIENT,
 };
+use crate::core::Core;
+use crate::http::state::AppState;
 
 pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -32,7 +33,7 @@ pub async fn metadata(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// The metadata document.
-pub fn document(state: &AppState) -> String {
+pub fn document(state: &Core) -> String {
     let now = state.clock.now();
     let base = state.cfg.issuer();
     let cfg = &state.cfg.saml;

@@ -22,7 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use xml::InputError;
 
@@ -56,7 +56,7 @@ pub fn parse_form<'a>(
         .eq_ignore_ascii_case("application/x-www-form-urlencoded")
     {
         return Err(AppError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            crate::error::Kind::UnsupportedMediaType,
             "saml_bad_request",
             "expected application/x-www-form-urlencoded",
         ));
@@ -92,7 +92,7 @@ impl From<InputError> for AppError {
 }
 
 /// Checks the RelayState length (returned untouched otherwise).
-pub fn check_relay_state(state: &AppState, rs: Option<&str>) -> AppResult<()> {
+pub fn check_relay_state(state: &Core, rs: Option<&str>) -> AppResult<()> {
     match rs {
         Some(r) if r.len() > state.cfg.saml.relay_state_max_bytes => Err(refuse(
             "saml_bad_request",
@@ -105,7 +105,7 @@ pub fn check_relay_state(state: &AppState, rs: Option<&str>) -> AppResult<()> {
 /// The HTTP-POST binding: an auto-submitting form to `action` (the CSP allows that
 /// origin as form target and a nonce'd inline script).
 pub fn post_form(
-    state: &AppState,
+    state: &Core,
     action: &str,
     field: &'static str,
     message: String,
@@ -135,7 +135,7 @@ pub fn post_form(
 /// The HTTP-Redirect binding with a query signature (RSA-SHA256) by the current
 /// SAML key: `{field}=…[&RelayState=…]&SigAlg=…&Signature=…`.
 pub fn redirect_signed(
-    state: &AppState,
+    state: &Core,
     location: &str,
     field: &str,
     xml: &str,
@@ -169,7 +169,7 @@ pub fn redirect_signed(
 /// Initialises libxml2 and xmlsec once, on the start-up thread, before any worker
 /// parses SAML (their global initialisation is not meant to race): signs a tiny
 /// document with the current SAML key, which also proves the key usable.
-pub fn init(state: &AppState) {
+pub fn init(state: &Core) {
     let _ = libxml::parser::Parser::default().parse_string("<init/>");
     if let Err(e) = assertion::self_test(state) {
         tracing::warn!(error = %e, "SAML signing self-test failed");
@@ -177,7 +177,7 @@ pub fn init(state: &AppState) {
 }
 
 /// Deletes expired pending requests and remembered request IDs every ten minutes.
-pub fn spawn_purger(state: web::Data<AppState>) {
+pub fn spawn_purger(state: std::sync::Arc<Core>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {

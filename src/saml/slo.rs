@@ -31,10 +31,11 @@ use super::binding::{self, Kind};
 use super::sso::{check_envelope, known_sp, verify, Incoming};
 use super::xml::{self, esc, NS_ASSERTION, NS_PROTOCOL};
 use super::{post_form, redirect_signed, refuse};
-use crate::app::AppState;
 use crate::clients::saml::{ServiceProvider, BINDING_REDIRECT};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::http;
+use crate::http::state::AppState;
 use crate::store::saml::{PendingRequest, SessionSp};
 
 const CHAIN_PREFIX: &str = "lo.";
@@ -61,7 +62,7 @@ pub async fn slo_post(
 
 async fn logout_request(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     msg: Incoming<'_>,
 ) -> AppResult<HttpResponse> {
     xml::check_shape(&msg.xml, "LogoutRequest")?;
@@ -255,7 +256,7 @@ async fn logout_request(
             None => None,
         };
         if cookie_session.is_none() || cookie_session == Some(sid) {
-            res.add_cookie(&crate::sessions::removal_cookie(state))
+            res.add_cookie(&crate::http::cookies::session_removal_cookie(state))
                 .map_err(AppError::internal)?;
         }
     }
@@ -264,7 +265,7 @@ async fn logout_request(
 
 /// Sends a message to an SP's SLO endpoint with its binding.
 fn send(
-    state: &AppState,
+    state: &Core,
     sp: &ServiceProvider,
     url: &str,
     field: &'static str,
@@ -286,7 +287,7 @@ fn send(
 }
 
 /// Inserts a signature template after the Issuer and signs (for the POST binding).
-fn sign_enveloped(state: &AppState, xml: &str) -> AppResult<String> {
+fn sign_enveloped(state: &Core, xml: &str) -> AppResult<String> {
     let keys = state.keys.current();
     let key = keys
         .saml_signing_key(state.clock.now())
@@ -319,7 +320,7 @@ fn message_id(xml: &str) -> Option<String> {
 }
 
 fn logout_response(
-    state: &AppState,
+    state: &Core,
     dest: &str,
     in_response_to: &str,
     status: &str,
@@ -329,7 +330,7 @@ fn logout_response(
 
 /// A LogoutResponse whose StatusCode may carry a second-level code.
 fn logout_response_status(
-    state: &AppState,
+    state: &Core,
     dest: &str,
     in_response_to: &str,
     status: &str,
@@ -356,7 +357,7 @@ fn logout_response_status(
     ))
 }
 
-fn logout_request_xml(state: &AppState, dest: &str, p: &SessionSp) -> String {
+fn logout_request_xml(state: &Core, dest: &str, p: &SessionSp) -> String {
     let now = state.clock.now();
     let until = now + chrono::Duration::seconds(state.cfg.saml.assertion_lifetime_secs);
     format!(
@@ -376,7 +377,7 @@ fn logout_request_xml(state: &AppState, dest: &str, p: &SessionSp) -> String {
 }
 
 /// RelayState naming an ended session's logout chain: `lo.{uuid}.{mac}`.
-fn chain_token(state: &AppState, session_id: Uuid) -> String {
+fn chain_token(state: &Core, session_id: Uuid) -> String {
     let mac = state
         .keys
         .secrets()
@@ -387,7 +388,7 @@ fn chain_token(state: &AppState, session_id: Uuid) -> String {
     )
 }
 
-fn parse_chain_token(state: &AppState, token: &str) -> Option<Uuid> {
+fn parse_chain_token(state: &Core, token: &str) -> Option<Uuid> {
     let rest = token.strip_prefix(CHAIN_PREFIX)?;
     let (id, _) = rest.split_once('.')?;
     let id = Uuid::parse_str(id).ok()?;
@@ -408,7 +409,7 @@ pub(super) fn answer_key(session_id: Uuid) -> String {
 pub(super) const ANSWER_PREFIX: &str = "slo:";
 
 /// A LogoutRequest to the next SP that took part in the ended session, if any.
-async fn next_in_chain(state: &AppState, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
+async fn next_in_chain(state: &Core, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
     for p in state.store.list_session_sps(session_id).await? {
         state
             .store
@@ -428,7 +429,7 @@ async fn next_in_chain(state: &AppState, session_id: Uuid) -> AppResult<Option<H
 }
 
 /// The LogoutResponse to the SP that started the logout, once the chain is done.
-async fn answer_initiator(state: &AppState, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
+async fn answer_initiator(state: &Core, session_id: Uuid) -> AppResult<Option<HttpResponse>> {
     let key = answer_key(session_id);
     let Some(p) = state.store.get_pending_request(&key).await? else {
         return Ok(None);
@@ -453,7 +454,7 @@ async fn answer_initiator(state: &AppState, session_id: Uuid) -> AppResult<Optio
 /// After a browser logout ended `session_id`: the next SP of the chain, or the
 /// signed-out page when none is left (`done`).
 pub async fn start_chain(
-    state: &AppState,
+    state: &Core,
     session_id: Uuid,
     done: impl FnOnce() -> HttpResponse,
 ) -> AppResult<HttpResponse> {
@@ -462,7 +463,7 @@ pub async fn start_chain(
 
 async fn continue_chain(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     rs: Option<&str>,
 ) -> AppResult<HttpResponse> {
     let Some(session_id) = rs.and_then(|t| parse_chain_token(state, t)) else {
@@ -478,7 +479,7 @@ async fn continue_chain(
 }
 
 /// The signed-out page shown at the end of a logout that answers no SP.
-fn signed_out_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
+fn signed_out_page(req: &HttpRequest, state: &Core) -> HttpResponse {
     let locale = http::locale(req, state);
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
@@ -492,7 +493,7 @@ fn signed_out_page(req: &HttpRequest, state: &AppState) -> HttpResponse {
 /// ([`start_chain`]); other endings (expiry, admin, a user's sessions ended) are
 /// logged.
 pub async fn sessions_ended(
-    state: &AppState,
+    state: &Core,
     ended: &[crate::store::Session],
     reason: &str,
 ) -> crate::store::StoreResult<()> {
@@ -513,7 +514,7 @@ pub async fn sessions_ended(
 /// `form-action` must allow them.
 pub async fn allow_chain_in_form_action(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     session_id: Uuid,
 ) -> AppResult<()> {
     for p in state.store.list_session_sps(session_id).await? {

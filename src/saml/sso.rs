@@ -16,8 +16,9 @@ use serde::Deserialize;
 use super::assertion::{self, Grant};
 use super::binding::{self, BindingMessage, Kind};
 use super::{check_relay_state, post_form, refuse, xml};
-use crate::app::AppState;
 use crate::clients::saml::{ServiceProvider, BINDING_POST, NAMEID_TRANSIENT};
+use crate::core::Core;
+use crate::http::state::AppState;
 use samael::schema::AuthnContextComparison;
 
 const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
@@ -118,7 +119,7 @@ pub(super) fn verify(
 
 /// The issuer of a protocol message, from an unverified parse (used only to find
 /// whose certificates verify it).
-pub(super) async fn known_sp(state: &AppState, issuer: Option<&str>) -> AppResult<ServiceProvider> {
+pub(super) async fn known_sp(state: &Core, issuer: Option<&str>) -> AppResult<ServiceProvider> {
     let issuer = issuer.ok_or_else(|| refuse("saml_unknown_sp", "the request has no Issuer"))?;
     match crate::cache::sp(state, issuer).await? {
         Some(sp) if !sp.disabled => Ok(sp),
@@ -132,14 +133,14 @@ pub(super) async fn known_sp(state: &AppState, issuer: Option<&str>) -> AppResul
     }
 }
 
-fn sso_url(state: &AppState) -> String {
+fn sso_url(state: &Core) -> String {
     format!("{}/saml/sso", state.cfg.issuer())
 }
 
 /// Checks the parts of a request message common to SSO and SLO: version, issue
 /// instant within the request lifetime (with skew), Destination if given.
 pub(super) fn check_envelope(
-    state: &AppState,
+    state: &Core,
     version: Option<&str>,
     issued: Option<chrono::DateTime<chrono::Utc>>,
     destination: Option<&str>,
@@ -171,7 +172,7 @@ pub(super) fn check_envelope(
 
 async fn authn_request(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     msg: Incoming<'_>,
 ) -> AppResult<HttpResponse> {
     xml::check_shape(&msg.xml, "AuthnRequest")?;
@@ -371,11 +372,7 @@ pub async fn idp_initiated(
 }
 
 /// Sends the browser to sign in (and back here), or answers the SP.
-async fn proceed(
-    req: &HttpRequest,
-    state: &AppState,
-    p: PendingRequest,
-) -> AppResult<HttpResponse> {
+async fn proceed(req: &HttpRequest, state: &Core, p: PendingRequest) -> AppResult<HttpResponse> {
     let sp = crate::cache::sp(state, &p.sp_entity_id)
         .await?
         .filter(|s| !s.disabled)
@@ -400,10 +397,7 @@ async fn proceed(
     // for a user with MFA (step-up of a password-only session), or enrolment when the
     // organisation requires MFA. The request stays pending and resumes afterwards.
     let back = format!("/saml/continue?id={}", p.id);
-    let gate = match crate::account::password::change_required_path(&user, &back) {
-        Some(path) => Some(path),
-        None => crate::authn::mfa::sso_requirement(state, &user, &session, &back).await?,
-    };
+    let gate = crate::authn::gate::before_sso(state, &user, &session, &back).await?;
     if let Some(path) = gate {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, path))

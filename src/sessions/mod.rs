@@ -3,13 +3,12 @@
 //! hash of the id, so admins can list and end sessions and a database dump yields no
 //! usable cookie.
 
-use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use chrono::Duration;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::store::{Session, StoreResult, User};
 
 /// How the user proved who they are: RFC 8176 `amr` values and an `acr`.
@@ -66,23 +65,18 @@ pub fn refuse_impersonation(session: &Session) -> crate::error::AppResult<()> {
     Ok(())
 }
 
-/// Where a request comes from, for session rows and sign-in records.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+pub use crate::audit::RequestMeta;
 
 /// Last-seen is written at most this often per session (saves a write per request).
 const TOUCH_EVERY_SECS: i64 = 60;
 
-pub fn hash_token(state: &AppState, token: &str) -> Vec<u8> {
+pub fn hash_token(state: &Core, token: &str) -> Vec<u8> {
     state.keys.secrets().token_hash(token.as_bytes())
 }
 
 /// Starts a session for `user`; returns the row and the cookie value.
 pub async fn create(
-    state: &AppState,
+    state: &Core,
     user: &User,
     ctx: &AuthContext,
     meta: &RequestMeta,
@@ -93,7 +87,7 @@ pub async fn create(
 /// Starts an impersonation session: `engineer` acting as `user` under a support
 /// grant, ending no later than the grant.
 pub async fn create_impersonation(
-    state: &AppState,
+    state: &Core,
     user: &User,
     engineer: Uuid,
     grant: Uuid,
@@ -112,7 +106,7 @@ pub async fn create_impersonation(
 }
 
 async fn start(
-    state: &AppState,
+    state: &Core,
     user: &User,
     ctx: &AuthContext,
     meta: &RequestMeta,
@@ -153,7 +147,7 @@ async fn start(
 /// Served from the cache (see [`crate::cache`]) while the cached row is within its
 /// lifetime and was seen less than a minute (and less than the idle timeout) ago;
 /// otherwise read from the database, checked, touched and cached again.
-pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session>> {
+pub async fn lookup(state: &Core, token: &str) -> StoreResult<Option<Session>> {
     // Malformed values cannot match; skip the database.
     if token.len() != 43 || B64.decode(token).is_err() {
         return Ok(None);
@@ -181,7 +175,7 @@ pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session
             .store
             .get_grant(gid)
             .await?
-            .is_some_and(|g| crate::support::live(&g, now));
+            .is_some_and(|g| g.is_live(now));
         if !live {
             end(state, s.id, "support_grant_ended").await?;
             return Ok(None);
@@ -209,7 +203,7 @@ pub async fn lookup(state: &AppState, token: &str) -> StoreResult<Option<Session
 
 /// Ends one session: its grants are revoked and the clients that took part are
 /// told by back-channel logout. Returns false if it had already ended.
-pub async fn end(state: &AppState, id: Uuid, reason: &str) -> StoreResult<bool> {
+pub async fn end(state: &Core, id: Uuid, reason: &str) -> StoreResult<bool> {
     let ended = state
         .store
         .end_session(id, state.clock.now(), reason)
@@ -223,11 +217,7 @@ pub async fn end(state: &AppState, id: Uuid, reason: &str) -> StoreResult<bool> 
 
 /// Ends every session of a user (each as [`end`] does), and every support session
 /// they opened as an engineer; returns the ids of the user's own sessions ended.
-pub async fn end_all_for_user(
-    state: &AppState,
-    user_id: Uuid,
-    reason: &str,
-) -> StoreResult<Vec<Uuid>> {
+pub async fn end_all_for_user(state: &Core, user_id: Uuid, reason: &str) -> StoreResult<Vec<Uuid>> {
     let ids = state
         .store
         .end_user_sessions(user_id, state.clock.now(), reason)
@@ -245,7 +235,7 @@ pub async fn end_all_for_user(
 /// changed. Impersonation sessions are never cached, so every replica sees the end at
 /// once. Returns the ids ended.
 pub async fn end_impersonations_by(
-    state: &AppState,
+    state: &Core,
     engineer: Uuid,
     reason: &str,
 ) -> StoreResult<Vec<Uuid>> {
@@ -267,20 +257,20 @@ pub async fn end_impersonations_by(
 
 /// May `engineer` still act in the support sessions they opened? Active (not
 /// suspended, locked or deleted), the `support` role, MFA still on.
-async fn engineer_in_standing(state: &AppState, engineer: Uuid) -> StoreResult<bool> {
+async fn engineer_in_standing(state: &Core, engineer: Uuid) -> StoreResult<bool> {
     let u = match crate::cache::user(state, engineer).await {
         Ok(u) => u,
         Err(crate::store::StoreError::NotFound) => return Ok(false),
         Err(e) => return Err(e),
     };
     Ok(u.is_usable(state.clock.now())
-        && crate::support::requests::has_role(&u, crate::support::SUPPORT_ROLE)
+        && u.has_role(crate::store::SUPPORT_ROLE)
         && state.store.get_totp(engineer).await?.is_some())
 }
 
 /// Ends every session of a user but `keep` (each as [`end`] does); returns the ids ended.
 pub async fn end_all_for_user_except(
-    state: &AppState,
+    state: &Core,
     user_id: Uuid,
     keep: Uuid,
     reason: &str,
@@ -295,7 +285,7 @@ pub async fn end_all_for_user_except(
     Ok(ids)
 }
 
-async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<()> {
+async fn after_end(state: &Core, ids: &[Uuid], reason: &str) -> StoreResult<()> {
     let mut ended = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(s) = state.store.get_session(*id).await? {
@@ -306,51 +296,7 @@ async fn after_end(state: &AppState, ids: &[Uuid], reason: &str) -> StoreResult<
     for s in &ended {
         crate::cache::session_changed(state, s).await;
     }
-    crate::oidc::backchannel::sessions_ended(state, &ended, reason).await?;
-    crate::saml::slo::sessions_ended(state, &ended, reason).await?;
-    // The user is told when a support session on their account ends.
-    for s in &ended {
-        let Some(engineer) = s.impersonator_id else {
-            continue;
-        };
-        let support_name = state
-            .store
-            .get_user(engineer)
-            .await
-            .map(|u| u.display_name)
-            .unwrap_or_default();
-        if let Ok(user) = state.store.get_user(s.user_id).await {
-            if let Err(e) = crate::notify::send(
-                state,
-                &crate::notify::Recipient::user(&user),
-                crate::notify::Message::SupportSessionEnded { support_name },
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "could not queue the support-session-ended notice");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The session cookie: HttpOnly, SameSite=Lax, Secure when the issuer is https.
-pub fn cookie(state: &AppState, token: String) -> Cookie<'static> {
-    Cookie::build(state.cfg.session_cookie_name(), token)
-        .path("/")
-        .http_only(true)
-        .secure(state.cfg.secure_cookies())
-        .same_site(SameSite::Lax)
-        .finish()
-}
-
-/// A cookie that removes the session cookie.
-pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    Cookie::build(state.cfg.session_cookie_name(), "")
-        .path("/")
-        .http_only(true)
-        .secure(state.cfg.secure_cookies())
-        .same_site(SameSite::Lax)
-        .max_age(CookieDuration::ZERO)
-        .finish()
+    // Back-channel logout, single logout, notices: what the composition root
+    // registered (see `crate::app::hooks`).
+    state.sessions_ended(&ended, reason).await
 }

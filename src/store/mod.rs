@@ -128,7 +128,15 @@ pub struct UserClaims {
     pub locale: Option<String>,
 }
 
+/// The role that lets a user act in support sessions (`crate::support`).
+pub const SUPPORT_ROLE: &str = "support";
+
 impl User {
+    /// Does the user hold `role` (roles are a space-separated list)?
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.split_whitespace().any(|r| r == role)
+    }
+
     /// May sign in and receive or use tokens now: active, or under a lock that has lifted.
     pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
         self.status == user_status::ACTIVE

@@ -27,6 +27,13 @@ pub struct SupportGrant {
     pub redeemed_by: Option<Uuid>,
 }
 
+impl SupportGrant {
+    /// Is the grant usable now (not revoked, not expired)?
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SupportRequest {
     pub id: Uuid,

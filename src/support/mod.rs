@@ -10,16 +10,16 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, Actor};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
-use crate::http::i18n::Locale;
+use crate::i18n::Locale;
 use crate::sessions::{self, RequestMeta};
 use crate::store::support::SupportGrant;
 use crate::store::{Session, User};
 
 /// The role that may redeem grants.
-pub const SUPPORT_ROLE: &str = "support";
+pub use crate::store::SUPPORT_ROLE;
 /// Scope added to tokens of a read-only grant (apps can honour it).
 pub const READONLY_SCOPE: &str = "support:readonly";
 
@@ -68,10 +68,10 @@ pub fn client_ids(g: &SupportGrant) -> Vec<String> {
 
 /// Is the grant usable now?
 pub fn live(g: &SupportGrant, now: DateTime<Utc>) -> bool {
-    g.revoked_at.is_none() && g.expires_at > now
+    g.is_live(now)
 }
 
-pub async fn view(state: &AppState, g: &SupportGrant) -> AppResult<GrantView> {
+pub async fn view(state: &Core, g: &SupportGrant) -> AppResult<GrantView> {
     let now = state.clock.now();
     let st = if g.revoked_at.is_some() {
         "revoked"
@@ -101,7 +101,7 @@ pub async fn view(state: &AppState, g: &SupportGrant) -> AppResult<GrantView> {
 
 /// A target page must be Monban's own (a local path) or belong to a registered client
 /// (the origin of one of its redirect URIs): a grant link is never an open redirect.
-async fn check_target(state: &AppState, target: &str) -> AppResult<String> {
+async fn check_target(state: &Core, target: &str) -> AppResult<String> {
     let bad = || {
         AppError::bad_request(
             "invalid_target",
@@ -130,7 +130,7 @@ async fn check_target(state: &AppState, target: &str) -> AppResult<String> {
 }
 
 /// An application a grant can cover: an OIDC client id or a SAML SP entity id.
-pub async fn app_exists(state: &AppState, id: &str) -> AppResult<bool> {
+pub async fn app_exists(state: &Core, id: &str) -> AppResult<bool> {
     if state
         .store
         .get_client(id)
@@ -151,7 +151,7 @@ pub async fn app_exists(state: &AppState, id: &str) -> AppResult<bool> {
 /// manuals. Counting and inserting are one atomic step in the store, so parallel
 /// requests cannot overshoot the limit.
 pub async fn issue(
-    state: &AppState,
+    state: &Core,
     session: &Session,
     user: &User,
     req: IssueRequest,
@@ -231,7 +231,7 @@ pub async fn issue(
 /// The 429 for a user at the daily limit, with the wait until the oldest grant of
 /// the rolling window leaves it.
 async fn limit_reached(
-    state: &AppState,
+    state: &Core,
     user: &User,
     since: DateTime<Utc>,
     locale: Locale,
@@ -256,7 +256,7 @@ async fn limit_reached(
 /// Revokes a grant of `user_id`; every session opened under it ends at once (with its
 /// tokens and back-channel logout).
 pub async fn revoke(
-    state: &AppState,
+    state: &Core,
     user_id: Uuid,
     grant_id: Uuid,
     actor: &Actor,
@@ -283,7 +283,7 @@ pub async fn revoke(
     Ok(())
 }
 
-async fn end_grant_sessions(state: &AppState, grant_id: Uuid, reason: &str) -> AppResult<usize> {
+async fn end_grant_sessions(state: &Core, grant_id: Uuid, reason: &str) -> AppResult<usize> {
     let ids = state.store.grant_sessions(grant_id).await?;
     for id in &ids {
         sessions::end(state, *id, reason).await?;
@@ -298,11 +298,7 @@ pub enum Via<'a> {
     Request(Uuid),
 }
 
-async fn resolve(
-    state: &AppState,
-    engineer: &User,
-    via: Via<'_>,
-) -> AppResult<Option<SupportGrant>> {
+async fn resolve(state: &Core, engineer: &User, via: Via<'_>) -> AppResult<Option<SupportGrant>> {
     Ok(match via {
         Via::Token(token) => {
             state
@@ -323,7 +319,7 @@ async fn resolve(
 /// Checks a grant for the signed-in engineer (support role, MFA sign-in); returns the
 /// grant and its user.
 pub async fn check_redeemer(
-    state: &AppState,
+    state: &Core,
     session: &Session,
     engineer: &User,
     via: Via<'_>,
@@ -337,7 +333,7 @@ pub async fn check_redeemer(
                 "a support session cannot redeem another grant",
             ));
         }
-        if !engineer.roles.split_whitespace().any(|r| r == SUPPORT_ROLE) {
+        if !engineer.has_role(SUPPORT_ROLE) {
             return Err(refuse(
                 "not_support_staff",
                 "only support staff can use this link",
@@ -356,14 +352,14 @@ pub async fn check_redeemer(
         let now = state.clock.now();
         if g.revoked_at.is_some() {
             return Err(AppError::new(
-                actix_web::http::StatusCode::GONE,
+                crate::error::Kind::Gone,
                 "support_grant_revoked",
                 "this support link was revoked",
             ));
         }
         if g.expires_at <= now {
             return Err(AppError::new(
-                actix_web::http::StatusCode::GONE,
+                crate::error::Kind::Gone,
                 "support_grant_expired",
                 "this support link has expired",
             ));
@@ -400,7 +396,7 @@ pub async fn check_redeemer(
 
 /// Opens the impersonation session; returns it, its cookie value and where to land.
 pub async fn redeem(
-    state: &AppState,
+    state: &Core,
     session: &Session,
     engineer: &User,
     via: Via<'_>,
@@ -457,4 +453,36 @@ pub async fn redeem(
     .await?;
     let land = g.target.clone().unwrap_or_else(|| "/account".into());
     Ok((s, cookie, land))
+}
+
+/// Session-end hook (registered by the composition root): the user is told when a
+/// support session on their account ends.
+pub async fn sessions_ended(
+    state: &Core,
+    ended: &[Session],
+    _reason: &str,
+) -> crate::store::StoreResult<()> {
+    for s in ended {
+        let Some(engineer) = s.impersonator_id else {
+            continue;
+        };
+        let support_name = state
+            .store
+            .get_user(engineer)
+            .await
+            .map(|u| u.display_name)
+            .unwrap_or_default();
+        if let Ok(user) = state.store.get_user(s.user_id).await {
+            if let Err(e) = crate::notify::send(
+                state,
+                &crate::notify::Recipient::user(&user),
+                crate::notify::Message::SupportSessionEnded { support_name },
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "could not queue the support-session-ended notice");
+            }
+        }
+    }
+    Ok(())
 }

@@ -6,8 +6,8 @@
 use chrono::Duration;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, Actor};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::notify::{self, Message, Recipient};
 use crate::sessions::RequestMeta;
@@ -23,7 +23,7 @@ pub mod action {
 }
 
 pub fn has_role(u: &User, role: &str) -> bool {
-    u.roles.split_whitespace().any(|r| r == role)
+    u.has_role(role)
 }
 
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct NewRequest {
 }
 
 pub async fn create(
-    state: &AppState,
+    state: &Core,
     n: NewRequest,
     actor: &Actor,
     meta: &RequestMeta,
@@ -121,7 +121,7 @@ pub async fn create(
 
 /// The organisation's active users with the `admin` role (who decide support and
 /// device requests).
-pub async fn admins(state: &AppState) -> AppResult<Vec<User>> {
+pub async fn admins(state: &Core) -> AppResult<Vec<User>> {
     let active = state
         .store
         .list_users(
@@ -142,7 +142,7 @@ pub async fn admins(state: &AppState) -> AppResult<Vec<User>> {
 /// Approves or denies a pending request; on approval the grant is created, bound to
 /// the requesting engineer (redeemed at `/support/requests/{id}/redeem`).
 pub async fn decide(
-    state: &AppState,
+    state: &Core,
     id: Uuid,
     approve: bool,
     by: &str,

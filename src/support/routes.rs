@@ -7,11 +7,11 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{IssueRequest, READONLY_SCOPE};
-use crate::app::AppState;
 use crate::audit::Actor;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates, OwnSession};
-use crate::sessions;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -135,14 +135,14 @@ async fn redeem_request(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, land))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(sessions::cookie(&state, cookie))
+        .cookie(crate::http::cookies::session_cookie(&state, cookie))
         .finish())
 }
 
 /// A support page: localised frame, no caching, and the CSRF cookie when new.
 fn page(
-    state: &AppState,
-    locale: crate::http::i18n::Locale,
+    state: &Core,
+    locale: crate::i18n::Locale,
     body: maud::Markup,
     cookie: Option<actix_web::cookie::Cookie<'static>>,
 ) -> HttpResponse {
@@ -371,6 +371,6 @@ async fn redeem_submit(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, land))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(sessions::cookie(&state, cookie))
+        .cookie(crate::http::cookies::session_cookie(&state, cookie))
         .finish())
 }

@@ -7,8 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, action, Actor};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::sessions::{self, RequestMeta};
 use crate::store::{user_status, User};
@@ -23,7 +23,7 @@ pub struct AdminCtx {
 }
 
 /// A user of this organisation (404 otherwise).
-pub async fn get(state: &AppState, id: Uuid) -> AppResult<User> {
+pub async fn get(state: &Core, id: Uuid) -> AppResult<User> {
     match state.store.get_user(id).await {
         Ok(u) if u.org_id == state.org.id => Ok(u),
         Ok(_) | Err(crate::store::StoreError::NotFound) => Err(AppError::not_found("no such user")),
@@ -32,7 +32,7 @@ pub async fn get(state: &AppState, id: Uuid) -> AppResult<User> {
 }
 
 async fn record(
-    state: &AppState,
+    state: &Core,
     ctx: &AdminCtx,
     user: Uuid,
     act: &str,
@@ -46,7 +46,7 @@ async fn record(
 }
 
 /// Ends every session and revokes every grant (offline ones too).
-async fn cut_off(state: &AppState, user: Uuid, reason: &str) -> AppResult<usize> {
+async fn cut_off(state: &Core, user: Uuid, reason: &str) -> AppResult<usize> {
     revoke_all_access(state, user, None, reason).await
 }
 
@@ -61,7 +61,7 @@ async fn cut_off(state: &AppState, user: Uuid, reason: &str) -> AppResult<usize>
 /// admin asked for it; an admin-set password; the first password from an invitation),
 /// as do suspension, deletion and a login id change. Returns the sessions ended.
 pub async fn revoke_all_access(
-    state: &AppState,
+    state: &Core,
     user: Uuid,
     keep: Option<Uuid>,
     reason: &str,
@@ -83,7 +83,7 @@ pub async fn revoke_all_access(
 /// A credential of the user changed: see [`revoke_all_access`]. `keep` is the
 /// session the user made the change in, if any.
 pub async fn credentials_changed(
-    state: &AppState,
+    state: &Core,
     user: Uuid,
     keep: Option<Uuid>,
     reason: &str,
@@ -92,7 +92,7 @@ pub async fn credentials_changed(
     revoke_all_access(state, user, keep, reason).await
 }
 
-pub async fn suspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn suspend(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     let user = get(state, id).await?;
     let now = state.clock.now();
     if !state
@@ -128,7 +128,7 @@ pub async fn suspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Us
     get(state, id).await
 }
 
-pub async fn unsuspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn unsuspend(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     let user = get(state, id).await?;
     let target = if user.password_hash.is_some() {
         user_status::ACTIVE
@@ -151,7 +151,7 @@ pub async fn unsuspend(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<
     get(state, id).await
 }
 
-pub async fn delete(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn delete(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     get(state, id).await?;
     if !state.store.soft_delete_user(id, state.clock.now()).await? {
         return Err(AppError::conflict(
@@ -172,7 +172,7 @@ pub async fn delete(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Use
     get(state, id).await
 }
 
-pub async fn restore(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn restore(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     let user = get(state, id).await?;
     if user.status != user_status::DELETED {
         return Err(AppError::conflict(
@@ -197,7 +197,7 @@ pub async fn restore(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Us
     get(state, id).await
 }
 
-pub async fn unlock(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn unlock(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     let user = get(state, id).await?;
     if !state.store.unlock_user(id, state.clock.now()).await? {
         return Err(AppError::conflict(
@@ -213,7 +213,7 @@ pub async fn unlock(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<Use
 
 /// An admin sets a new password: every session ends and every grant is revoked.
 pub async fn set_password(
-    state: &AppState,
+    state: &Core,
     ctx: &AdminCtx,
     id: Uuid,
     password: &str,
@@ -255,11 +255,7 @@ pub async fn set_password(
 }
 
 /// The user must change their password at the next sign-in, before any SSO.
-pub async fn request_password_change(
-    state: &AppState,
-    ctx: &AdminCtx,
-    id: Uuid,
-) -> AppResult<User> {
+pub async fn request_password_change(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     let user = get(state, id).await?;
     if user.status == user_status::DELETED {
         return Err(AppError::conflict("invalid_state", "the user is deleted"));
@@ -276,7 +272,7 @@ pub async fn request_password_change(
 
 /// Blocks native apps: new tokens for native clients are refused and the grants the
 /// user holds with them are revoked; browser sign-in to web clients keeps working.
-pub async fn block_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn block_apps(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     get(state, id).await?;
     let now = state.clock.now();
     let changed = state.store.set_app_block(id, Some(&ctx.label), now).await?;
@@ -306,7 +302,7 @@ pub async fn block_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult
     get(state, id).await
 }
 
-pub async fn unblock_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+pub async fn unblock_apps(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
     get(state, id).await?;
     if state
         .store
@@ -321,7 +317,7 @@ pub async fn unblock_apps(state: &AppState, ctx: &AdminCtx, id: Uuid) -> AppResu
 
 /// Changes the login id, once per user; every session ends.
 pub async fn change_login_id(
-    state: &AppState,
+    state: &Core,
     ctx: &AdminCtx,
     id: Uuid,
     login_id: &str,
@@ -363,7 +359,7 @@ pub async fn change_login_id(
 /// Ends one session (or all when `session_id` is None) of a user, and revokes every
 /// grant issued under them (`offline_access` ones too: a forced logout is total).
 pub async fn force_logout(
-    state: &AppState,
+    state: &Core,
     ctx: &AdminCtx,
     id: Uuid,
     session_id: Option<Uuid>,
@@ -400,7 +396,7 @@ pub async fn force_logout(
 }
 
 pub async fn update_profile(
-    state: &AppState,
+    state: &Core,
     ctx: &AdminCtx,
     id: Uuid,
     display_name: Option<&str>,
@@ -486,14 +482,14 @@ pub enum Notice {
 }
 
 /// Queues a notice to the user (delivered by the outbox worker).
-pub async fn notify_user(state: &AppState, user: &User, notice: Notice) -> AppResult<()> {
+pub async fn notify_user(state: &Core, user: &User, notice: Notice) -> AppResult<()> {
     super::notices::for_user(state, user, notice).await
 }
 
 /// The account was just locked after failed sign-ins (called from the sign-in path):
 /// ends the support sessions the user opened as an engineer, and tells the user.
 pub async fn notify_locked(
-    state: &AppState,
+    state: &Core,
     user: &User,
     until: Option<DateTime<Utc>>,
 ) -> AppResult<()> {

@@ -2,9 +2,10 @@
 //! them is in [`actions`].
 
 pub mod actions;
+pub mod invitation;
 pub mod notices;
 
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::store::{user_status, NewUser, User};
 
@@ -52,7 +53,7 @@ pub const ROLES: &[&str] = &["support", "admin"];
 
 /// A new password against the policy (422 with one message per violation).
 pub fn check_password(
-    state: &AppState,
+    state: &Core,
     email: &str,
     login_id: Option<&str>,
     display_name: &str,
@@ -73,7 +74,7 @@ pub fn check_password(
     Ok(())
 }
 
-pub async fn create(state: &AppState, req: CreateUser) -> AppResult<User> {
+pub async fn create(state: &Core, req: CreateUser) -> AppResult<User> {
     let email = normalize_email(&req.email).ok_or_else(|| {
         AppError::bad_request("invalid_email", "not a valid e-mail address")
             .with_field("email", "invalid")
@@ -125,13 +126,13 @@ pub async fn create(state: &AppState, req: CreateUser) -> AppResult<User> {
 }
 
 /// Sends a pending user (no password yet) an invitation to set one.
-pub async fn invite(state: &AppState, user: &User) -> AppResult<()> {
-    let link = crate::account::password::link(state, user)?;
+pub async fn invite(state: &Core, user: &User) -> AppResult<()> {
+    let link = invitation::link(state, user)?;
     notices::invitation(state, user, &link).await
 }
 
 /// One purge run: users deleted before the restore window, and old access history.
-pub async fn purge(state: &AppState) -> AppResult<()> {
+pub async fn purge(state: &Core) -> AppResult<()> {
     let now = state.clock.now();
     let deleted_before =
         now - chrono::Duration::days(i64::from(state.cfg.retention.deleted_user_days));

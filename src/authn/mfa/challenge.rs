@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::backup_codes::CodeFormat;
 use super::totp;
-use crate::app::AppState;
 use crate::audit::{self, action, Actor};
 use crate::authn::login::{self, result};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::sessions::{self, AuthContext, RequestMeta};
 use crate::store::{user_status, MfaChallenge, Session, User};
@@ -53,7 +53,7 @@ pub enum Outcome {
 
 /// Starts a second step for `user`; returns the cookie to set.
 pub async fn begin(
-    state: &AppState,
+    state: &Core,
     user: &User,
     login: &str,
     return_to: Option<&str>,
@@ -87,7 +87,7 @@ pub async fn begin(
 }
 
 /// Removes the challenge cookie.
-pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
+pub fn removal_cookie(state: &Core) -> Cookie<'static> {
     Cookie::build(COOKIE, "")
         .path(COOKIE_PATH)
         .http_only(true)
@@ -98,7 +98,7 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
 }
 
 /// The live challenge named by this browser's cookie.
-pub async fn current(req: &HttpRequest, state: &AppState) -> AppResult<Option<MfaChallenge>> {
+pub async fn current(req: &HttpRequest, state: &Core) -> AppResult<Option<MfaChallenge>> {
     let Some(cookie) = req.cookie(COOKIE) else {
         return Ok(None);
     };
@@ -131,7 +131,7 @@ fn can_sign_in(user: &User, now: chrono::DateTime<chrono::Utc>) -> bool {
 /// Checks a submitted code against the challenge and, when right, finishes the
 /// sign-in (or upgrades the step-up session). `current` is the browser's live session.
 pub async fn submit(
-    state: &AppState,
+    state: &Core,
     ch: &MfaChallenge,
     factor: Factor,
     code: &str,
@@ -226,7 +226,7 @@ pub async fn submit(
 }
 
 /// (accepted, malformed)
-async fn check_totp(state: &AppState, user: &User, code: &str) -> AppResult<(bool, bool)> {
+async fn check_totp(state: &Core, user: &User, code: &str) -> AppResult<(bool, bool)> {
     if totp::parse_code(code).is_none() {
         return Ok((false, true));
     }
@@ -246,7 +246,7 @@ async fn check_totp(state: &AppState, user: &User, code: &str) -> AppResult<(boo
     Ok((state.store.use_totp_step(user.id, step, now).await?, false))
 }
 
-async fn check_backup_code(state: &AppState, user: &User, code: &str) -> AppResult<(bool, bool)> {
+async fn check_backup_code(state: &Core, user: &User, code: &str) -> AppResult<(bool, bool)> {
     let fmt = CodeFormat::from_config(&state.cfg.mfa);
     let Some(code) = fmt.normalize(code) else {
         return Ok((false, true));
@@ -266,7 +266,7 @@ async fn check_backup_code(state: &AppState, user: &User, code: &str) -> AppResu
 
 /// A wrong (or unchecked) code: `attempts` is this try's number on the challenge.
 async fn wrong(
-    state: &AppState,
+    state: &Core,
     ch: &MfaChallenge,
     user: &User,
     attempts: i64,

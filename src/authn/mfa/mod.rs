@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, action, Actor};
+use crate::core::Core;
 use crate::error::{AppError, AppResult};
 use crate::sessions::{AuthContext, RequestMeta};
 use crate::store::{PendingEnrolment, Session, User};
@@ -71,7 +71,7 @@ pub struct MfaStatus {
     pub backup_codes_remaining: i64,
 }
 
-pub async fn status(state: &AppState, user_id: Uuid) -> AppResult<MfaStatus> {
+pub async fn status(state: &Core, user_id: Uuid) -> AppResult<MfaStatus> {
     let cred = state.store.get_totp(user_id).await?;
     let remaining = if cred.is_some() {
         state.store.count_unused_backup_codes(user_id).await?
@@ -85,7 +85,7 @@ pub async fn status(state: &AppState, user_id: Uuid) -> AppResult<MfaStatus> {
     })
 }
 
-pub async fn is_enabled(state: &AppState, user_id: Uuid) -> AppResult<bool> {
+pub async fn is_enabled(state: &Core, user_id: Uuid) -> AppResult<bool> {
     Ok(state.store.get_totp(user_id).await?.is_some())
 }
 
@@ -93,7 +93,7 @@ pub async fn is_enabled(state: &AppState, user_id: Uuid) -> AppResult<bool> {
 /// credential, every backup code, pending enrolments and half-finished sign-ins go.
 /// Admins can only turn MFA off; turning it on is the user's own enrolment.
 pub async fn reset(
-    state: &AppState,
+    state: &Core,
     user_id: Uuid,
     actor: &Actor,
     meta: &RequestMeta,
@@ -115,7 +115,7 @@ pub async fn reset(
 }
 
 /// The user turns their own MFA off (the handler checked re-authentication).
-pub async fn disable(state: &AppState, user: &User, meta: &RequestMeta) -> AppResult<bool> {
+pub async fn disable(state: &Core, user: &User, meta: &RequestMeta) -> AppResult<bool> {
     let was_on = state.store.delete_mfa(user.id).await?;
     crate::cache::user_changed(state, user.id).await;
     crate::sessions::end_impersonations_by(state, user.id, "mfa_disabled").await?;
@@ -135,7 +135,7 @@ pub async fn disable(state: &AppState, user: &User, meta: &RequestMeta) -> AppRe
 
 /// Was the password entered (at sign-in or at `/account/reauth`) recently enough to
 /// change MFA? A step-up does not count: it proves the code, not the password.
-pub async fn recently_authenticated(state: &AppState, session: &Session) -> AppResult<bool> {
+pub async fn recently_authenticated(state: &Core, session: &Session) -> AppResult<bool> {
     let reauth = state.store.get_session_reauth(session.id).await?;
     let last = reauth.map_or(session.created_at, |r| r.max(session.created_at));
     let window = Duration::seconds(state.cfg.mfa.reauth_window_secs);
@@ -143,11 +143,7 @@ pub async fn recently_authenticated(state: &AppState, session: &Session) -> AppR
 }
 
 /// Records a successful password re-entry on the session.
-pub async fn record_reauth(
-    state: &AppState,
-    session: &Session,
-    meta: &RequestMeta,
-) -> AppResult<()> {
+pub async fn record_reauth(state: &Core, session: &Session, meta: &RequestMeta) -> AppResult<()> {
     crate::sessions::refuse_impersonation(session)?;
     state
         .store
@@ -165,7 +161,7 @@ pub async fn record_reauth(
 }
 
 /// Hashes freshly generated codes for storage.
-fn hash_codes(state: &AppState, user_id: Uuid, fmt: &CodeFormat, codes: &[String]) -> Vec<Vec<u8>> {
+fn hash_codes(state: &Core, user_id: Uuid, fmt: &CodeFormat, codes: &[String]) -> Vec<Vec<u8>> {
     codes
         .iter()
         .filter_map(|c| fmt.normalize(c))
@@ -176,7 +172,7 @@ fn hash_codes(state: &AppState, user_id: Uuid, fmt: &CodeFormat, codes: &[String
 /// A new set of backup codes; every earlier code (used or not) stops working. Returns
 /// the codes for showing once.
 pub async fn regenerate_backup_codes(
-    state: &AppState,
+    state: &Core,
     user: &User,
     meta: &RequestMeta,
 ) -> AppResult<Vec<String>> {
@@ -216,7 +212,7 @@ pub struct Enrolment {
 }
 
 fn enrolment_view(
-    state: &AppState,
+    state: &Core,
     user: &User,
     pending_id: Uuid,
     secret: &[u8],
@@ -239,11 +235,7 @@ fn enrolment_view(
 
 /// Starts an enrolment: a new random key, kept server-side (encrypted) until a code
 /// confirms it. Any earlier unconfirmed key of the user is dropped.
-pub async fn start_enrolment(
-    state: &AppState,
-    user: &User,
-    session: &Session,
-) -> AppResult<Enrolment> {
+pub async fn start_enrolment(state: &Core, user: &User, session: &Session) -> AppResult<Enrolment> {
     crate::sessions::refuse_impersonation(session)?;
     let secret = totp::new_secret();
     let now = state.clock.now();
@@ -278,7 +270,7 @@ pub enum ConfirmOutcome {
 /// Confirms an enrolment with a code from the app. Only the key of the user's latest
 /// enrolment page, opened by this session and not expired, can be confirmed.
 pub async fn confirm_enrolment(
-    state: &AppState,
+    state: &Core,
     user: &User,
     session: &Session,
     pending_id: Uuid,
@@ -349,7 +341,7 @@ pub enum Enforcement {
 /// The policy for `user`. The grace period (`mfa.grace_period_days`) runs from the
 /// first time the policy asked this user to enrol (recorded here on first call), so
 /// switching the policy on gives everyone the same notice, old and new users alike.
-pub async fn enforcement(state: &AppState, user: &User) -> AppResult<Enforcement> {
+pub async fn enforcement(state: &Core, user: &User) -> AppResult<Enforcement> {
     let cfg = crate::policy::current(state).await?;
     if !cfg.mfa_required || is_enabled(state, user.id).await? {
         return Ok(Enforcement::Satisfied);
@@ -374,7 +366,7 @@ pub async fn enforcement(state: &AppState, user: &User) -> AppResult<Enforcement
 /// - A user with MFA whose session did not do the second step: the step-up page.
 /// - `mfa.required`, the user has no MFA and no grace left: the enrolment page.
 pub async fn sso_requirement(
-    state: &AppState,
+    state: &Core,
     user: &User,
     session: &Session,
     return_to: &str,
@@ -391,7 +383,7 @@ pub async fn sso_requirement(
 /// After a password-only sign-in: where the policy sends the user before `return_to`
 /// (the enrolment page, with a "later" link while in grace).
 pub async fn after_sign_in(
-    state: &AppState,
+    state: &Core,
     user: &User,
     return_to: &str,
 ) -> AppResult<Option<String>> {

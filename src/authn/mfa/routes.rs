@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::backup_codes::CodeFormat;
 use super::challenge::{self, Factor, Outcome};
-use crate::app::AppState;
+use crate::core::Core;
 use crate::error::AppResult;
+use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_mfa};
 use crate::ratelimit::Action;
 use crate::util::safe_local_path;
@@ -50,7 +51,7 @@ fn see_other(target: &str) -> HttpResponse {
 
 fn render_step(
     req: &HttpRequest,
-    state: &AppState,
+    state: &Core,
     status: StatusCode,
     factor: Factor,
     error_key: Option<&str>,
@@ -86,7 +87,7 @@ fn render_step(
 }
 
 /// A dead end with a message and a link back to sign-in; drops the challenge cookie.
-fn start_again(req: &HttpRequest, state: &AppState, message_key: &str) -> HttpResponse {
+fn start_again(req: &HttpRequest, state: &Core, message_key: &str) -> HttpResponse {
     let locale = http::locale(req, state);
     let page = templates_mfa::notice(
         locale,
@@ -103,7 +104,7 @@ fn start_again(req: &HttpRequest, state: &AppState, message_key: &str) -> HttpRe
         .body(page.into_string())
 }
 
-async fn page(req: HttpRequest, state: &AppState, factor: Factor) -> AppResult<HttpResponse> {
+async fn page(req: HttpRequest, state: &Core, factor: Factor) -> AppResult<HttpResponse> {
     Ok(match challenge::current(&req, state).await? {
         None => start_again(&req, state, "mfa.no_challenge"),
         Some(ch) => {
@@ -139,7 +140,7 @@ async fn backup_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
 /// Starts a step-up for the current session (see [`super::step_up_path`]).
 async fn step_up(
     req: HttpRequest,
-    state: &AppState,
+    state: &Core,
     return_to: Option<&str>,
 ) -> AppResult<HttpResponse> {
     let return_to = return_to.and_then(safe_local_path).unwrap_or("/account");
@@ -222,7 +223,7 @@ async fn submit(
             res.insert_header((header::CACHE_CONTROL, "no-store"))
                 .cookie(challenge::removal_cookie(state));
             if let Some(token) = session_token {
-                res.cookie(crate::sessions::cookie(state, token));
+                res.cookie(crate::http::cookies::session_cookie(state, token));
             }
             match backup_codes_left {
                 None => res.finish(),

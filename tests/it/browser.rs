@@ -8,7 +8,7 @@
 //! Chromium's console log is read after each: no error, no CSP violation.
 //! Needs the Debian packages `chromium chromium-driver apache2
 //! libapache2-mod-auth-openidc libapache2-mod-auth-mellon` (scripts/install-deps.sh); without them the cases are
-//! skipped, or fail when `CI` is set. Run alone: `cargo test --test suite browser::`.
+//! skipped, or fail when `CI` is set. Run alone: `cargo test --test it browser::`.
 
 use crate::common;
 use crate::mfa_support;

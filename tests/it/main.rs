@@ -1,5 +1,5 @@
-//! The integration tests, linked into one binary (`cargo test --test suite`; one
-//! module per area, e.g. `cargo test --test suite browser::`). Every test talks real
+//! The integration tests, linked into one binary (`cargo test --test it`; one
+//! module per area, e.g. `cargo test --test it browser::`). Every test talks real
 //! HTTP to a real Monban on SQLite, and on PostgreSQL when `MONBAN_TEST_POSTGRES` is set.
 
 #[macro_use]
@@ -7,6 +7,7 @@ mod common;
 mod mfa_support;
 
 mod admin;
+mod architecture;
 mod browser;
 mod cli;
 mod config;

@@ -14,223 +14,23 @@
 //! racing a read cannot leave the old row cached. Session hits are checked against
 //! the clock (see [`crate::sessions::lookup`]).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
-use moka::future::Cache;
-use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::config::Config;
+use crate::core::Core;
 use crate::store::oidc::Client;
 use crate::store::saml::ServiceProvider;
 use crate::store::{Session, StoreResult, User};
 
-/// What changed. Receivers drop what they cached about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-pub enum Event {
-    /// A session ended or its row changed (step-up): by the hex keyed hash of its cookie.
-    SessionEnded { token_hash: String },
-    /// Status, lock, password, app block, roles, profile, deletion or MFA of a user.
-    UserChanged { user_id: Uuid },
-    /// An OAuth client was added, disabled or got a new secret.
-    ClientChanged { client_id: String },
-    /// A SAML service provider was added, changed or disabled.
-    SpChanged { entity_id: String },
-    /// A support grant was revoked: impersonation sessions under it end.
-    GrantRevoked { grant_id: Uuid },
-    /// The signing keys changed on disk (`monban keys rotate`): reload them.
-    KeysChanged,
-    /// Drop everything (a replica that lost its bus connection, or an operator).
-    FlushAll,
-}
-
-/// An event and the instance that sent it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope {
-    pub origin: Uuid,
-    #[serde(flatten)]
-    pub event: Event,
-}
-
-/// Hit and miss counters of one cache.
-#[derive(Debug, Default)]
-pub struct Counter {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
-}
-
-impl Counter {
-    fn hit(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
-    }
-    fn miss(&self) {
-        self.misses.fetch_add(1, Ordering::Relaxed);
-    }
-    pub fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
-    }
-    pub fn misses(&self) -> u64 {
-        self.misses.load(Ordering::Relaxed)
-    }
-}
-
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub sessions: Counter,
-    pub users: Counter,
-    pub clients: Counter,
-    pub sps: Counter,
-    /// Events received from other instances (broadcast or NOTIFY) and applied.
-    pub received: AtomicU64,
-}
-
-/// One cache with its invalidation epoch.
-struct Slot<K, V> {
-    cache: Cache<K, V>,
-    epoch: AtomicU64,
-}
-
-impl<K, V> Slot<K, V>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    fn new(max: u64, ttl: Duration) -> Self {
-        Slot {
-            cache: Cache::builder()
-                .max_capacity(max)
-                .time_to_live(ttl)
-                .support_invalidation_closures()
-                .build(),
-            epoch: AtomicU64::new(0),
-        }
-    }
-
-    fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
-    }
-
-    /// Stores `v` unless the cache was invalidated since `epoch` was read.
-    async fn put_if(&self, epoch: u64, k: K, v: V) {
-        if self.epoch() == epoch {
-            self.cache.insert(k, v).await;
-            // An invalidation that ran between the check and the insert: undo.
-            if self.epoch() != epoch {
-                self.cache.invalidate_all();
-            }
-        }
-    }
-
-    async fn drop_key(&self, k: &K) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.cache.invalidate(k).await;
-    }
-
-    fn drop_all(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.cache.invalidate_all();
-    }
-}
-
-pub struct Caches {
-    enabled: bool,
-    /// This instance, so that its own NOTIFYs are ignored.
-    origin: Uuid,
-    sessions: Slot<Vec<u8>, Session>,
-    users: Slot<Uuid, User>,
-    clients: Slot<String, Client>,
-    sps: Slot<String, ServiceProvider>,
-    /// Instances in this process on the same database.
-    local: broadcast::Sender<Envelope>,
-    pub stats: Stats,
-}
-
-/// One broadcast channel per database (URL and schema) in this process.
-fn local_bus(cfg: &Config) -> broadcast::Sender<Envelope> {
-    static BUSES: OnceLock<Mutex<HashMap<String, broadcast::Sender<Envelope>>>> = OnceLock::new();
-    let key = format!("{}#{}", cfg.database_url(), cfg.database.schema);
-    let mut map = BUSES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    map.entry(key)
-        .or_insert_with(|| broadcast::channel(1024).0)
-        .clone()
-}
-
-impl Caches {
-    pub fn new(cfg: &Config) -> Caches {
-        let c = &cfg.cache;
-        let ttl = Duration::from_secs(c.ttl_secs.max(1));
-        Caches {
-            enabled: c.enabled && c.ttl_secs > 0,
-            origin: Uuid::new_v4(),
-            sessions: Slot::new(c.max_sessions, ttl),
-            users: Slot::new(c.max_users, ttl),
-            clients: Slot::new(c.max_clients, ttl),
-            sps: Slot::new(c.max_sps, ttl),
-            local: local_bus(cfg),
-            stats: Stats::default(),
-        }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    /// Drops whatever `event` concerns. Idempotent.
-    async fn apply(&self, event: &Event) {
-        match event {
-            Event::SessionEnded { token_hash } => {
-                if let Ok(h) = hex_decode(token_hash) {
-                    self.sessions.drop_key(&h).await;
-                } else {
-                    self.sessions.drop_all();
-                }
-            }
-            Event::UserChanged { user_id } => self.users.drop_key(user_id).await,
-            Event::ClientChanged { client_id } => self.clients.drop_key(client_id).await,
-            Event::SpChanged { entity_id } => self.sps.drop_key(entity_id).await,
-            Event::GrantRevoked { grant_id } => {
-                let gid = *grant_id;
-                self.sessions.epoch.fetch_add(1, Ordering::SeqCst);
-                if self
-                    .sessions
-                    .cache
-                    .invalidate_entries_if(move |_, s| s.support_grant_id == Some(gid))
-                    .is_err()
-                {
-                    self.sessions.drop_all();
-                }
-            }
-            Event::KeysChanged => {}
-            Event::FlushAll => self.flush(),
-        }
-    }
-
-    /// Drops every entry of every cache.
-    pub fn flush(&self) {
-        self.sessions.drop_all();
-        self.users.drop_all();
-        self.clients.drop_all();
-        self.sps.drop_all();
-    }
-
-    /// Events from the other instances in this process (for tests and watchers).
-    pub fn subscribe(&self) -> broadcast::Receiver<Envelope> {
-        self.local.subscribe()
-    }
-}
+pub mod maps;
+pub use maps::{Caches, Counter, Envelope, Event, Stats};
 
 /// Announces a change: drops the entries here, then tells the other instances in
 /// this process and (PostgreSQL) the other replicas. Call it after the write.
-pub async fn publish(state: &AppState, event: Event) {
+pub async fn publish(state: &Core, event: Event) {
     let c = &state.cache;
     c.apply(&event).await;
     if matches!(event, Event::KeysChanged) {
@@ -263,7 +63,7 @@ pub async fn announce(store: &crate::store::Store, event: Event) -> StoreResult<
 }
 
 /// Applies an event that came from elsewhere (not this instance).
-async fn receive(state: &AppState, env: Envelope) {
+async fn receive(state: &Core, env: Envelope) {
     if env.origin == state.cache.origin {
         return;
     }
@@ -275,7 +75,7 @@ async fn receive(state: &AppState, env: Envelope) {
     }
 }
 
-async fn reload_keys(state: &AppState) {
+async fn reload_keys(state: &Core) {
     let keys = state.keys.clone();
     match tokio::task::spawn_blocking(move || keys.reload_if_changed()).await {
         Ok(Ok(true)) => tracing::info!("signing keys reloaded"),
@@ -287,7 +87,7 @@ async fn reload_keys(state: &AppState) {
 
 /// Starts receiving events (unless `cache.listen = false`): from the other instances
 /// in this process on the same database, and on PostgreSQL from the other replicas.
-pub async fn spawn_listener(state: actix_web::web::Data<AppState>) -> anyhow::Result<()> {
+pub async fn spawn_listener(state: Arc<Core>) -> anyhow::Result<()> {
     if !state.cfg.cache.listen {
         return Ok(());
     }
@@ -334,7 +134,7 @@ pub async fn spawn_listener(state: actix_web::web::Data<AppState>) -> anyhow::Re
 
 /// The cached row of a live session by cookie hash, if any. The caller checks
 /// expiry and idleness against the clock and goes to the database when in doubt.
-pub(crate) async fn cached_session(state: &AppState, hash: &[u8]) -> Option<Session> {
+pub(crate) async fn cached_session(state: &Core, hash: &[u8]) -> Option<Session> {
     let c = &state.cache;
     if !c.enabled {
         return None;
@@ -350,7 +150,7 @@ pub(crate) async fn cached_session(state: &AppState, hash: &[u8]) -> Option<Sess
 
 /// Remembers a session row that [`crate::sessions::lookup`] just checked (read with
 /// `epoch` taken before the database read). Impersonation sessions are never kept.
-pub(crate) async fn keep_session(state: &AppState, epoch: u64, s: &Session) {
+pub(crate) async fn keep_session(state: &Core, epoch: u64, s: &Session) {
     let c = &state.cache;
     if c.enabled && s.support_grant_id.is_none() && s.ended_at.is_none() {
         c.sessions
@@ -359,13 +159,13 @@ pub(crate) async fn keep_session(state: &AppState, epoch: u64, s: &Session) {
     }
 }
 
-pub(crate) fn session_epoch(state: &AppState) -> u64 {
+pub(crate) fn session_epoch(state: &Core) -> u64 {
     state.cache.sessions.epoch()
 }
 
 /// A user by id (cached). For status checks on hot paths; writes go to the store
 /// and then [`user_changed`].
-pub async fn user(state: &AppState, id: Uuid) -> StoreResult<User> {
+pub async fn user(state: &Core, id: Uuid) -> StoreResult<User> {
     let c = &state.cache;
     if !c.enabled {
         return state.store.get_user(id).await;
@@ -382,7 +182,7 @@ pub async fn user(state: &AppState, id: Uuid) -> StoreResult<User> {
 }
 
 /// An OAuth client by id (cached; unknown ids are not remembered).
-pub async fn client(state: &AppState, client_id: &str) -> StoreResult<Option<Client>> {
+pub async fn client(state: &Core, client_id: &str) -> StoreResult<Option<Client>> {
     let c = &state.cache;
     if !c.enabled {
         return state.store.get_client(client_id).await;
@@ -403,7 +203,7 @@ pub async fn client(state: &AppState, client_id: &str) -> StoreResult<Option<Cli
 }
 
 /// A SAML service provider by entity id (cached; unknown ids are not remembered).
-pub async fn sp(state: &AppState, entity_id: &str) -> StoreResult<Option<ServiceProvider>> {
+pub async fn sp(state: &Core, entity_id: &str) -> StoreResult<Option<ServiceProvider>> {
     let c = &state.cache;
     if !c.enabled {
         return state.store.get_sp(entity_id).await;
@@ -423,11 +223,11 @@ pub async fn sp(state: &AppState, entity_id: &str) -> StoreResult<Option<Service
 
 // ---------------------------------------------------------------- shorthands
 
-pub async fn user_changed(state: &AppState, user_id: Uuid) {
+pub async fn user_changed(state: &Core, user_id: Uuid) {
     publish(state, Event::UserChanged { user_id }).await;
 }
 
-pub async fn session_changed(state: &AppState, s: &Session) {
+pub async fn session_changed(state: &Core, s: &Session) {
     publish(
         state,
         Event::SessionEnded {
@@ -437,7 +237,7 @@ pub async fn session_changed(state: &AppState, s: &Session) {
     .await;
 }
 
-pub async fn client_changed(state: &AppState, client_id: &str) {
+pub async fn client_changed(state: &Core, client_id: &str) {
     publish(
         state,
         Event::ClientChanged {
@@ -447,7 +247,7 @@ pub async fn client_changed(state: &AppState, client_id: &str) {
     .await;
 }
 
-pub async fn sp_changed(state: &AppState, entity_id: &str) {
+pub async fn sp_changed(state: &Core, entity_id: &str) {
     publish(
         state,
         Event::SpChanged {
@@ -473,7 +273,9 @@ fn hex_decode(s: &str) -> Result<Vec<u8>, ()> {
 
 #[cfg(test)]
 mod tests {
+    use super::maps::Slot;
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn events_round_trip_as_json() {

@@ -355,7 +355,7 @@ async fn file_transport_delivers_japanese_and_english(b: Backend) {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.status.as_u16(), 400, "{e:?}");
+    assert_eq!(monban::http::errors::status(e.kind).as_u16(), 400, "{e:?}");
 }
 
 async fn smtp_failure_is_retried_with_backoff(b: Backend) {

@@ -1,0 +1,112 @@
+//! The small routes of the root: `/` (account or sign-in), health and readiness, the
+//! JWKS, the stylesheet, and the answer for unknown paths.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::{AppError, AppResult};
+use crate::http::state::AppState;
+
+pub async fn root(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let target = if crate::http::current_session(&req, &state).await?.is_some() {
+        "/account"
+    } else {
+        "/login"
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, target))
+        .finish())
+}
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers and there is a usable signing key.
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "readiness: database not reachable");
+        return Err(AppError::unavailable("database not reachable"));
+    }
+    let now = state.clock.now();
+    if state
+        .keys
+        .current()
+        .signing_key(crate::keys::Alg::RS256, now)
+        .is_none()
+    {
+        return Err(AppError::unavailable("no usable signing key"));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "status": "ready", "database": state.store.dialect() })))
+}
+
+/// The JWKS: pre-serialised bytes, ETag, conditional GET.
+pub async fn jwks(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let jwks = state.keys.current().jwks(state.clock.now());
+    let cache = format!(
+        "public, max-age={}",
+        (state.cfg.keys.publish_before_use_secs / 2).clamp(0, 300)
+    );
+    public_document(
+        &req,
+        &jwks.etag,
+        &cache,
+        "application/jwk-set+json",
+        jwks.body,
+    )
+}
+
+/// `/.well-known/openid-configuration`, built once at start-up.
+pub async fn discovery(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let d = &state.oidc.discovery;
+    public_document(
+        &req,
+        &d.etag,
+        "public, max-age=3600",
+        "application/json",
+        d.body.clone(),
+    )
+}
+
+/// A public, cacheable document any origin may read: answered `304 Not Modified`
+/// when `If-None-Match` names its ETag (or `*`).
+fn public_document(
+    req: &HttpRequest,
+    etag: &str,
+    cache_control: &str,
+    content_type: &str,
+    body: bytes::Bytes,
+) -> HttpResponse {
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut res = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    res.insert_header((header::ETAG, etag.to_string()))
+        .insert_header((header::CACHE_CONTROL, cache_control.to_string()))
+        .insert_header(("access-control-allow-origin", "*"));
+    if not_modified {
+        return res.finish();
+    }
+    res.content_type(content_type.to_string()).body(body)
+}
+
+pub async fn css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(crate::http::templates::CSS)
+}
+
+pub async fn not_found() -> AppResult<HttpResponse> {
+    Err(AppError::not_found("no such page"))
+}
