@@ -1,13 +1,14 @@
-//! The SQL shared by both dialects, expanded once per pool type by
-//! [`impl_sql_store!`]. Placeholders are `$n`, which SQLite and PostgreSQL both take.
+//! Accounts: organisations, users, browser sessions and sign-in records. Expanded once
+//! per pool type by [`impl_account_store!`].
 
 /// Implements every store trait for `$store` (a struct with a `pool: sqlx::Pool<$db>`).
-macro_rules! impl_sql_store {
+macro_rules! impl_account_store {
     ($store:ty, $db:ty) => {
         use $crate::store::{
             LoginAttempt, LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
             SessionStore, StoreError, StoreResult, User, UserClaims, UserStore,
         };
+        use $crate::store::sql::{insert_into, named_query};
         use async_trait::async_trait as __async_trait;
         use chrono::{DateTime, Utc};
         use uuid::Uuid;
@@ -29,14 +30,8 @@ macro_rules! impl_sql_store {
                 name: &str,
                 now: DateTime<Utc>,
             ) -> StoreResult<Organization> {
-                sqlx::query::<$db>(
-                    "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (slug) DO NOTHING",
-                )
-                .bind(Uuid::new_v4())
-                .bind(slug)
-                .bind(name)
-                .bind(now)
+                insert_into!($db, "organizations", { id: Uuid::new_v4(), slug, name, created_at: now },
+                    on_conflict: "ON CONFLICT (slug) DO NOTHING")
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -59,20 +54,20 @@ macro_rules! impl_sql_store {
             async fn insert_user(&self, n: &NewUser) -> StoreResult<User> {
                 let id = Uuid::new_v4();
                 let changed = n.password_hash.as_ref().map(|_| n.now);
-                sqlx::query::<$db>(
-                    "INSERT INTO users (id, org_id, email, login_id, display_name, status, \
-                     password_hash, password_changed_at, failed_logins, lock_count, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $9)",
-                )
-                .bind(id)
-                .bind(n.org_id)
-                .bind(&n.email)
-                .bind(&n.login_id)
-                .bind(&n.display_name)
-                .bind(&n.status)
-                .bind(&n.password_hash)
-                .bind(changed)
-                .bind(n.now)
+                insert_into!($db, "users", {
+                    id,
+                    org_id: n.org_id,
+                    email: &n.email,
+                    login_id: &n.login_id,
+                    display_name: &n.display_name,
+                    status: &n.status,
+                    password_hash: &n.password_hash,
+                    password_changed_at: changed,
+                    failed_logins: 0_i64,
+                    lock_count: 0_i64,
+                    created_at: n.now,
+                    updated_at: n.now,
+                })
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -137,17 +132,21 @@ macro_rules! impl_sql_store {
             }
 
             async fn set_user_claims(&self, id: Uuid, c: &UserClaims, now: DateTime<Utc>) -> StoreResult<()> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE users SET email_verified = $2, phone_number = $3, phone_number_verified = $4, \
-                     address = $5, locale = $6, updated_at = $7 WHERE id = $1",
+                let r = named_query!(
+                    $db,
+                    "UPDATE users SET email_verified = :email_verified, phone_number = :phone_number, \
+                     phone_number_verified = :phone_number_verified, address = :address, locale = :locale, \
+                     updated_at = :now WHERE id = :id",
+                    {
+                        id,
+                        email_verified: c.email_verified,
+                        phone_number: &c.phone_number,
+                        phone_number_verified: c.phone_number_verified,
+                        address: &c.address,
+                        locale: &c.locale,
+                        now,
+                    }
                 )
-                .bind(id)
-                .bind(c.email_verified)
-                .bind(&c.phone_number)
-                .bind(c.phone_number_verified)
-                .bind(&c.address)
-                .bind(&c.locale)
-                .bind(now)
                 .execute(&self.pool)
                 .await?;
                 if r.rows_affected() == 0 {
@@ -268,26 +267,10 @@ macro_rules! impl_sql_store {
         #[__async_trait]
         impl SessionStore for $store {
             async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-                sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO sessions ({SESSION_COLS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-                )))
-                .bind(s.id)
-                .bind(&s.token_hash)
-                .bind(s.org_id)
-                .bind(s.user_id)
-                .bind(s.created_at)
-                .bind(s.last_seen_at)
-                .bind(s.expires_at)
-                .bind(s.auth_time)
-                .bind(&s.amr)
-                .bind(&s.acr)
-                .bind(&s.ip)
-                .bind(&s.user_agent)
-                .bind(s.ended_at)
-                .bind(&s.end_reason)
-                .bind(s.impersonator_id)
-                .bind(s.support_grant_id)
+                insert_into!($db, "sessions", s => {
+                    id, token_hash, org_id, user_id, created_at, last_seen_at, expires_at, auth_time,
+                    amr, acr, ip, user_agent, ended_at, end_reason, impersonator_id, support_grant_id,
+                })
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -339,16 +322,7 @@ macro_rules! impl_sql_store {
                 now: DateTime<Utc>,
                 reason: &str,
             ) -> StoreResult<Vec<Uuid>> {
-                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
-                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
-                     WHERE user_id = $1 AND ended_at IS NULL RETURNING id",
-                )
-                .bind(user_id)
-                .bind(now)
-                .bind(reason)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.into_iter().map(|(id,)| id).collect())
+                self.end_sessions_where("user_id = $1", user_id, None, now, reason).await
             }
 
             async fn end_user_sessions_except(
@@ -358,17 +332,7 @@ macro_rules! impl_sql_store {
                 now: DateTime<Utc>,
                 reason: &str,
             ) -> StoreResult<Vec<Uuid>> {
-                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
-                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
-                     WHERE user_id = $1 AND ended_at IS NULL AND id <> $4 RETURNING id",
-                )
-                .bind(user_id)
-                .bind(now)
-                .bind(reason)
-                .bind(keep)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.into_iter().map(|(id,)| id).collect())
+                self.end_sessions_where("user_id = $1", user_id, Some(keep), now, reason).await
             }
 
             async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
@@ -382,22 +346,37 @@ macro_rules! impl_sql_store {
             }
         }
 
+        impl $store {
+            /// Ends the live sessions matching `cond` (a condition on `$1`, which is
+            /// `key`) but `keep`; returns the ids ended.
+            pub(crate) async fn end_sessions_where(
+                &self,
+                cond: &'static str,
+                key: Uuid,
+                keep: Option<Uuid>,
+                now: DateTime<Utc>,
+                reason: &str,
+            ) -> StoreResult<Vec<Uuid>> {
+                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(sqlx::AssertSqlSafe(format!(
+                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
+                     WHERE {cond} AND ended_at IS NULL AND ($4 IS NULL OR id <> $4) RETURNING id"
+                )))
+                .bind(key)
+                .bind(now)
+                .bind(reason)
+                .bind(keep)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(|(id,)| id).collect())
+            }
+        }
+
         #[__async_trait]
         impl LoginEventStore for $store {
             async fn insert_login_event(&self, e: &LoginEvent) -> StoreResult<()> {
-                sqlx::query::<$db>(
-                    "INSERT INTO login_events (id, org_id, user_id, login, result, ip, user_agent, session_id, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(e.id)
-                .bind(e.org_id)
-                .bind(e.user_id)
-                .bind(&e.login)
-                .bind(&e.result)
-                .bind(&e.ip)
-                .bind(&e.user_agent)
-                .bind(e.session_id)
-                .bind(e.at)
+                insert_into!($db, "login_events", e => {
+                    id, org_id, user_id, login, result, ip, user_agent, session_id, at,
+                })
                 .execute(&self.pool)
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -424,4 +403,4 @@ macro_rules! impl_sql_store {
     };
 }
 
-pub(crate) use impl_sql_store;
+pub(crate) use impl_account_store;
