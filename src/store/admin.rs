@@ -162,6 +162,8 @@ macro_rules! impl_admin_store {
     ($store:ty, $db:ty, $user_cols:expr, $session_cols:expr) => {
         const _: () = {
             use $crate::store::admin::{AdminStore, AdminToken, AuditFilter, UserFilter};
+            use $crate::store::audit::AUDIT_COLS;
+            use $crate::store::sql::{insert_into, named_query};
             use $crate::store::{AuditEvent, Session, StoreError, StoreResult, User};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -176,18 +178,9 @@ macro_rules! impl_admin_store {
             #[async_trait::async_trait]
             impl AdminStore for $store {
                 async fn insert_admin_token(&self, t: &AdminToken) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO admin_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                    )))
-                    .bind(t.id)
-                    .bind(t.org_id)
-                    .bind(&t.name)
-                    .bind(&t.token_hash)
-                    .bind(&t.scopes)
-                    .bind(t.created_at)
-                    .bind(t.expires_at)
-                    .bind(t.revoked_at)
-                    .bind(t.last_used_at)
+                    insert_into!($db, "admin_tokens", t => {
+                        id, org_id, name, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -246,13 +239,9 @@ macro_rules! impl_admin_store {
                 }
 
                 async fn put_policy(&self, org_id: Uuid, json: &str, now: DateTime<Utc>) -> StoreResult<()> {
-                    sqlx::query::<$db>(
-                        "INSERT INTO org_policies (org_id, policy, updated_at) VALUES ($1, $2, $3) \
-                         ON CONFLICT (org_id) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at",
-                    )
-                    .bind(org_id)
-                    .bind(json)
-                    .bind(now)
+                    insert_into!($db, "org_policies", { org_id, policy: json, updated_at: now },
+                        on_conflict: "ON CONFLICT (org_id) DO UPDATE SET policy = excluded.policy, \
+                                      updated_at = excluded.updated_at")
                     .execute(&self.pool)
                     .await?;
                     Ok(())
@@ -267,25 +256,31 @@ macro_rules! impl_admin_store {
                         Some((t, id)) => (Some(t), Some(id)),
                         None => (None, None),
                     };
-                    Ok(sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {cols} FROM users u WHERE u.org_id = $1 \
-                         AND ($2 IS NULL OR u.status = $2) \
-                         AND ($3 IS NULL OR (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id)) = $3) \
-                         AND ($4 IS NULL OR (u.app_blocked_at IS NOT NULL) = $4) \
-                         AND ($5 IS NULL OR u.email LIKE $5 ESCAPE '\\' OR u.login_id LIKE $5 ESCAPE '\\' \
-                              OR LOWER(u.display_name) LIKE $5 ESCAPE '\\') \
-                         AND ($6 IS NULL OR u.created_at > $6 OR (u.created_at = $6 AND u.id > $7)) \
-                         ORDER BY u.created_at, u.id LIMIT $8",
-                        cols = prefixed($user_cols, "u")
-                    )))
-                    .bind(org_id)
-                    .bind(&f.status)
-                    .bind(f.mfa)
-                    .bind(f.app_blocked)
-                    .bind(q)
-                    .bind(after_t)
-                    .bind(after_id)
-                    .bind(f.limit)
+                    Ok(named_query!(
+                        $db as User,
+                        format!(
+                            "SELECT {cols} FROM users u WHERE u.org_id = :org_id \
+                             AND (:status IS NULL OR u.status = :status) \
+                             AND (:mfa IS NULL OR (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id)) = :mfa) \
+                             AND (:app_blocked IS NULL OR (u.app_blocked_at IS NOT NULL) = :app_blocked) \
+                             AND (:q IS NULL OR u.email LIKE :q ESCAPE '\\' OR u.login_id LIKE :q ESCAPE '\\' \
+                                  OR LOWER(u.display_name) LIKE :q ESCAPE '\\') \
+                             AND (:after_t IS NULL OR u.created_at > :after_t \
+                                  OR (u.created_at = :after_t AND u.id > :after_id)) \
+                             ORDER BY u.created_at, u.id LIMIT :limit",
+                            cols = prefixed($user_cols, "u")
+                        ),
+                        {
+                            org_id,
+                            status: &f.status,
+                            mfa: f.mfa,
+                            app_blocked: f.app_blocked,
+                            q,
+                            after_t,
+                            after_id,
+                            limit: f.limit,
+                        }
+                    )
                     .fetch_all(&self.pool)
                     .await?)
                 }
@@ -444,31 +439,13 @@ macro_rules! impl_admin_store {
                 async fn revoke_all_session_families(&self, sessions: &[Uuid], now: DateTime<Utc>, reason: &str) -> StoreResult<u64> {
                     let mut n = 0;
                     for s in sessions {
-                        n += sqlx::query::<$db>(
-                            "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
-                             WHERE session_id = $1 AND revoked_at IS NULL",
-                        )
-                        .bind(s)
-                        .bind(now)
-                        .bind(reason)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
+                        n += self.revoke_families_where("session_id = $1", *s, now, reason).await?;
                     }
                     Ok(n)
                 }
 
                 async fn revoke_user_families(&self, user_id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<u64> {
-                    Ok(sqlx::query::<$db>(
-                        "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
-                         WHERE user_id = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(user_id)
-                    .bind(now)
-                    .bind(reason)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
+                    self.revoke_families_where("user_id = $1", user_id, now, reason).await
                 }
 
                 async fn revoke_families_for_user_clients(
@@ -561,23 +538,29 @@ macro_rules! impl_admin_store {
                         Some((t, id)) => (Some(t), Some(id)),
                         None => (None, None),
                     };
-                    Ok(sqlx::query_as::<$db, AuditEvent>(
-                        "SELECT id, org_id, actor_kind, actor_id, subject_user_id, action, ip, user_agent, details, at \
-                         FROM audit_events WHERE org_id = $1 \
-                         AND ($2 IS NULL OR actor_id = $2) AND ($3 IS NULL OR subject_user_id = $3) \
-                         AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
-                         AND ($7 IS NULL OR at < $7 OR (at = $7 AND id < $8)) \
-                         ORDER BY at DESC, id DESC LIMIT $9",
+                    Ok(named_query!(
+                        $db as AuditEvent,
+                        format!(
+                            "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id = :org_id \
+                             AND (:actor_id IS NULL OR actor_id = :actor_id) \
+                             AND (:subject_user_id IS NULL OR subject_user_id = :subject_user_id) \
+                             AND (:action IS NULL OR action = :action) AND (:from IS NULL OR at >= :from) \
+                             AND (:to IS NULL OR at < :to) \
+                             AND (:before_t IS NULL OR at < :before_t OR (at = :before_t AND id < :before_id)) \
+                             ORDER BY at DESC, id DESC LIMIT :limit"
+                        ),
+                        {
+                            org_id,
+                            actor_id: f.actor_id,
+                            subject_user_id: f.subject_user_id,
+                            action: &f.action,
+                            from: f.from,
+                            to: f.to,
+                            before_t: bt,
+                            before_id: bid,
+                            limit: f.limit,
+                        }
                     )
-                    .bind(org_id)
-                    .bind(f.actor_id)
-                    .bind(f.subject_user_id)
-                    .bind(&f.action)
-                    .bind(f.from)
-                    .bind(f.to)
-                    .bind(bt)
-                    .bind(bid)
-                    .bind(f.limit)
                     .fetch_all(&self.pool)
                     .await?)
                 }

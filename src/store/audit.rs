@@ -45,35 +45,26 @@ pub trait AuditStore {
     ) -> StoreResult<Vec<AuditEvent>>;
 }
 
+/// The columns an [`AuditEvent`] is read with.
+pub(crate) const AUDIT_COLS: &str =
+    "id, org_id, actor_kind, actor_id, subject_user_id, action, ip, user_agent, details, at";
+
 /// Implements [`AuditStore`] for `$store` (a struct with a `pool: sqlx::Pool<$db>`).
 macro_rules! impl_audit_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::audit::{AuditEvent, AuditStore};
+            use $crate::store::audit::{AuditEvent, AuditStore, AUDIT_COLS};
+            use $crate::store::sql::insert_into;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            const AUDIT_COLS: &str = "id, org_id, actor_kind, actor_id, subject_user_id, action, \
-                ip, user_agent, details, at";
-
             #[async_trait::async_trait]
             impl AuditStore for $store {
                 async fn insert_audit_event(&self, e: &AuditEvent) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO audit_events ({AUDIT_COLS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                    )))
-                    .bind(e.id)
-                    .bind(e.org_id)
-                    .bind(&e.actor_kind)
-                    .bind(e.actor_id)
-                    .bind(e.subject_user_id)
-                    .bind(&e.action)
-                    .bind(&e.ip)
-                    .bind(&e.user_agent)
-                    .bind(&e.details)
-                    .bind(e.at)
+                    insert_into!($db, "audit_events", e => {
+                        id, org_id, actor_kind, actor_id, subject_user_id, action, ip, user_agent, details, at,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -86,15 +77,7 @@ macro_rules! impl_audit_store {
                     since: DateTime<Utc>,
                     limit: i64,
                 ) -> StoreResult<Vec<AuditEvent>> {
-                    Ok(sqlx::query_as::<$db, AuditEvent>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {AUDIT_COLS} FROM audit_events WHERE subject_user_id = $1 AND at >= $2 \
-                         ORDER BY at DESC, id LIMIT $3"
-                    )))
-                    .bind(subject_user_id)
-                    .bind(since)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    self.audit_events_since("subject_user_id", subject_user_id, since, limit).await
                 }
 
                 async fn list_audit_events(
@@ -103,11 +86,24 @@ macro_rules! impl_audit_store {
                     since: DateTime<Utc>,
                     limit: i64,
                 ) -> StoreResult<Vec<AuditEvent>> {
+                    self.audit_events_since("org_id", org_id, since, limit).await
+                }
+            }
+
+            impl $store {
+                /// The events whose `column` is `key`, at or after `since`, newest first.
+                async fn audit_events_since(
+                    &self,
+                    column: &'static str,
+                    key: Uuid,
+                    since: DateTime<Utc>,
+                    limit: i64,
+                ) -> StoreResult<Vec<AuditEvent>> {
                     Ok(sqlx::query_as::<$db, AuditEvent>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {AUDIT_COLS} FROM audit_events WHERE org_id = $1 AND at >= $2 \
+                        "SELECT {AUDIT_COLS} FROM audit_events WHERE {column} = $1 AND at >= $2 \
                          ORDER BY at DESC, id LIMIT $3"
                     )))
-                    .bind(org_id)
+                    .bind(key)
                     .bind(since)
                     .bind(limit)
                     .fetch_all(&self.pool)

@@ -133,6 +133,7 @@ macro_rules! impl_mfa_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use $crate::store::mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
+            use $crate::store::sql::insert_into;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -158,16 +159,9 @@ macro_rules! impl_mfa_store {
                         .bind(p.user_id)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query::<$db>(
-                        "INSERT INTO mfa_pending (id, user_id, session_id, secret_enc, created_at, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(p.id)
-                    .bind(p.user_id)
-                    .bind(p.session_id)
-                    .bind(&p.secret_enc)
-                    .bind(p.created_at)
-                    .bind(p.expires_at)
+                    insert_into!($db, "mfa_pending", p => {
+                        id, user_id, session_id, secret_enc, created_at, expires_at,
+                    })
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -209,17 +203,15 @@ macro_rules! impl_mfa_store {
                     let Some((secret_enc,)) = taken else {
                         return Ok(false);
                     };
-                    sqlx::query::<$db>(
-                        "INSERT INTO mfa_totp (user_id, secret_enc, enrolled_at, last_used_step, last_used_at) \
-                         VALUES ($1, $2, $3, $4, $3) \
-                         ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, \
+                    insert_into!($db, "mfa_totp", {
+                        user_id,
+                        secret_enc: &secret_enc,
+                        enrolled_at: now,
+                        last_used_step: step,
+                        last_used_at: now,
+                    }, on_conflict: "ON CONFLICT (user_id) DO UPDATE SET secret_enc = excluded.secret_enc, \
                          enrolled_at = excluded.enrolled_at, last_used_step = excluded.last_used_step, \
-                         last_used_at = excluded.last_used_at",
-                    )
-                    .bind(user_id)
-                    .bind(&secret_enc)
-                    .bind(now)
-                    .bind(step)
+                         last_used_at = excluded.last_used_at")
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query::<$db>("DELETE FROM mfa_pending WHERE user_id = $1")
@@ -302,19 +294,9 @@ macro_rules! impl_mfa_store {
                 }
 
                 async fn insert_mfa_challenge(&self, c: &MfaChallenge) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO mfa_challenges ({CHALLENGE_COLS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                    )))
-                    .bind(c.id)
-                    .bind(&c.token_hash)
-                    .bind(c.user_id)
-                    .bind(c.session_id)
-                    .bind(&c.login)
-                    .bind(&c.return_to)
-                    .bind(c.attempts)
-                    .bind(c.created_at)
-                    .bind(c.expires_at)
+                    insert_into!($db, "mfa_challenges", c => {
+                        id, token_hash, user_id, session_id, login, return_to, attempts, created_at, expires_at,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -357,12 +339,8 @@ macro_rules! impl_mfa_store {
                 }
 
                 async fn start_mfa_grace(&self, user_id: Uuid, now: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
-                    sqlx::query::<$db>(
-                        "INSERT INTO mfa_grace (user_id, started_at) VALUES ($1, $2) \
-                         ON CONFLICT (user_id) DO NOTHING",
-                    )
-                    .bind(user_id)
-                    .bind(now)
+                    insert_into!($db, "mfa_grace", { user_id, started_at: now },
+                        on_conflict: "ON CONFLICT (user_id) DO NOTHING")
                     .execute(&self.pool)
                     .await?;
                     self.get_mfa_grace(user_id).await?.ok_or(StoreError::NotFound)
@@ -431,14 +409,13 @@ macro_rules! impl_mfa_store {
                     .execute(&mut **tx)
                     .await?;
                 for hash in code_hashes {
-                    sqlx::query::<$db>(
-                        "INSERT INTO mfa_backup_codes (id, user_id, code_hash, created_at, used_at) \
-                         VALUES ($1, $2, $3, $4, NULL)",
-                    )
-                    .bind(Uuid::new_v4())
-                    .bind(user_id)
-                    .bind(hash)
-                    .bind(now)
+                    insert_into!($db, "mfa_backup_codes", {
+                        id: Uuid::new_v4(),
+                        user_id,
+                        code_hash: hash,
+                        created_at: now,
+                        used_at: None::<DateTime<Utc>>,
+                    })
                     .execute(&mut **tx)
                     .await
                     .map_err(StoreError::from_sqlx)?;

@@ -11,12 +11,14 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
+mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
 pub mod postgres;
+mod queue;
 pub mod saml;
 mod sql;
 pub mod sqlite;

@@ -1,12 +1,14 @@
-//! Persistence of outgoing notifications (`outbox`): queued already rendered, claimed
-//! by one worker at a time through `claimed_until`, kept until sent or given up.
-//! Expanded per dialect by [`impl_outbox_store!`].
+//! Persistence of outgoing notifications (`outbox`): queued already rendered, on the
+//! shared claim/retry [`Queue`] (claimed by one worker at a time through
+//! `claimed_until`, kept until sent or given up). Expanded per dialect by
+//! [`impl_outbox_store!`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::queue::Queue;
 use super::StoreResult;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -67,43 +69,32 @@ pub trait OutboxStore {
     ) -> StoreResult<Vec<OutboxMessage>>;
 }
 
+pub(crate) static OUTBOX_QUEUE: Queue = Queue::new(
+    "outbox",
+    "id, org_id, user_id, to_address, to_name, locale, kind, subject, body_text, body_html, \
+     attempts, next_attempt_at, claimed_until, created_at, sent_at, failed_at, last_error",
+    "sent_at",
+    true,
+);
+
 /// Implements [`OutboxStore`] for `$store` (a struct with a `pool: sqlx::Pool<$db>`).
 macro_rules! impl_outbox_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::outbox::{OutboxMessage, OutboxStore};
+            use $crate::store::outbox::{OutboxMessage, OutboxStore, OUTBOX_QUEUE as Q};
+            use $crate::store::sql::insert_into;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            const OUTBOX_COLS: &str = "id, org_id, user_id, to_address, to_name, locale, kind, \
-                subject, body_text, body_html, attempts, next_attempt_at, claimed_until, \
-                created_at, sent_at, failed_at, last_error";
-
             #[async_trait::async_trait]
             impl OutboxStore for $store {
                 async fn enqueue_outbox(&self, m: &OutboxMessage) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO outbox ({OUTBOX_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                         $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-                    )))
-                    .bind(m.id)
-                    .bind(m.org_id)
-                    .bind(m.user_id)
-                    .bind(&m.to_address)
-                    .bind(&m.to_name)
-                    .bind(&m.locale)
-                    .bind(&m.kind)
-                    .bind(&m.subject)
-                    .bind(&m.body_text)
-                    .bind(&m.body_html)
-                    .bind(m.attempts)
-                    .bind(m.next_attempt_at)
-                    .bind(m.claimed_until)
-                    .bind(m.created_at)
-                    .bind(m.sent_at)
-                    .bind(m.failed_at)
-                    .bind(&m.last_error)
+                    insert_into!($db, "outbox", m => {
+                        id, org_id, user_id, to_address, to_name, locale, kind, subject, body_text,
+                        body_html, attempts, next_attempt_at, claimed_until, created_at, sent_at,
+                        failed_at, last_error,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -116,84 +107,25 @@ macro_rules! impl_outbox_store {
                     claim_until: DateTime<Utc>,
                     limit: i64,
                 ) -> StoreResult<Vec<OutboxMessage>> {
-                    let due: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
-                        "SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL \
-                         AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
-                         ORDER BY next_attempt_at LIMIT $2",
-                    )
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    let mut out = Vec::new();
-                    for (id,) in due {
-                        // Re-checked in the UPDATE: of two racing claimers, one matches.
-                        let m = sqlx::query_as::<$db, OutboxMessage>(sqlx::AssertSqlSafe(format!(
-                            "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 \
-                             WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL \
-                             AND (claimed_until IS NULL OR claimed_until <= $3) RETURNING {OUTBOX_COLS}"
-                        )))
-                        .bind(id)
-                        .bind(claim_until)
-                        .bind(now)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                        out.extend(m);
-                    }
-                    Ok(out)
+                    self.queue_claim(&Q, now, claim_until, limit).await
                 }
 
                 async fn outbox_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-                    sqlx::query::<$db>(
-                        "UPDATE outbox SET sent_at = $2, claimed_until = NULL, last_error = NULL \
-                         WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(())
+                    self.queue_update(&Q.sql().done, id, now, None).await
                 }
 
-                async fn outbox_retry(
-                    &self,
-                    id: Uuid,
-                    next_at: DateTime<Utc>,
-                    error: &str,
-                ) -> StoreResult<()> {
-                    sqlx::query::<$db>(
-                        "UPDATE outbox SET next_attempt_at = $2, last_error = $3, claimed_until = NULL \
-                         WHERE id = $1 AND sent_at IS NULL",
-                    )
-                    .bind(id)
-                    .bind(next_at)
-                    .bind(error)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(())
+                async fn outbox_retry(&self, id: Uuid, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
+                    self.queue_update(&Q.sql().retry, id, next_at, Some(error)).await
                 }
 
-                async fn outbox_failed(
-                    &self,
-                    id: Uuid,
-                    now: DateTime<Utc>,
-                    error: &str,
-                ) -> StoreResult<()> {
-                    sqlx::query::<$db>(
-                        "UPDATE outbox SET failed_at = $2, last_error = $3, claimed_until = NULL \
-                         WHERE id = $1 AND sent_at IS NULL",
-                    )
-                    .bind(id)
-                    .bind(now)
-                    .bind(error)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(())
+                async fn outbox_failed(&self, id: Uuid, now: DateTime<Utc>, error: &str) -> StoreResult<()> {
+                    self.queue_update(&Q.sql().failed, id, now, Some(error)).await
                 }
 
                 async fn get_outbox(&self, id: Uuid) -> StoreResult<Option<OutboxMessage>> {
                     Ok(sqlx::query_as::<$db, OutboxMessage>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {OUTBOX_COLS} FROM outbox WHERE id = $1"
+                        "SELECT {} FROM outbox WHERE id = $1",
+                        Q.cols
                     )))
                     .bind(id)
                     .fetch_optional(&self.pool)
@@ -207,8 +139,9 @@ macro_rules! impl_outbox_store {
                     limit: i64,
                 ) -> StoreResult<Vec<OutboxMessage>> {
                     Ok(sqlx::query_as::<$db, OutboxMessage>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {OUTBOX_COLS} FROM outbox WHERE org_id = $1 \
-                         AND ($2 IS NULL OR user_id = $2) ORDER BY created_at DESC, id LIMIT $3"
+                        "SELECT {} FROM outbox WHERE org_id = $1 \
+                         AND ($2 IS NULL OR user_id = $2) ORDER BY created_at DESC, id LIMIT $3",
+                        Q.cols
                     )))
                     .bind(org_id)
                     .bind(user_id)

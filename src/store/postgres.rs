@@ -167,7 +167,8 @@ impl crate::store::Backend for PostgresStore {
     }
 }
 
-super::sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
+super::accounts::impl_account_store!(PostgresStore, sqlx::Postgres);
+super::queue::impl_queue!(PostgresStore, sqlx::Postgres);
 super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);
 super::mfa::impl_mfa_store!(PostgresStore, sqlx::Postgres);
 super::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);

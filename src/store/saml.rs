@@ -122,6 +122,7 @@ macro_rules! impl_saml_store {
         mod __saml_impl {
             use super::*;
             use $crate::store::saml::{PendingRequest, SamlStore, ServiceProvider, SessionSp};
+            use $crate::store::sql::insert_into;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -136,30 +137,12 @@ macro_rules! impl_saml_store {
             #[async_trait::async_trait]
             impl SamlStore for $store {
                 async fn insert_sp(&self, sp: &ServiceProvider) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO saml_service_providers ({SP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                         $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-                    )))
-                    .bind(sp.id)
-                    .bind(sp.org_id)
-                    .bind(&sp.entity_id)
-                    .bind(&sp.name)
-                    .bind(&sp.acs)
-                    .bind(&sp.slo_url)
-                    .bind(&sp.slo_binding)
-                    .bind(&sp.signing_certs)
-                    .bind(&sp.encryption_cert)
-                    .bind(sp.authn_requests_signed)
-                    .bind(sp.want_assertions_signed)
-                    .bind(&sp.name_id_format)
-                    .bind(&sp.attributes)
-                    .bind(sp.sign_response)
-                    .bind(sp.sign_assertion)
-                    .bind(sp.encrypt_assertions)
-                    .bind(sp.idp_initiated)
-                    .bind(sp.disabled)
-                    .bind(sp.created_at)
-                    .bind(sp.updated_at)
+                    insert_into!($db, "saml_service_providers", sp => {
+                        id, org_id, entity_id, name, acs, slo_url, slo_binding, signing_certs, encryption_cert,
+                        authn_requests_signed, want_assertions_signed, name_id_format, attributes,
+                        sign_response, sign_assertion, encrypt_assertions, idp_initiated, disabled,
+                        created_at, updated_at,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -198,19 +181,10 @@ macro_rules! impl_saml_store {
                 }
 
                 async fn insert_pending_request(&self, p: &PendingRequest) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO saml_pending_requests ({PENDING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                    )))
-                    .bind(&p.id)
-                    .bind(&p.sp_entity_id)
-                    .bind(&p.request_id)
-                    .bind(&p.acs_url)
-                    .bind(&p.relay_state)
-                    .bind(p.force_authn)
-                    .bind(&p.authn_context)
-                    .bind(p.created_at)
-                    .bind(p.expires_at)
-                    .bind(&p.name_id_format)
+                    insert_into!($db, "saml_pending_requests", p => {
+                        id, sp_entity_id, request_id, acs_url, relay_state, force_authn, authn_context,
+                        created_at, expires_at, name_id_format,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -240,31 +214,19 @@ macro_rules! impl_saml_store {
                     request_id: &str,
                     expires_at: DateTime<Utc>,
                 ) -> StoreResult<bool> {
-                    let r = sqlx::query::<$db>(
-                        "INSERT INTO saml_request_ids (sp_entity_id, request_id, expires_at) VALUES ($1, $2, $3) \
-                         ON CONFLICT (sp_entity_id, request_id) DO NOTHING",
-                    )
-                    .bind(sp_entity_id)
-                    .bind(request_id)
-                    .bind(expires_at)
+                    let r = insert_into!($db, "saml_request_ids", { sp_entity_id, request_id, expires_at },
+                        on_conflict: "ON CONFLICT (sp_entity_id, request_id) DO NOTHING")
                     .execute(&self.pool)
                     .await?;
                     Ok(r.rows_affected() == 1)
                 }
 
                 async fn put_session_sp(&self, s: &SessionSp) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO saml_session_sps ({SESSION_SP_COLS}) VALUES ($1, $2, $3, $4, $5, $6) \
-                         ON CONFLICT (session_id, sp_entity_id) DO UPDATE SET name_id = excluded.name_id, \
+                    insert_into!($db, "saml_session_sps", s => {
+                        session_id, sp_entity_id, name_id, name_id_format, session_index, created_at,
+                    }, on_conflict: "ON CONFLICT (session_id, sp_entity_id) DO UPDATE SET name_id = excluded.name_id, \
                          name_id_format = excluded.name_id_format, session_index = excluded.session_index, \
-                         created_at = excluded.created_at"
-                    )))
-                    .bind(s.session_id)
-                    .bind(&s.sp_entity_id)
-                    .bind(&s.name_id)
-                    .bind(&s.name_id_format)
-                    .bind(&s.session_index)
-                    .bind(s.created_at)
+                         created_at = excluded.created_at")
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;

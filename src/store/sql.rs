@@ -1,427 +1,246 @@
-//! The SQL shared by both dialects, expanded once per pool type by
-//! [`impl_sql_store!`]. Placeholders are `$n`, which SQLite and PostgreSQL both take.
+//! Helpers for the SQL that both dialects share.
+//!
+//! Each store module writes its SQL once, inside a `macro_rules!` body expanded per
+//! pool type (see `sqlite.rs` and `postgres.rs`). Parameters are `$n`, which SQLite and
+//! PostgreSQL both take. Statements with many parameters name them instead, so that a
+//! value can never drift away from the column it is meant for:
+//!
+//! - [`insert_into!`] writes `INSERT INTO table (a, b, …) VALUES ($1, $2, …)` from a
+//!   list of `column: value` pairs (or from a struct whose fields are named like the
+//!   columns) and binds the values in the same order;
+//! - [`named_query!`] takes SQL with `:name` parameters and a list of `name: value`
+//!   pairs, rewrites the names to `$n` and binds the values in that order.
+//!
+//! The SQL text of each call site is built once (a `static` per call site and dialect)
+//! and checked then: a `:name` without a value, or a value never used, panics with the
+//! statement (a programming error that the first run of the statement shows).
 
-/// Implements every store trait for `$store` (a struct with a `pool: sqlx::Pool<$db>`).
-macro_rules! impl_sql_store {
-    ($store:ty, $db:ty) => {
-        use $crate::store::{
-            LoginAttempt, LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
-            SessionStore, StoreError, StoreResult, User, UserClaims, UserStore,
+/// Rewrites the `:name` parameters of `sql` to `$n`, `n` being the 1-based position of
+/// `name` in `names`. Text inside single quotes and `::` (a PostgreSQL cast) are left
+/// alone. Panics when `sql` names a parameter missing from `names`, or when a name in
+/// `names` is never used.
+pub(crate) fn named(sql: &str, names: &[&str]) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut used = vec![false; names.len()];
+    let mut chars = sql.char_indices().peekable();
+    let mut quoted = false;
+    while let Some((i, c)) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        let starts_name = !quoted
+            && c == ':'
+            && !sql[..i].ends_with(':')
+            && chars
+                .peek()
+                .is_some_and(|&(_, n)| n.is_ascii_lowercase() || n == '_');
+        if !starts_name {
+            out.push(c);
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while let Some(&(j, n)) = chars.peek() {
+            if n.is_ascii_alphanumeric() || n == '_' {
+                end = j + n.len_utf8();
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let name = &sql[start..end];
+        let Some(k) = names.iter().position(|n| *n == name) else {
+            panic!("SQL parameter :{name} has no value in: {sql}");
         };
-        use async_trait::async_trait as __async_trait;
-        use chrono::{DateTime, Utc};
-        use uuid::Uuid;
+        used[k] = true;
+        out.push('$');
+        out.push_str(&(k + 1).to_string());
+    }
+    if let Some(k) = used.iter().position(|u| !u) {
+        panic!("SQL parameter :{} is never used in: {sql}", names[k]);
+    }
+    out
+}
 
-        const USER_COLS: &str = "id, org_id, email, login_id, display_name, status, \
-            password_hash, password_changed_at, failed_logins, lock_count, locked_until, \
-            created_at, updated_at, email_verified, phone_number, phone_number_verified, address, locale, \
-            password_change_required, password_change_requested_at, app_blocked_at, app_blocked_by, \
-            login_id_changed_at, deleted_at, status_before_delete, roles";
-        const SESSION_COLS: &str = "id, token_hash, org_id, user_id, created_at, \
-            last_seen_at, expires_at, auth_time, amr, acr, ip, user_agent, ended_at, end_reason, \
-            impersonator_id, support_grant_id";
+/// How [`insert_sql`] takes the row's values.
+pub(crate) enum InsertFrom<'a> {
+    /// `VALUES (…)` followed by this text (e.g. an `ON CONFLICT` clause, or nothing).
+    Values(&'a str),
+    /// `SELECT … WHERE` this condition: the row is inserted only when it holds.
+    SelectWhere(&'a str),
+}
 
-        #[__async_trait]
-        impl OrgStore for $store {
-            async fn ensure_org(
-                &self,
-                slug: &str,
-                name: &str,
-                now: DateTime<Utc>,
-            ) -> StoreResult<Organization> {
-                sqlx::query::<$db>(
-                    "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (slug) DO NOTHING",
-                )
-                .bind(Uuid::new_v4())
-                .bind(slug)
-                .bind(name)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                self.get_org_by_slug(slug).await
-            }
-
-            async fn get_org_by_slug(&self, slug: &str) -> StoreResult<Organization> {
-                sqlx::query_as::<$db, Organization>(
-                    "SELECT id, slug, name, created_at FROM organizations WHERE slug = $1",
-                )
-                .bind(slug)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound)
-            }
+/// `INSERT INTO table (cols…) VALUES (:cols…) …`, with the names rewritten to `$n` by
+/// [`named`]: the columns come first, then `extra` (parameters of the tail only).
+pub(crate) fn insert_sql(
+    table: &str,
+    cols: &[&str],
+    from: InsertFrom<'_>,
+    extra: &[&str],
+) -> String {
+    let list = cols.join(", ");
+    let values = cols
+        .iter()
+        .map(|c| format!(":{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = match from {
+        InsertFrom::Values("") => {
+            format!("INSERT INTO {table} ({list}) VALUES ({values})")
         }
-
-        #[__async_trait]
-        impl UserStore for $store {
-            async fn insert_user(&self, n: &NewUser) -> StoreResult<User> {
-                let id = Uuid::new_v4();
-                let changed = n.password_hash.as_ref().map(|_| n.now);
-                sqlx::query::<$db>(
-                    "INSERT INTO users (id, org_id, email, login_id, display_name, status, \
-                     password_hash, password_changed_at, failed_logins, lock_count, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0, $9, $9)",
-                )
-                .bind(id)
-                .bind(n.org_id)
-                .bind(&n.email)
-                .bind(&n.login_id)
-                .bind(&n.display_name)
-                .bind(&n.status)
-                .bind(&n.password_hash)
-                .bind(changed)
-                .bind(n.now)
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                self.get_user(id).await
-            }
-
-            async fn get_user(&self, id: Uuid) -> StoreResult<User> {
-                sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!("SELECT {USER_COLS} FROM users WHERE id = $1")))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .ok_or(StoreError::NotFound)
-            }
-
-            async fn count_users(&self, org_id: Uuid) -> StoreResult<i64> {
-                let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>("SELECT COUNT(*) FROM users WHERE org_id = $1")
-                    .bind(org_id)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(n)
-            }
-
-            async fn find_user_by_login(&self, org_id: Uuid, login: &str) -> StoreResult<Option<User>> {
-                // E-mail first: a login id can never look like an e-mail (validated on write).
-                Ok(sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND (email = $2 OR login_id = $2) \
-                     ORDER BY CASE WHEN email = $2 THEN 0 ELSE 1 END LIMIT 1"
-                )))
-                .bind(org_id)
-                .bind(login)
-                .fetch_optional(&self.pool)
-                .await?)
-            }
-
-            async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
-                     status = CASE WHEN status = 'pending' THEN 'active' ELSE status END WHERE id = $1",
-                )
-                .bind(id)
-                .bind(hash)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                if r.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
-            }
-
-            async fn set_first_password(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
-                     status = 'active' WHERE id = $1 AND status = 'pending' AND password_hash IS NULL",
-                )
-                .bind(id)
-                .bind(hash)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(r.rows_affected() == 1)
-            }
-
-            async fn set_user_claims(&self, id: Uuid, c: &UserClaims, now: DateTime<Utc>) -> StoreResult<()> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE users SET email_verified = $2, phone_number = $3, phone_number_verified = $4, \
-                     address = $5, locale = $6, updated_at = $7 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(c.email_verified)
-                .bind(&c.phone_number)
-                .bind(c.phone_number_verified)
-                .bind(&c.address)
-                .bind(&c.locale)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                if r.rows_affected() == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
-            }
-
-            async fn increment_failed_logins(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<i64> {
-                let (n,): (i64,) = sqlx::query_as::<$db, (i64,)>(
-                    "UPDATE users SET failed_logins = failed_logins + 1, updated_at = $2 \
-                     WHERE id = $1 RETURNING failed_logins",
-                )
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-                Ok(n)
-            }
-
-            async fn lock_user(
-                &self,
-                id: Uuid,
-                until: Option<DateTime<Utc>>,
-                now: DateTime<Utc>,
-            ) -> StoreResult<bool> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE users SET status = 'locked', locked_until = $2, lock_count = lock_count + 1, \
-                     failed_logins = 0, updated_at = $3 \
-                     WHERE id = $1 AND (status = 'active' OR (status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $3))",
-                )
-                .bind(id)
-                .bind(until)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(r.rows_affected() == 1)
-            }
-
-            async fn clear_login_failures(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-                sqlx::query::<$db>(
-                    "UPDATE users SET \
-                     failed_logins = CASE WHEN status = 'locked' AND (locked_until IS NULL OR locked_until > $2) \
-                                   THEN failed_logins ELSE 0 END, \
-                     lock_count = CASE WHEN status = 'locked' AND (locked_until IS NULL OR locked_until > $2) \
-                                   THEN lock_count ELSE 0 END, \
-                     status = CASE WHEN status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $2 \
-                                   THEN 'active' ELSE status END, \
-                     locked_until = CASE WHEN status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $2 \
-                                   THEN NULL ELSE locked_until END, \
-                     updated_at = $2 WHERE id = $1",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
-            }
-
-            async fn begin_login_attempt(
-                &self,
-                id: Uuid,
-                now: DateTime<Utc>,
-            ) -> StoreResult<Option<LoginAttempt>> {
-                // One statement: the row lock (PostgreSQL) or the write lock (SQLite)
-                // orders concurrent attempts, each sees the count it made.
-                Ok(sqlx::query_as::<$db, LoginAttempt>(
-                    "UPDATE users SET failed_logins = failed_logins + 1, updated_at = $2 \
-                     WHERE id = $1 AND status IN ('active', 'locked') \
-                     RETURNING failed_logins, status, locked_until, lock_count",
-                )
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?)
-            }
-
-            async fn release_login_attempt(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE users SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END, \
-                     updated_at = $2 \
-                     WHERE id = $1 AND (status = 'active' OR (status = 'locked' AND locked_until IS NOT NULL AND locked_until <= $2))",
-                )
-                .bind(id)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-                Ok(r.rows_affected() == 1)
-            }
-
-            async fn lock_user_if_due(
-                &self,
-                id: Uuid,
-                max_failures: i64,
-                until: Option<DateTime<Utc>>,
-                now: DateTime<Utc>,
-            ) -> StoreResult<Option<Option<DateTime<Utc>>>> {
-                let row: Option<(Option<DateTime<Utc>>,)> = sqlx::query_as::<$db, (Option<DateTime<Utc>>,)>(
-                    "UPDATE users SET status = 'locked', \
-                     locked_until = CASE WHEN $3 IS NULL THEN NULL \
-                                    WHEN status = 'locked' AND locked_until > $3 THEN locked_until ELSE $3 END, \
-                     lock_count = lock_count + 1, failed_logins = 0, updated_at = $4 \
-                     WHERE id = $1 AND failed_logins >= $2 \
-                     AND (status = 'active' OR (status = 'locked' AND locked_until IS NOT NULL)) \
-                     RETURNING locked_until",
-                )
-                .bind(id)
-                .bind(max_failures)
-                .bind(until)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-                Ok(row.map(|(u,)| u))
-            }
+        InsertFrom::Values(tail) => {
+            format!("INSERT INTO {table} ({list}) VALUES ({values}) {tail}")
         }
-
-        #[__async_trait]
-        impl SessionStore for $store {
-            async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-                sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO sessions ({SESSION_COLS}) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-                )))
-                .bind(s.id)
-                .bind(&s.token_hash)
-                .bind(s.org_id)
-                .bind(s.user_id)
-                .bind(s.created_at)
-                .bind(s.last_seen_at)
-                .bind(s.expires_at)
-                .bind(s.auth_time)
-                .bind(&s.amr)
-                .bind(&s.acr)
-                .bind(&s.ip)
-                .bind(&s.user_agent)
-                .bind(s.ended_at)
-                .bind(&s.end_reason)
-                .bind(s.impersonator_id)
-                .bind(s.support_grant_id)
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn find_live_session(&self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
-                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLS} FROM sessions WHERE token_hash = $1 AND ended_at IS NULL"
-                )))
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?)
-            }
-
-            async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {
-                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLS} FROM sessions WHERE id = $1"
-                )))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?)
-            }
-
-            async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
-                sqlx::query::<$db>("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL")
-                    .bind(id)
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn end_session(&self, id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<bool> {
-                let r = sqlx::query::<$db>(
-                    "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE id = $1 AND ended_at IS NULL",
-                )
-                .bind(id)
-                .bind(now)
-                .bind(reason)
-                .execute(&self.pool)
-                .await?;
-                Ok(r.rows_affected() == 1)
-            }
-
-            async fn end_user_sessions(
-                &self,
-                user_id: Uuid,
-                now: DateTime<Utc>,
-                reason: &str,
-            ) -> StoreResult<Vec<Uuid>> {
-                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
-                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
-                     WHERE user_id = $1 AND ended_at IS NULL RETURNING id",
-                )
-                .bind(user_id)
-                .bind(now)
-                .bind(reason)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.into_iter().map(|(id,)| id).collect())
-            }
-
-            async fn end_user_sessions_except(
-                &self,
-                user_id: Uuid,
-                keep: Uuid,
-                now: DateTime<Utc>,
-                reason: &str,
-            ) -> StoreResult<Vec<Uuid>> {
-                let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
-                    "UPDATE sessions SET ended_at = $2, end_reason = $3 \
-                     WHERE user_id = $1 AND ended_at IS NULL AND id <> $4 RETURNING id",
-                )
-                .bind(user_id)
-                .bind(now)
-                .bind(reason)
-                .bind(keep)
-                .fetch_all(&self.pool)
-                .await?;
-                Ok(rows.into_iter().map(|(id,)| id).collect())
-            }
-
-            async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
-                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL \
-                     ORDER BY created_at DESC"
-                )))
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?)
-            }
+        InsertFrom::SelectWhere(cond) => {
+            format!("INSERT INTO {table} ({list}) SELECT {values} WHERE {cond}")
         }
+    };
+    let names: Vec<&str> = cols.iter().chain(extra).copied().collect();
+    named(&sql, &names)
+}
 
-        #[__async_trait]
-        impl LoginEventStore for $store {
-            async fn insert_login_event(&self, e: &LoginEvent) -> StoreResult<()> {
-                sqlx::query::<$db>(
-                    "INSERT INTO login_events (id, org_id, user_id, login, result, ip, user_agent, session_id, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(e.id)
-                .bind(e.org_id)
-                .bind(e.user_id)
-                .bind(&e.login)
-                .bind(&e.result)
-                .bind(&e.ip)
-                .bind(&e.user_agent)
-                .bind(e.session_id)
-                .bind(e.at)
-                .execute(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-                Ok(())
-            }
-
-            async fn list_login_events(
-                &self,
-                user_id: Uuid,
-                since: DateTime<Utc>,
-                limit: i64,
-            ) -> StoreResult<Vec<LoginEvent>> {
-                Ok(sqlx::query_as::<$db, LoginEvent>(
-                    "SELECT id, org_id, user_id, login, result, ip, user_agent, session_id, at \
-                     FROM login_events WHERE user_id = $1 AND at >= $2 ORDER BY at DESC LIMIT $3",
-                )
-                .bind(user_id)
-                .bind(since)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?)
-            }
-        }
+/// An INSERT whose columns stand next to their values; evaluates to the
+/// `sqlx::query::Query` (not executed yet).
+///
+/// ```ignore
+/// // Each column with its value (or a variable of the column's name):
+/// insert_into!(sqlx::Sqlite, "organizations", { id: Uuid::new_v4(), slug, name, created_at: now })
+/// // The fields of a struct, named like the columns (each bound as `&c.field`):
+/// insert_into!(sqlx::Sqlite, "clients", c => { id, org_id, client_id, name })
+/// // A tail after VALUES:
+/// insert_into!(sqlx::Sqlite, "consents", { … }, on_conflict: "ON CONFLICT (user_id, client_id) DO NOTHING")
+/// // Insert only when a condition holds; the condition may use the columns' and its own named parameters:
+/// insert_into!(sqlx::Sqlite, "support_grants", g => { … }, select_where: "(SELECT COUNT(*) …) < :limit", { limit: limit })
+/// ```
+macro_rules! insert_into {
+    (@build $db:ty, $table:literal, [$($col:ident $(: $val:expr)?),+], $from:ident($arg:literal),
+        [$($xname:ident $(: $xval:expr)?),*]) => {{
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql: &'static str = SQL.get_or_init(|| {
+            $crate::store::sql::insert_sql(
+                $table,
+                &[$(stringify!($col)),+],
+                $crate::store::sql::InsertFrom::$from($arg),
+                &[$(stringify!($xname)),*],
+            )
+        });
+        sqlx::query::<$db>(sql)
+            $(.bind($crate::store::sql::param_value!($col $(, $val)?)))+
+            $(.bind($crate::store::sql::param_value!($xname $(, $xval)?)))*
+    }};
+    ($db:ty, $table:literal, $s:ident => { $($field:ident),+ $(,)? } $($rest:tt)*) => {
+        $crate::store::sql::insert_into!($db, $table, { $($field: &$s.$field),+ } $($rest)*)
+    };
+    ($db:ty, $table:literal, { $($col:ident $(: $val:expr)?),+ $(,)? }) => {
+        $crate::store::sql::insert_into!(@build $db, $table, [$($col $(: $val)?),+], Values(""), [])
+    };
+    ($db:ty, $table:literal, { $($col:ident $(: $val:expr)?),+ $(,)? }, on_conflict: $tail:literal) => {
+        $crate::store::sql::insert_into!(@build $db, $table, [$($col $(: $val)?),+], Values($tail), [])
+    };
+    ($db:ty, $table:literal, { $($col:ident $(: $val:expr)?),+ $(,)? }, select_where: $cond:literal,
+        { $($xname:ident $(: $xval:expr)?),* $(,)? }) => {
+        $crate::store::sql::insert_into!(@build $db, $table, [$($col $(: $val)?),+], SelectWhere($cond),
+            [$($xname $(: $xval)?),*])
     };
 }
 
-pub(crate) use impl_sql_store;
+/// A statement with `:name` parameters and its values by name; evaluates to the
+/// `sqlx::query::Query` (or, with `as T`, the `QueryAs`), not executed yet. `sql` is
+/// any expression giving a `&str` or `String` (evaluated once); a value may be left
+/// out when a variable of the parameter's name holds it.
+///
+/// ```ignore
+/// named_query!(sqlx::Sqlite, "UPDATE users SET locale = :locale WHERE id = :id", { id, locale: &c.locale })
+/// named_query!(sqlx::Sqlite as User, format!("SELECT {USER_COLS} FROM users WHERE id = :id"), { id })
+/// ```
+macro_rules! named_query {
+    (@sql $sql:expr, [$($name:ident),*]) => {{
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql: &'static str = SQL
+            .get_or_init(|| $crate::store::sql::named(&$sql, &[$(stringify!($name)),*]))
+            .as_str();
+        sql
+    }};
+    ($db:ty, $sql:expr, { $($name:ident $(: $val:expr)?),* $(,)? }) => {
+        sqlx::query::<$db>($crate::store::sql::named_query!(@sql $sql, [$($name),*]))
+            $(.bind($crate::store::sql::param_value!($name $(, $val)?)))*
+    };
+    ($db:ty as $row:ty, $sql:expr, { $($name:ident $(: $val:expr)?),* $(,)? }) => {
+        sqlx::query_as::<$db, $row>($crate::store::sql::named_query!(@sql $sql, [$($name),*]))
+            $(.bind($crate::store::sql::param_value!($name $(, $val)?)))*
+    };
+}
+
+/// The value of a named parameter: the expression given, or the variable of its name.
+macro_rules! param_value {
+    ($name:ident) => {
+        $name
+    };
+    ($name:ident, $val:expr) => {
+        $val
+    };
+}
+
+pub(crate) use {insert_into, named_query, param_value};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_positions() {
+        assert_eq!(
+            named(
+                "UPDATE t SET a = :a, ab = :ab WHERE id = :id AND a <> :a",
+                &["id", "a", "ab"]
+            ),
+            "UPDATE t SET a = $2, ab = $3 WHERE id = $1 AND a <> $2"
+        );
+    }
+
+    #[test]
+    fn quotes_and_casts_are_left_alone() {
+        assert_eq!(
+            named("SELECT ':x', y::text FROM t WHERE z = :z", &["z"]),
+            "SELECT ':x', y::text FROM t WHERE z = $1"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "has no value")]
+    fn unknown_name_panics() {
+        named("SELECT 1 WHERE a = :a", &[]);
+    }
+
+    #[test]
+    #[should_panic(expected = "never used")]
+    fn unused_name_panics() {
+        named("SELECT 1", &["a"]);
+    }
+
+    #[test]
+    fn insert_lists_columns_and_placeholders_in_one_order() {
+        assert_eq!(
+            insert_sql("t", &["id", "name"], InsertFrom::Values(""), &[]),
+            "INSERT INTO t (id, name) VALUES ($1, $2)"
+        );
+        assert_eq!(
+            insert_sql(
+                "t",
+                &["id", "name"],
+                InsertFrom::Values("ON CONFLICT (id) DO NOTHING"),
+                &[]
+            ),
+            "INSERT INTO t (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING"
+        );
+        assert_eq!(
+            insert_sql(
+                "t",
+                &["id", "user_id"],
+                InsertFrom::SelectWhere("(SELECT COUNT(*) FROM t WHERE user_id = :user_id) < :limit"),
+                &["limit"]
+            ),
+            "INSERT INTO t (id, user_id) SELECT $1, $2 WHERE (SELECT COUNT(*) FROM t WHERE user_id = $2) < $3"
+        );
+    }
+}

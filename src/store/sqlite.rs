@@ -77,7 +77,8 @@ impl crate::store::Backend for SqliteStore {
     }
 }
 
-super::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+super::accounts::impl_account_store!(SqliteStore, sqlx::Sqlite);
+super::queue::impl_queue!(SqliteStore, sqlx::Sqlite);
 super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);
 super::mfa::impl_mfa_store!(SqliteStore, sqlx::Sqlite);
 super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);

@@ -110,6 +110,7 @@ macro_rules! impl_support_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use $crate::store::support::{SupportGrant, SupportRequest, SupportStore};
+            use $crate::store::sql::{insert_into, named_query};
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -123,23 +124,10 @@ macro_rules! impl_support_store {
             #[async_trait::async_trait]
             impl SupportStore for $store {
                 async fn insert_request(&self, r: &SupportRequest) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO support_requests ({REQ_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-                    )))
-                    .bind(r.id)
-                    .bind(r.org_id)
-                    .bind(r.support_user_id)
-                    .bind(r.user_id)
-                    .bind(&r.reason)
-                    .bind(r.readonly)
-                    .bind(&r.client_ids)
-                    .bind(r.duration_secs)
-                    .bind(&r.status)
-                    .bind(r.created_at)
-                    .bind(r.expires_at)
-                    .bind(r.decided_at)
-                    .bind(&r.decided_by)
-                    .bind(r.grant_id)
+                    insert_into!($db, "support_requests", r => {
+                        id, org_id, support_user_id, user_id, reason, readonly, client_ids, duration_secs,
+                        status, created_at, expires_at, decided_at, decided_by, grant_id,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -172,37 +160,22 @@ macro_rules! impl_support_store {
                     grant_id: Option<Uuid>,
                     now: DateTime<Utc>,
                 ) -> StoreResult<bool> {
-                    let r = sqlx::query::<$db>(
-                        "UPDATE support_requests SET status = $2, decided_by = $3, grant_id = $4, decided_at = $5 \
-                         WHERE id = $1 AND status = 'pending' AND expires_at > $5",
+                    let r = named_query!(
+                        $db,
+                        "UPDATE support_requests SET status = :status, decided_by = :by, grant_id = :grant_id, \
+                         decided_at = :now WHERE id = :id AND status = 'pending' AND expires_at > :now",
+                        { id, status, by, grant_id, now }
                     )
-                    .bind(id)
-                    .bind(status)
-                    .bind(by)
-                    .bind(grant_id)
-                    .bind(now)
                     .execute(&self.pool)
                     .await?;
                     Ok(r.rows_affected() == 1)
                 }
 
                 async fn insert_grant(&self, g: &SupportGrant) -> StoreResult<()> {
-                    sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO support_grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                    )))
-                    .bind(g.id)
-                    .bind(g.org_id)
-                    .bind(g.user_id)
-                    .bind(&g.token_hash)
-                    .bind(&g.source)
-                    .bind(g.readonly)
-                    .bind(&g.client_ids)
-                    .bind(&g.target)
-                    .bind(g.created_at)
-                    .bind(g.expires_at)
-                    .bind(g.revoked_at)
-                    .bind(g.redeemed_at)
-                    .bind(g.redeemed_by)
+                    insert_into!($db, "support_grants", g => {
+                        id, org_id, user_id, token_hash, source, readonly, client_ids, target,
+                        created_at, expires_at, revoked_at, redeemed_at, redeemed_by,
+                    })
                     .execute(&self.pool)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -225,27 +198,12 @@ macro_rules! impl_support_store {
                     if locked != 1 {
                         return Err(StoreError::NotFound);
                     }
-                    let r = sqlx::query::<$db>(sqlx::AssertSqlSafe(format!(
-                        "INSERT INTO support_grants ({COLS}) \
-                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
-                         WHERE (SELECT COUNT(*) FROM support_grants \
-                                WHERE user_id = $3 AND source = 'user' AND created_at >= $14) < $15"
-                    )))
-                    .bind(g.id)
-                    .bind(g.org_id)
-                    .bind(g.user_id)
-                    .bind(&g.token_hash)
-                    .bind(&g.source)
-                    .bind(g.readonly)
-                    .bind(&g.client_ids)
-                    .bind(&g.target)
-                    .bind(g.created_at)
-                    .bind(g.expires_at)
-                    .bind(g.revoked_at)
-                    .bind(g.redeemed_at)
-                    .bind(g.redeemed_by)
-                    .bind(since)
-                    .bind(limit)
+                    let r = insert_into!($db, "support_grants", g => {
+                        id, org_id, user_id, token_hash, source, readonly, client_ids, target,
+                        created_at, expires_at, revoked_at, redeemed_at, redeemed_by,
+                    }, select_where: "(SELECT COUNT(*) FROM support_grants \
+                        WHERE user_id = :user_id AND source = 'user' AND created_at >= :since) < :limit",
+                    { since, limit })
                     .execute(&mut *tx)
                     .await
                     .map_err(StoreError::from_sqlx)?;
@@ -320,16 +278,7 @@ macro_rules! impl_support_store {
                     now: DateTime<Utc>,
                     reason: &str,
                 ) -> StoreResult<u64> {
-                    Ok(sqlx::query::<$db>(
-                        "UPDATE token_families SET revoked_at = $2, revoked_reason = $3 \
-                         WHERE impersonator_id = $1 AND revoked_at IS NULL",
-                    )
-                    .bind(engineer)
-                    .bind(now)
-                    .bind(reason)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected())
+                    self.revoke_families_where("impersonator_id = $1", engineer, now, reason).await
                 }
 
                 async fn end_impersonation_sessions(
@@ -338,16 +287,7 @@ macro_rules! impl_support_store {
                     now: DateTime<Utc>,
                     reason: &str,
                 ) -> StoreResult<Vec<Uuid>> {
-                    let rows: Vec<(Uuid,)> = sqlx::query_as::<$db, (Uuid,)>(
-                        "UPDATE sessions SET ended_at = $2, end_reason = $3 \
-                         WHERE impersonator_id = $1 AND ended_at IS NULL RETURNING id",
-                    )
-                    .bind(engineer)
-                    .bind(now)
-                    .bind(reason)
-                    .fetch_all(&self.pool)
-                    .await?;
-                    Ok(rows.into_iter().map(|(id,)| id).collect())
+                    self.end_sessions_where("impersonator_id = $1", engineer, None, now, reason).await
                 }
             }
         };
