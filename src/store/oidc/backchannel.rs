@@ -66,7 +66,7 @@ macro_rules! impl_backchannel_store {
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
             use $crate::store::oidc::backchannel::BACKCHANNEL_QUEUE as Q;
-            use $crate::store::oidc::{BackchannelJob, BackchannelStore};
+            use $crate::store::oidc::backchannel::{BackchannelJob, BackchannelStore};
             use $crate::store::sql::insert_into;
             use $crate::store::StoreResult;
 

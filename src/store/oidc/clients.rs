@@ -60,7 +60,7 @@ pub trait ClientStore {
 macro_rules! impl_client_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::oidc::{Client, ClientStore};
+            use $crate::store::oidc::clients::{Client, ClientStore};
             use $crate::store::sql::insert_into;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};

@@ -104,7 +104,7 @@ pub trait DeviceStore {
 macro_rules! impl_device_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::oidc::{DeviceAuthorization, DeviceStore, DeviceUserDecision};
+            use $crate::store::oidc::device::{DeviceAuthorization, DeviceStore, DeviceUserDecision};
             use $crate::store::sql::{insert_into, named_query};
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};

@@ -42,7 +42,7 @@ pub trait GrantRecordStore {
 macro_rules! impl_grant_record_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::oidc::GrantRecordStore;
+            use $crate::store::oidc::grants::GrantRecordStore;
             use $crate::store::sql::insert_into;
             use $crate::store::StoreResult;
             use chrono::{DateTime, Utc};
