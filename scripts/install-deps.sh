@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Monban needs to build (and xmlsec1 for the SAML
-# conformance run), only those missing. Used by run.sh, test.sh and .ci/run.
+# Installs the Debian packages Monban needs to build (mold: a faster linker, used by
+# .ci/run; xmlsec1 for the SAML conformance run), only those missing. Used by run.sh, test.sh and .ci/run.
 set -euo pipefail
-pkgs=(build-essential pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev xmlsec1 curl ca-certificates python3 python3-venv)
+pkgs=(build-essential mold pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev xmlsec1 curl ca-certificates python3 python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

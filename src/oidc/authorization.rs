@@ -576,7 +576,6 @@ pub async fn decide(
         impersonator_id: session.impersonator_id,
         support_grant_id: session.support_grant_id,
     };
-    state.store.insert_family(&family).await?;
     let code = crate::util::random_token(32);
     let row = AuthCode {
         code_hash: sessions::hash_token(state, &code),
@@ -597,10 +596,7 @@ pub async fn decide(
         expires_at: now + Duration::seconds(state.cfg.tokens.code_ttl_secs),
         used_at: None,
     };
-    state.store.insert_auth_code(&row).await?;
-    state
-        .store
-        .add_session_client(session.id, &client.client_id, now)
-        .await?;
+    // The grant, its code and the session's client list: all or nothing.
+    state.store.issue_code(&family, &row).await?;
     Ok(Step::Respond(target, vec![("code", code)]))
 }

@@ -95,6 +95,9 @@ pub trait TokenStore {
     ) -> StoreResult<u64>;
 
     async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()>;
+    /// What an authorization writes, in one transaction: the grant (`family`), its
+    /// code, and the client as one that took part in the code's session.
+    async fn issue_code(&self, family: &TokenFamily, code: &AuthCode) -> StoreResult<()>;
     /// Marks the code used, if it was issued to `client_id` (one statement). A code
     /// issued to another client is left untouched and reported as `Unknown`.
     async fn consume_auth_code(
@@ -117,7 +120,7 @@ pub trait TokenStore {
 macro_rules! impl_token_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::oidc::{AuthCode, Consumed, RefreshToken, TokenFamily, TokenStore};
+            use $crate::store::oidc::tokens::{AuthCode, Consumed, RefreshToken, TokenFamily, TokenStore};
             use $crate::store::sql::insert_into;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
@@ -129,17 +132,39 @@ macro_rules! impl_token_store {
                 redirect_uri_given, scope, nonce, code_challenge, claims, auth_time, amr, acr, created_at, expires_at, used_at";
             const RT_COLS: &str = "id, token_hash, family_id, client_id, scope, created_at, expires_at, used_at";
 
+            async fn write_family<'e, E>(e: E, f: &TokenFamily) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                insert_into!($db, "token_families", f => {
+                    id, client_id, user_id, session_id, scope, auth_time, amr, acr, offline,
+                    claims, created_at, revoked_at, revoked_reason, impersonator_id, support_grant_id,
+                })
+                .execute(e)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn write_code<'e, E>(e: E, c: &AuthCode) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                insert_into!($db, "authorization_codes", c => {
+                    code_hash, family_id, client_id, user_id, session_id, redirect_uri,
+                    redirect_uri_given, scope, nonce, code_challenge, claims, auth_time, amr, acr,
+                    created_at, expires_at, used_at,
+                })
+                .execute(e)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                Ok(())
+            }
+
             #[async_trait::async_trait]
             impl TokenStore for $store {
                 async fn insert_family(&self, f: &TokenFamily) -> StoreResult<()> {
-                    insert_into!($db, "token_families", f => {
-                        id, client_id, user_id, session_id, scope, auth_time, amr, acr, offline,
-                        claims, created_at, revoked_at, revoked_reason, impersonator_id, support_grant_id,
-                    })
-                    .execute(&self.pool)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                    Ok(())
+                    write_family(&self.pool, f).await
                 }
 
                 async fn get_family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>> {
@@ -172,14 +197,19 @@ macro_rules! impl_token_store {
                 }
 
                 async fn insert_auth_code(&self, c: &AuthCode) -> StoreResult<()> {
-                    insert_into!($db, "authorization_codes", c => {
-                        code_hash, family_id, client_id, user_id, session_id, redirect_uri,
-                        redirect_uri_given, scope, nonce, code_challenge, claims, auth_time, amr, acr,
-                        created_at, expires_at, used_at,
-                    })
-                    .execute(&self.pool)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
+                    write_code(&self.pool, c).await
+                }
+
+                async fn issue_code(&self, f: &TokenFamily, c: &AuthCode) -> StoreResult<()> {
+                    let mut tx = self.pool.begin().await?;
+                    write_family(&mut *tx, f).await?;
+                    write_code(&mut *tx, c).await?;
+                    insert_into!($db, "session_clients", {
+                        session_id: c.session_id, client_id: &c.client_id, first_at: c.created_at
+                    }, on_conflict: "ON CONFLICT (session_id, client_id) DO NOTHING")
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
                     Ok(())
                 }
 
