@@ -348,7 +348,7 @@ async fn audit_log_filters_and_cursor(b: Backend) {
     };
     let everything = list(AuditFilter::default()).await;
     let mut want = all.clone();
-    want.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+    want.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
     assert_eq!(
         ids(&everything),
         ids(&want),
