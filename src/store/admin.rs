@@ -497,6 +497,7 @@ macro_rules! impl_admin_store {
                             "DELETE FROM mfa_grace WHERE user_id = $1",
                             "DELETE FROM login_events WHERE user_id = $1",
                             "DELETE FROM session_clients WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+                            "DELETE FROM saml_session_sps WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
                             "DELETE FROM sessions WHERE user_id = $1",
                             "DELETE FROM users WHERE id = $1 AND status = 'deleted'",
                         ] {
@@ -520,6 +521,8 @@ macro_rules! impl_admin_store {
                         "DELETE FROM session_clients WHERE session_id IN \
                          (SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1)",
                         "DELETE FROM mfa_pending WHERE session_id IN \
+                         (SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1)",
+                        "DELETE FROM saml_session_sps WHERE session_id IN \
                          (SELECT id FROM sessions WHERE ended_at IS NOT NULL AND ended_at < $1)",
                     ] {
                         sqlx::query::<$db>(sql).bind(before).execute(&mut *tx).await?;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use monban::store::admin::AuditFilter;
 use monban::store::oidc::{AuthCode, DeviceAuthorization, RefreshToken};
+use monban::store::saml::SessionSp;
 use monban::store::{AuditEvent, LoginEvent, MfaChallenge, OutboxMessage, PendingEnrolment};
 use monban::store::{Store, StoreError};
 use uuid::Uuid;
@@ -17,6 +18,7 @@ on_both_backends!(
     purging_history_keeps_live_and_recent_rows,
     audit_log_filters_and_cursor,
     audit_log_is_append_only,
+    purges_forget_saml_participation,
 );
 
 fn login_event(org: Uuid, user: Uuid, at: DateTime<Utc>) -> LoginEvent {
@@ -433,4 +435,67 @@ async fn audit_log_is_append_only(b: Backend) {
         .contains("append-only"));
     let left = s.list_audit_events(org, e.at, 10).await.unwrap();
     assert_eq!(left, vec![e]);
+}
+
+fn participation(session: Uuid, sp: &str, name_id: &str, at: DateTime<Utc>) -> SessionSp {
+    SessionSp {
+        session_id: session,
+        sp_entity_id: sp.into(),
+        name_id: name_id.into(),
+        name_id_format: "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into(),
+        session_index: format!("idx-{session}"),
+        created_at: at,
+    }
+}
+
+/// Which SAML service providers a session signed in to (the NameID is often the
+/// e-mail address): gone with the purged user, and with sessions purged from the
+/// history, so that neither personal data nor single logout outlive them.
+async fn purges_forget_saml_participation(b: Backend) {
+    let (_db, s, org) = fx::open(b).await;
+    let doomed = fx::user(&s, org, "gone@example.com").await;
+    let keeper = fx::user(&s, org, "stays@example.com").await;
+    let old = now() - Duration::days(100);
+    let doomed_session = fx::session(org, doomed.id, now());
+    let old_session = fx::session(org, keeper.id, old);
+    let live_session = fx::session(org, keeper.id, old);
+    for (sess, who) in [
+        (&doomed_session, "gone@example.com"),
+        (&old_session, "stays@example.com"),
+        (&live_session, "stays@example.com"),
+    ] {
+        s.insert_session(sess).await.unwrap();
+        s.put_session_sp(&participation(
+            sess.id,
+            "https://sp.example",
+            who,
+            sess.created_at,
+        ))
+        .await
+        .unwrap();
+    }
+    s.end_session(old_session.id, old + Duration::hours(1), "logout")
+        .await
+        .unwrap();
+
+    let t = now();
+    assert!(s.soft_delete_user(doomed.id, t).await.unwrap());
+    s.purge_deleted_users(t + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(s
+        .list_session_sps(doomed_session.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .find_session_sps_by_name_id("https://sp.example", "gone@example.com")
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| p.session_id != doomed_session.id));
+
+    s.purge_history(now() - Duration::days(90)).await.unwrap();
+    assert!(s.list_session_sps(old_session.id).await.unwrap().is_empty());
+    assert_eq!(s.list_session_sps(live_session.id).await.unwrap().len(), 1);
 }
