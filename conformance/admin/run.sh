@@ -10,11 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
-bin="$(cargo build --locked --bin monban --message-format=json -q \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m=json.loads(l)
-    if m.get("executable"): print(m["executable"])' | tail -n1)"
+bin="$(scripts/monban-bin.sh)"
 [ -x "$bin" ] || { echo "could not build monban" >&2; exit 1; }
 
 work="$(mktemp -d)"

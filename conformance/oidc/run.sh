@@ -5,13 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
-# The executable cargo reports (not target/debug/monban, which another checkout
-# sharing CARGO_TARGET_DIR may have overwritten).
-bin="$(cargo build --locked --bin monban --message-format=json -q \
-  | python3 -c 'import json,sys
-for l in sys.stdin:
-    m=json.loads(l)
-    if m.get("executable"): print(m["executable"])' | tail -n1)"
+bin="$(scripts/monban-bin.sh)"
 [ -x "$bin" ] || { echo "could not build monban" >&2; exit 1; }
 
 work="$(mktemp -d)"

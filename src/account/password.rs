@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates};
 use crate::i18n::Locale;
-use crate::users::invitation;
+use crate::users::{self, invitation, NewPasswordRefused};
 use crate::util::safe_local_path;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -158,23 +158,16 @@ async fn invitation_submit(
             t.set_cookie,
         )
     };
-    if form.new_password != form.confirm_password {
-        return Ok(again(locale.t("password.mismatch").to_string()));
-    }
-    if let Err(e) = crate::users::check_password(
-        &state,
-        &user.email,
-        user.login_id.as_deref(),
-        &user.display_name,
-        &form.new_password,
-    ) {
-        return Ok(again(policy_error(locale, &e)));
-    }
-    let hash = state
-        .passwords
-        .hash(&form.new_password)
-        .await
-        .map_err(AppError::internal)?;
+    let hash =
+        match users::hash_new_password(&state, &user, &form.new_password, &form.confirm_password)
+            .await?
+        {
+            Ok(hash) => hash,
+            Err(NewPasswordRefused::Mismatch) => {
+                return Ok(again(locale.t("password.mismatch").to_string()))
+            }
+            Err(NewPasswordRefused::Policy(e)) => return Ok(again(policy_error(locale, &e))),
+        };
     // Single use even under a race: only a pending user without a password gets one.
     if !state
         .store
@@ -303,23 +296,16 @@ async fn change_submit(
         login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
         return Ok(again(locale.t(key).to_string()));
     }
-    if form.new_password != form.confirm_password {
-        return Ok(again(locale.t("password.mismatch").to_string()));
-    }
-    if let Err(e) = crate::users::check_password(
-        &state,
-        &user.email,
-        user.login_id.as_deref(),
-        &user.display_name,
-        &form.new_password,
-    ) {
-        return Ok(again(policy_error(locale, &e)));
-    }
-    let hash = state
-        .passwords
-        .hash(&form.new_password)
-        .await
-        .map_err(AppError::internal)?;
+    let hash =
+        match users::hash_new_password(&state, &user, &form.new_password, &form.confirm_password)
+            .await?
+        {
+            Ok(hash) => hash,
+            Err(NewPasswordRefused::Mismatch) => {
+                return Ok(again(locale.t("password.mismatch").to_string()))
+            }
+            Err(NewPasswordRefused::Policy(e)) => return Ok(again(policy_error(locale, &e))),
+        };
     let now = state.clock.now();
     state.store.set_password_hash(user.id, &hash, now).await?;
     state

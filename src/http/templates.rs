@@ -212,15 +212,18 @@ pub fn consent(locale: Locale, product: &str, v: &ConsentView) -> Markup {
     layout(locale, product, locale.t("consent.title"), body)
 }
 
-/// OAuth 2.0 Form Post Response Mode: an auto-submitting form (script allowed by a
-/// per-response CSP nonce; a button for browsers without scripts).
-pub fn form_post(
+/// An auto-submitting form to `action` (OAuth 2.0 Form Post Response Mode, the SAML
+/// HTTP-POST binding): the script is allowed by a per-response CSP nonce, the form
+/// may go to `action`'s origin only, and a button serves browsers without scripts.
+pub fn form_post_response(
     product: &str,
     action: &str,
     params: &[(&'static str, String)],
-    nonce: &str,
-) -> Markup {
-    html! {
+) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    let nonce = crate::util::random_token(16);
+    let origin = crate::util::origin_of(action);
+    let page = html! {
         (DOCTYPE)
         html {
             head { meta charset="utf-8"; title { (product) } }
@@ -234,7 +237,18 @@ pub fn form_post(
                 script nonce=(nonce) { "document.forms[0].submit();" }
             }
         }
-    }
+    };
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!(
+                "default-src 'none'; script-src 'nonce-{nonce}'; form-action {origin}; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            ),
+        ))
+        .body(page.into_string())
 }
 
 pub fn end_session_confirm(locale: Locale, product: &str, csrf: &str, request: &str) -> Markup {

@@ -150,27 +150,11 @@ fn respond(state: &Core, target: &Target, params: &[(&'static str, String)]) -> 
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish()
         }
-        Mode::FormPost => {
-            let nonce = crate::util::random_token(16);
-            let origin = crate::util::origin_of(&target.redirect_uri);
-            let page = crate::http::templates::form_post(
-                &state.cfg.ui.product_name,
-                &target.redirect_uri,
-                params,
-                &nonce,
-            );
-            HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .insert_header((
-                    header::CONTENT_SECURITY_POLICY,
-                    format!(
-                        "default-src 'none'; script-src 'nonce-{nonce}'; form-action {origin}; \
-                         frame-ancestors 'none'; base-uri 'none'"
-                    ),
-                ))
-                .body(page.into_string())
-        }
+        Mode::FormPost => crate::http::templates::form_post_response(
+            &state.cfg.ui.product_name,
+            &target.redirect_uri,
+            params,
+        ),
     }
 }
 

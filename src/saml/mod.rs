@@ -111,25 +111,11 @@ pub fn post_form(
     message: String,
     relay_state: Option<&str>,
 ) -> HttpResponse {
-    let nonce = crate::util::random_token(16);
-    let origin = crate::util::origin_of(action);
     let mut params = vec![(field, message)];
     if let Some(rs) = relay_state {
         params.push(("RelayState", rs.to_string()));
     }
-    let page =
-        crate::http::templates::form_post(&state.cfg.ui.product_name, action, &params, &nonce);
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            format!(
-                "default-src 'none'; script-src 'nonce-{nonce}'; form-action {origin}; \
-                 frame-ancestors 'none'; base-uri 'none'"
-            ),
-        ))
-        .body(page.into_string())
+    crate::http::templates::form_post_response(&state.cfg.ui.product_name, action, &params)
 }
 
 /// The HTTP-Redirect binding with a query signature (RSA-SHA256) by the current

@@ -218,14 +218,7 @@ pub async fn end(state: &Core, id: Uuid, reason: &str) -> StoreResult<bool> {
 /// Ends every session of a user (each as [`end`] does), and every support session
 /// they opened as an engineer; returns the ids of the user's own sessions ended.
 pub async fn end_all_for_user(state: &Core, user_id: Uuid, reason: &str) -> StoreResult<Vec<Uuid>> {
-    let ids = state
-        .store
-        .end_user_sessions(user_id, state.clock.now(), reason)
-        .await?;
-    tracing::info!(user = %user_id, count = ids.len(), reason, "sessions ended");
-    after_end(state, &ids, reason).await?;
-    end_impersonations_by(state, user_id, reason).await?;
-    Ok(ids)
+    end_all_for_user_but(state, user_id, None, reason).await
 }
 
 /// Ends every impersonation session `engineer` opened under support grants (each as
@@ -268,18 +261,26 @@ async fn engineer_in_standing(state: &Core, engineer: Uuid) -> StoreResult<bool>
         && state.store.get_totp(engineer).await?.is_some())
 }
 
-/// Ends every session of a user but `keep` (each as [`end`] does); returns the ids ended.
-pub async fn end_all_for_user_except(
+/// Ends every session of a user but `keep`, if given (each as [`end`] does), and
+/// every support session they opened as an engineer; returns the ids of the user's
+/// own sessions ended.
+pub async fn end_all_for_user_but(
     state: &Core,
     user_id: Uuid,
-    keep: Uuid,
+    keep: Option<Uuid>,
     reason: &str,
 ) -> StoreResult<Vec<Uuid>> {
-    let ids = state
-        .store
-        .end_user_sessions_except(user_id, keep, state.clock.now(), reason)
-        .await?;
-    tracing::info!(user = %user_id, count = ids.len(), reason, "other sessions ended");
+    let now = state.clock.now();
+    let ids = match keep {
+        None => state.store.end_user_sessions(user_id, now, reason).await?,
+        Some(keep) => {
+            state
+                .store
+                .end_user_sessions_except(user_id, keep, now, reason)
+                .await?
+        }
+    };
+    tracing::info!(user = %user_id, count = ids.len(), kept = ?keep, reason, "sessions ended");
     after_end(state, &ids, reason).await?;
     end_impersonations_by(state, user_id, reason).await?;
     Ok(ids)

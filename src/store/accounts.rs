@@ -8,7 +8,7 @@ macro_rules! impl_account_store {
             LoginAttempt, LoginEvent, LoginEventStore, NewUser, OrgStore, Organization, Session,
             SessionStore, StoreError, StoreResult, User, UserClaims, UserStore,
         };
-        use $crate::store::sql::{insert_into, named_query};
+        use $crate::store::sql::{insert_into, named_query, select};
         use async_trait::async_trait as __async_trait;
         use chrono::{DateTime, Utc};
         use uuid::Uuid;
@@ -92,14 +92,8 @@ macro_rules! impl_account_store {
 
             async fn find_user_by_login(&self, org_id: Uuid, login: &str) -> StoreResult<Option<User>> {
                 // E-mail first: a login id can never look like an e-mail (validated on write).
-                Ok(sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND (email = $2 OR login_id = $2) \
-                     ORDER BY CASE WHEN email = $2 THEN 0 ELSE 1 END LIMIT 1"
-                )))
-                .bind(org_id)
-                .bind(login)
-                .fetch_optional(&self.pool)
-                .await?)
+                Ok(select!($db, User, "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND (email = $2 OR login_id = $2) \
+                     ORDER BY CASE WHEN email = $2 THEN 0 ELSE 1 END LIMIT 1", org_id, login).fetch_optional(&self.pool).await?)
             }
 
             async fn set_password_hash(&self, id: Uuid, hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -278,21 +272,11 @@ macro_rules! impl_account_store {
             }
 
             async fn find_live_session(&self, token_hash: &[u8]) -> StoreResult<Option<Session>> {
-                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLS} FROM sessions WHERE token_hash = $1 AND ended_at IS NULL"
-                )))
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?)
+                Ok(select!($db, Session, "SELECT {SESSION_COLS} FROM sessions WHERE token_hash = $1 AND ended_at IS NULL", token_hash).fetch_optional(&self.pool).await?)
             }
 
             async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {
-                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLS} FROM sessions WHERE id = $1"
-                )))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?)
+                Ok(select!($db, Session, "SELECT {SESSION_COLS} FROM sessions WHERE id = $1", id).fetch_optional(&self.pool).await?)
             }
 
             async fn touch_session(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()> {
@@ -336,13 +320,8 @@ macro_rules! impl_account_store {
             }
 
             async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
-                Ok(sqlx::query_as::<$db, Session>(sqlx::AssertSqlSafe(format!(
-                    "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL \
-                     ORDER BY created_at DESC"
-                )))
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?)
+                Ok(select!($db, Session, "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL \
+                     ORDER BY created_at DESC", user_id).fetch_all(&self.pool).await?)
             }
         }
 

@@ -163,7 +163,7 @@ macro_rules! impl_admin_store {
         const _: () = {
             use $crate::store::admin::{AdminStore, AdminToken, AuditFilter, UserFilter};
             use $crate::store::audit::AUDIT_COLS;
-            use $crate::store::sql::{insert_into, named_query};
+            use $crate::store::sql::{insert_into, named_query, select};
             use $crate::store::{AuditEvent, Session, StoreError, StoreResult, User};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -188,21 +188,11 @@ macro_rules! impl_admin_store {
                 }
 
                 async fn find_admin_token(&self, token_hash: &[u8]) -> StoreResult<Option<AdminToken>> {
-                    Ok(sqlx::query_as::<$db, AdminToken>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {TOKEN_COLS} FROM admin_tokens WHERE token_hash = $1"
-                    )))
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, AdminToken, "SELECT {TOKEN_COLS} FROM admin_tokens WHERE token_hash = $1", token_hash).fetch_optional(&self.pool).await?)
                 }
 
                 async fn list_admin_tokens(&self, org_id: Uuid) -> StoreResult<Vec<AdminToken>> {
-                    Ok(sqlx::query_as::<$db, AdminToken>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {TOKEN_COLS} FROM admin_tokens WHERE org_id = $1 ORDER BY created_at"
-                    )))
-                    .bind(org_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, AdminToken, "SELECT {TOKEN_COLS} FROM admin_tokens WHERE org_id = $1 ORDER BY created_at", org_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn revoke_admin_token(&self, org_id: Uuid, id_or_name: &str, now: DateTime<Utc>) -> StoreResult<bool> {

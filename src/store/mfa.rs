@@ -134,6 +134,7 @@ macro_rules! impl_mfa_store {
         const _: () = {
             use $crate::store::mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
             use $crate::store::sql::insert_into;
+            use $crate::store::sql::select;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -304,12 +305,7 @@ macro_rules! impl_mfa_store {
                 }
 
                 async fn find_mfa_challenge(&self, token_hash: &[u8]) -> StoreResult<Option<MfaChallenge>> {
-                    Ok(sqlx::query_as::<$db, MfaChallenge>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {CHALLENGE_COLS} FROM mfa_challenges WHERE token_hash = $1"
-                    )))
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, MfaChallenge, "SELECT {CHALLENGE_COLS} FROM mfa_challenges WHERE token_hash = $1", token_hash).fetch_optional(&self.pool).await?)
                 }
 
                 async fn add_mfa_challenge_attempt(&self, id: Uuid) -> StoreResult<Option<i64>> {

@@ -123,6 +123,7 @@ macro_rules! impl_saml_store {
             use super::*;
             use $crate::store::saml::{PendingRequest, SamlStore, ServiceProvider, SessionSp};
             use $crate::store::sql::insert_into;
+            use $crate::store::sql::select;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -150,21 +151,11 @@ macro_rules! impl_saml_store {
                 }
 
                 async fn get_sp(&self, entity_id: &str) -> StoreResult<Option<ServiceProvider>> {
-                    Ok(sqlx::query_as::<$db, ServiceProvider>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {SP_COLS} FROM saml_service_providers WHERE entity_id = $1"
-                    )))
-                    .bind(entity_id)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, ServiceProvider, "SELECT {SP_COLS} FROM saml_service_providers WHERE entity_id = $1", entity_id).fetch_optional(&self.pool).await?)
                 }
 
                 async fn list_sps(&self, org_id: Uuid) -> StoreResult<Vec<ServiceProvider>> {
-                    Ok(sqlx::query_as::<$db, ServiceProvider>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {SP_COLS} FROM saml_service_providers WHERE org_id = $1 ORDER BY created_at"
-                    )))
-                    .bind(org_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, ServiceProvider, "SELECT {SP_COLS} FROM saml_service_providers WHERE org_id = $1 ORDER BY created_at", org_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn disable_sp(&self, org_id: Uuid, entity_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -192,12 +183,7 @@ macro_rules! impl_saml_store {
                 }
 
                 async fn get_pending_request(&self, id: &str) -> StoreResult<Option<PendingRequest>> {
-                    Ok(sqlx::query_as::<$db, PendingRequest>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {PENDING_COLS} FROM saml_pending_requests WHERE id = $1"
-                    )))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, PendingRequest, "SELECT {PENDING_COLS} FROM saml_pending_requests WHERE id = $1", id).fetch_optional(&self.pool).await?)
                 }
 
                 async fn delete_pending_request(&self, id: &str) -> StoreResult<bool> {
@@ -234,12 +220,7 @@ macro_rules! impl_saml_store {
                 }
 
                 async fn list_session_sps(&self, session_id: Uuid) -> StoreResult<Vec<SessionSp>> {
-                    Ok(sqlx::query_as::<$db, SessionSp>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {SESSION_SP_COLS} FROM saml_session_sps WHERE session_id = $1 ORDER BY created_at"
-                    )))
-                    .bind(session_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, SessionSp, "SELECT {SESSION_SP_COLS} FROM saml_session_sps WHERE session_id = $1 ORDER BY created_at", session_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn delete_session_sp(&self, session_id: Uuid, sp_entity_id: &str) -> StoreResult<bool> {
@@ -258,13 +239,7 @@ macro_rules! impl_saml_store {
                     sp_entity_id: &str,
                     session_index: &str,
                 ) -> StoreResult<Option<SessionSp>> {
-                    Ok(sqlx::query_as::<$db, SessionSp>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {SESSION_SP_COLS} FROM saml_session_sps WHERE sp_entity_id = $1 AND session_index = $2"
-                    )))
-                    .bind(sp_entity_id)
-                    .bind(session_index)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, SessionSp, "SELECT {SESSION_SP_COLS} FROM saml_session_sps WHERE sp_entity_id = $1 AND session_index = $2", sp_entity_id, session_index).fetch_optional(&self.pool).await?)
                 }
 
                 async fn find_session_sps_by_name_id(
@@ -272,14 +247,8 @@ macro_rules! impl_saml_store {
                     sp_entity_id: &str,
                     name_id: &str,
                 ) -> StoreResult<Vec<SessionSp>> {
-                    Ok(sqlx::query_as::<$db, SessionSp>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {SESSION_SP_COLS} FROM saml_session_sps WHERE sp_entity_id = $1 AND name_id = $2 \
-                         ORDER BY created_at DESC"
-                    )))
-                    .bind(sp_entity_id)
-                    .bind(name_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, SessionSp, "SELECT {SESSION_SP_COLS} FROM saml_session_sps WHERE sp_entity_id = $1 AND name_id = $2 \
+                         ORDER BY created_at DESC", sp_entity_id, name_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn purge_saml(&self, now: DateTime<Utc>) -> StoreResult<()> {

@@ -15,6 +15,16 @@
 //! and checked then: a `:name` without a value, or a value never used, panics with the
 //! statement (a programming error that the first run of the statement shows).
 
+/// `sqlx::query_as::<$db, $row>` of `$sql` (a `format!` string, so that column-list
+/// constants such as `{CLIENT_COLS}` are written into it), with the values bound in
+/// the order given: one line per read, instead of one line per bind.
+macro_rules! select {
+    ($db:ty, $row:ty, $sql:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as::<$db, $row>(sqlx::AssertSqlSafe(format!($sql)))$(.bind($arg))*
+    };
+}
+pub(crate) use select;
+
 /// Rewrites the `:name` parameters of `sql` to `$n`, `n` being the 1-based position of
 /// `name` in `names`. Text inside single quotes and `::` (a PostgreSQL cast) are left
 /// alone. Panics when `sql` names a parameter missing from `names`, or when a name in

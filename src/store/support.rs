@@ -110,7 +110,7 @@ macro_rules! impl_support_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use $crate::store::support::{SupportGrant, SupportRequest, SupportStore};
-            use $crate::store::sql::{insert_into, named_query};
+            use $crate::store::sql::{insert_into, named_query, select};
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -135,21 +135,11 @@ macro_rules! impl_support_store {
                 }
 
                 async fn get_request(&self, id: Uuid) -> StoreResult<Option<SupportRequest>> {
-                    Ok(sqlx::query_as::<$db, SupportRequest>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {REQ_COLS} FROM support_requests WHERE id = $1"
-                    )))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, SupportRequest, "SELECT {REQ_COLS} FROM support_requests WHERE id = $1", id).fetch_optional(&self.pool).await?)
                 }
 
                 async fn list_requests(&self, org_id: Uuid) -> StoreResult<Vec<SupportRequest>> {
-                    Ok(sqlx::query_as::<$db, SupportRequest>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {REQ_COLS} FROM support_requests WHERE org_id = $1 ORDER BY created_at DESC LIMIT 500"
-                    )))
-                    .bind(org_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, SupportRequest, "SELECT {REQ_COLS} FROM support_requests WHERE org_id = $1 ORDER BY created_at DESC LIMIT 500", org_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn decide_request(
@@ -212,30 +202,15 @@ macro_rules! impl_support_store {
                 }
 
                 async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>> {
-                    Ok(sqlx::query_as::<$db, SupportGrant>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {COLS} FROM support_grants WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200"
-                    )))
-                    .bind(user_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, SupportGrant, "SELECT {COLS} FROM support_grants WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", user_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn get_grant(&self, id: Uuid) -> StoreResult<Option<SupportGrant>> {
-                    Ok(sqlx::query_as::<$db, SupportGrant>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {COLS} FROM support_grants WHERE id = $1"
-                    )))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, SupportGrant, "SELECT {COLS} FROM support_grants WHERE id = $1", id).fetch_optional(&self.pool).await?)
                 }
 
                 async fn find_grant_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<SupportGrant>> {
-                    Ok(sqlx::query_as::<$db, SupportGrant>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {COLS} FROM support_grants WHERE token_hash = $1"
-                    )))
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, SupportGrant, "SELECT {COLS} FROM support_grants WHERE token_hash = $1", token_hash).fetch_optional(&self.pool).await?)
                 }
 
                 async fn revoke_grant(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {

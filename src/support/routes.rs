@@ -122,20 +122,26 @@ async fn redeem_request(
     id: web::Path<Uuid>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
+    redeem(&req, own, &state, form, super::Via::Request(*id)).await
+}
+
+/// Opens a support session by `via` for the signed-in engineer (CSRF-checked) and
+/// sends the browser to the grant's landing page with the new session cookie.
+async fn redeem(
+    req: &HttpRequest,
+    own: OwnSession,
+    state: &AppState,
+    form: web::Form<CsrfForm>,
+    via: super::Via<'_>,
+) -> AppResult<HttpResponse> {
+    csrf::verify(req, state, form.csrf_token.as_deref())?;
     let (session, engineer) = own.required()?;
-    let (_, cookie, land) = super::redeem(
-        &state,
-        &session,
-        &engineer,
-        super::Via::Request(*id),
-        &http::request_meta(&req),
-    )
-    .await?;
+    let (_, cookie, land) =
+        super::redeem(state, &session, &engineer, via, &http::request_meta(req)).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, land))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(crate::http::cookies::session_cookie(&state, cookie))
+        .cookie(crate::http::cookies::session_cookie(state, cookie))
         .finish())
 }
 
@@ -358,19 +364,5 @@ async fn redeem_submit(
     token: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (session, engineer) = own.required()?;
-    let (_, cookie, land) = super::redeem(
-        &state,
-        &session,
-        &engineer,
-        super::Via::Token(&token),
-        &http::request_meta(&req),
-    )
-    .await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, land))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .cookie(crate::http::cookies::session_cookie(&state, cookie))
-        .finish())
+    redeem(&req, own, &state, form, super::Via::Token(&token)).await
 }

@@ -66,10 +66,7 @@ pub async fn revoke_all_access(
     keep: Option<Uuid>,
     reason: &str,
 ) -> AppResult<usize> {
-    let ended = match keep {
-        Some(keep) => sessions::end_all_for_user_except(state, user, keep, reason).await?,
-        None => sessions::end_all_for_user(state, user, reason).await?,
-    };
+    let ended = sessions::end_all_for_user_but(state, user, keep, reason).await?;
     // Before the grants: an approval exchanged from here on would mint a new grant.
     state.store.deny_open_devices_for_user(user).await?;
     let revoked = state

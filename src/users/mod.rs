@@ -48,6 +48,42 @@ pub fn normalize_login_id(s: &str) -> Option<String> {
     ok.then_some(s)
 }
 
+/// Why a new password typed on a form was not taken.
+pub enum NewPasswordRefused {
+    /// The two entries differ.
+    Mismatch,
+    /// Against the policy (the error lists each violation).
+    Policy(AppError),
+}
+
+/// A new password the user typed twice, for `user`: checked against the policy and
+/// hashed; `Ok(Err(…))` says why it was not taken.
+pub async fn hash_new_password(
+    state: &Core,
+    user: &User,
+    new: &str,
+    confirm: &str,
+) -> AppResult<Result<String, NewPasswordRefused>> {
+    if new != confirm {
+        return Ok(Err(NewPasswordRefused::Mismatch));
+    }
+    if let Err(e) = check_password(
+        state,
+        &user.email,
+        user.login_id.as_deref(),
+        &user.display_name,
+        new,
+    ) {
+        return Ok(Err(NewPasswordRefused::Policy(e)));
+    }
+    let hash = state
+        .passwords
+        .hash(new)
+        .await
+        .map_err(AppError::internal)?;
+    Ok(Ok(hash))
+}
+
 /// Roles an admin can give.
 pub const ROLES: &[&str] = &["support", "admin"];
 

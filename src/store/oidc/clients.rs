@@ -62,6 +62,7 @@ macro_rules! impl_client_store {
         const _: () = {
             use $crate::store::oidc::clients::{Client, ClientStore};
             use $crate::store::sql::insert_into;
+            use $crate::store::sql::select;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -87,21 +88,11 @@ macro_rules! impl_client_store {
                 }
 
                 async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-                    Ok(sqlx::query_as::<$db, Client>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {CLIENT_COLS} FROM clients WHERE client_id = $1"
-                    )))
-                    .bind(client_id)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, Client, "SELECT {CLIENT_COLS} FROM clients WHERE client_id = $1", client_id).fetch_optional(&self.pool).await?)
                 }
 
                 async fn list_clients(&self, org_id: Uuid) -> StoreResult<Vec<Client>> {
-                    Ok(sqlx::query_as::<$db, Client>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {CLIENT_COLS} FROM clients WHERE org_id = $1 ORDER BY created_at"
-                    )))
-                    .bind(org_id)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, Client, "SELECT {CLIENT_COLS} FROM clients WHERE org_id = $1 ORDER BY created_at", org_id).fetch_all(&self.pool).await?)
                 }
 
                 async fn set_client_secret(&self, client_id: &str, hash: &[u8], now: DateTime<Utc>) -> StoreResult<bool> {

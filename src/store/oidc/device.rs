@@ -105,7 +105,7 @@ macro_rules! impl_device_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use $crate::store::oidc::device::{DeviceAuthorization, DeviceStore, DeviceUserDecision};
-            use $crate::store::sql::{insert_into, named_query};
+            use $crate::store::sql::{insert_into, named_query, select};
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -262,14 +262,8 @@ macro_rules! impl_device_store {
                     org_id: Uuid,
                     status: Option<&str>,
                 ) -> StoreResult<Vec<DeviceAuthorization>> {
-                    Ok(sqlx::query_as::<$db, DeviceAuthorization>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {DEVICE_COLS} FROM device_authorizations WHERE org_id = $1 \
-                         AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC LIMIT 500"
-                    )))
-                    .bind(org_id)
-                    .bind(status)
-                    .fetch_all(&self.pool)
-                    .await?)
+                    Ok(select!($db, DeviceAuthorization, "SELECT {DEVICE_COLS} FROM device_authorizations WHERE org_id = $1 \
+                         AND ($2 IS NULL OR status = $2) ORDER BY created_at DESC LIMIT 500", org_id, status).fetch_all(&self.pool).await?)
                 }
             }
         };

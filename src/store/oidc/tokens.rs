@@ -122,6 +122,7 @@ macro_rules! impl_token_store {
         const _: () = {
             use $crate::store::oidc::tokens::{AuthCode, Consumed, RefreshToken, TokenFamily, TokenStore};
             use $crate::store::sql::insert_into;
+            use $crate::store::sql::select;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -168,12 +169,7 @@ macro_rules! impl_token_store {
                 }
 
                 async fn get_family(&self, id: Uuid) -> StoreResult<Option<TokenFamily>> {
-                    Ok(sqlx::query_as::<$db, TokenFamily>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {FAMILY_COLS} FROM token_families WHERE id = $1"
-                    )))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, TokenFamily, "SELECT {FAMILY_COLS} FROM token_families WHERE id = $1", id).fetch_optional(&self.pool).await?)
                 }
 
                 async fn revoke_family(&self, id: Uuid, now: DateTime<Utc>, reason: &str) -> StoreResult<bool> {
@@ -272,12 +268,7 @@ macro_rules! impl_token_store {
                 }
 
                 async fn find_refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {
-                    Ok(sqlx::query_as::<$db, RefreshToken>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {RT_COLS} FROM refresh_tokens WHERE token_hash = $1"
-                    )))
-                    .bind(token_hash)
-                    .fetch_optional(&self.pool)
-                    .await?)
+                    Ok(select!($db, RefreshToken, "SELECT {RT_COLS} FROM refresh_tokens WHERE token_hash = $1", token_hash).fetch_optional(&self.pool).await?)
                 }
             }
 
