@@ -124,6 +124,14 @@ pub struct PasswordForm {
 }
 
 /// The policy message for a rejected new password, in the user's language.
+/// What the form says when a new password was not taken.
+fn refusal_text(locale: Locale, refused: NewPasswordRefused) -> String {
+    match refused {
+        NewPasswordRefused::Mismatch => locale.t("password.mismatch").to_string(),
+        NewPasswordRefused::Policy(e) => policy_error(locale, &e),
+    }
+}
+
 fn policy_error(locale: Locale, e: &AppError) -> String {
     let details: Vec<&str> = e.fields.iter().map(|f| f.message.as_str()).collect();
     format!("{} ({})", locale.t("password.weak"), details.join("; "))
@@ -158,16 +166,11 @@ async fn invitation_submit(
             t.set_cookie,
         )
     };
-    let hash =
-        match users::hash_new_password(&state, &user, &form.new_password, &form.confirm_password)
-            .await?
-        {
-            Ok(hash) => hash,
-            Err(NewPasswordRefused::Mismatch) => {
-                return Ok(again(locale.t("password.mismatch").to_string()))
-            }
-            Err(NewPasswordRefused::Policy(e)) => return Ok(again(policy_error(locale, &e))),
-        };
+    let (new, confirm) = (&form.new_password, &form.confirm_password);
+    let hash = match users::hash_new_password(&state, &user, new, confirm).await? {
+        Ok(hash) => hash,
+        Err(refused) => return Ok(again(refusal_text(locale, refused))),
+    };
     // Single use even under a race: only a pending user without a password gets one.
     if !state
         .store
@@ -296,16 +299,11 @@ async fn change_submit(
         login::record(&state, Some(user.id), &user.email, code, &meta, None).await?;
         return Ok(again(locale.t(key).to_string()));
     }
-    let hash =
-        match users::hash_new_password(&state, &user, &form.new_password, &form.confirm_password)
-            .await?
-        {
-            Ok(hash) => hash,
-            Err(NewPasswordRefused::Mismatch) => {
-                return Ok(again(locale.t("password.mismatch").to_string()))
-            }
-            Err(NewPasswordRefused::Policy(e)) => return Ok(again(policy_error(locale, &e))),
-        };
+    let (new, confirm) = (&form.new_password, &form.confirm_password);
+    let hash = match users::hash_new_password(&state, &user, new, confirm).await? {
+        Ok(hash) => hash,
+        Err(refused) => return Ok(again(refusal_text(locale, refused))),
+    };
     let now = state.clock.now();
     state.store.set_password_hash(user.id, &hash, now).await?;
     state

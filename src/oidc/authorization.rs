@@ -215,6 +215,15 @@ async fn fresh_marker_of(state: &Core, p: &Params) -> AppResult<Option<FreshMark
     }))
 }
 
+/// The request needs a (fresh) sign-in: `login_required` under `prompt=none`,
+/// otherwise the sign-in page.
+fn sign_in_first(state: &Core, target: Target, prompt: &Prompt, p: &mut Params) -> Step {
+    if prompt.none {
+        return oauth_error(target, "login_required", "the user must sign in");
+    }
+    to_login(state, p)
+}
+
 /// Sends the browser to sign in, coming back to this request with a new marker.
 fn to_login(state: &Core, p: &mut Params) -> Step {
     p.remove(FRESH_PARAM);
@@ -450,14 +459,7 @@ pub async fn decide(
         }
     };
     if need_login {
-        if prompt.none {
-            return Ok(oauth_error(
-                target,
-                "login_required",
-                "the user must sign in",
-            ));
-        }
-        return Ok(to_login(state, &mut p));
+        return Ok(sign_in_first(state, target, &prompt, &mut p));
     }
     let Some((session, user)) = current else {
         return Ok(oauth_error(
@@ -549,14 +551,7 @@ pub async fn decide(
         let until = now + Duration::seconds(FRESH_VALID_SECS);
         let key = format!("{}{}", crate::store::oidc::FRESH_LOGIN_PREFIX, f.nonce);
         if !state.store.record_assertion_jti(&key, until).await? {
-            if prompt.none {
-                return Ok(oauth_error(
-                    target,
-                    "login_required",
-                    "the user must sign in",
-                ));
-            }
-            return Ok(to_login(state, &mut p));
+            return Ok(sign_in_first(state, target, &prompt, &mut p));
         }
     }
     let family = TokenFamily {

@@ -176,8 +176,11 @@ async fn enrol_in_browser(b: &Browser, app: &TestApp) -> (Authenticator, Vec<Str
     b.look("enrolment page", &[]).await;
 
     b.type_into("#code", &auth.code(app, 0)).await;
+    let entry = b.find("form[action='/account/mfa/enroll']").await;
     b.click("form[action='/account/mfa/enroll'] button[type=submit]")
         .await;
+    // The answer may come on the same URL: wait until the code form is gone.
+    b.wait_gone("enrolment code submitted", &entry).await;
     b.wait_url("enrolment confirmed", |_| true).await;
     let codes: Vec<String> = {
         let mut v = Vec::new();
@@ -256,8 +259,11 @@ async fn totp_enrolment_totp_and_backup_code_sign_in() {
     b.wait_path("backup-code page", "/login/backup-code").await;
     b.look("backup-code page", &[]).await;
     b.type_into("#code", &codes[0]).await;
+    let entry = b.find("form[action='/login/backup-code']").await;
     b.click("form[action='/login/backup-code'] button[type=submit]")
         .await;
+    // The answer comes on the same URL: wait until the code form is gone.
+    b.wait_gone("backup code submitted", &entry).await;
     b.wait_url("backup code accepted", |u| {
         !u.ends_with("/login/backup-code?")
     })
@@ -868,7 +874,10 @@ async fn device_page() {
     b.wait_path("device page", "/device").await;
     b.look("device page", &[]).await;
     b.type_into("#user_code", user_code).await;
+    let entry = b.find("form[action='/device']").await;
     b.click("form[action='/device'] button[type=submit]").await;
+    // The same URL answers with the confirmation: wait until the code form is gone.
+    b.wait_gone("device code submitted", &entry).await;
     b.wait_url("device confirmation", |_| true).await;
     assert!(
         b.body_text().await.contains("Meeting-room display"),
