@@ -203,15 +203,7 @@ fn spawn_key_reloader(state: Arc<Core>) {
         tick.tick().await;
         loop {
             tick.tick().await;
-            let keys = state.keys.clone();
-            match tokio::task::spawn_blocking(move || keys.reload_if_changed()).await {
-                Ok(Ok(true)) => tracing::info!("signing keys reloaded"),
-                Ok(Ok(false)) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "reloading signing keys failed; keeping the loaded ones")
-                }
-                Err(e) => tracing::error!(error = %e, "key reload task failed"),
-            }
+            crate::cache::reload_keys(&state).await;
         }
     });
 }

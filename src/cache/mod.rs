@@ -75,12 +75,16 @@ async fn receive(state: &Core, env: Envelope) {
     }
 }
 
-async fn reload_keys(state: &Core) {
+/// Reloads the signing keys from disk if they changed there (a bus event, a lost bus
+/// connection, or the periodic check); on failure the loaded keys stay in use.
+pub async fn reload_keys(state: &Core) {
     let keys = state.keys.clone();
     match tokio::task::spawn_blocking(move || keys.reload_if_changed()).await {
         Ok(Ok(true)) => tracing::info!("signing keys reloaded"),
         Ok(Ok(false)) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "reloading signing keys failed"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "reloading signing keys failed; keeping the loaded ones")
+        }
         Err(e) => tracing::error!(error = %e, "key reload task failed"),
     }
 }

@@ -66,11 +66,6 @@ pub fn client_ids(g: &SupportGrant) -> Vec<String> {
     serde_json::from_str(&g.client_ids).unwrap_or_default()
 }
 
-/// Is the grant usable now?
-pub fn live(g: &SupportGrant, now: DateTime<Utc>) -> bool {
-    g.is_live(now)
-}
-
 pub async fn view(state: &Core, g: &SupportGrant) -> AppResult<GrantView> {
     let now = state.clock.now();
     let st = if g.revoked_at.is_some() {

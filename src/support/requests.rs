@@ -22,10 +22,6 @@ pub mod action {
     pub const DENIED: &str = "support_request.denied";
 }
 
-pub fn has_role(u: &User, role: &str) -> bool {
-    u.has_role(role)
-}
-
 #[derive(Debug, Clone)]
 pub struct NewRequest {
     pub support_user_id: Uuid,
@@ -43,7 +39,7 @@ pub async fn create(
     meta: &RequestMeta,
 ) -> AppResult<SupportRequest> {
     let engineer = crate::users::actions::get(state, n.support_user_id).await?;
-    if !has_role(&engineer, super::SUPPORT_ROLE) {
+    if !engineer.has_role(super::SUPPORT_ROLE) {
         return Err(AppError::bad_request(
             "not_support_staff",
             "the requester is not support staff",
@@ -135,7 +131,7 @@ pub async fn admins(state: &Core) -> AppResult<Vec<User>> {
         .await?;
     Ok(active
         .into_iter()
-        .filter(|a| has_role(a, ADMIN_ROLE))
+        .filter(|a| a.has_role(ADMIN_ROLE))
         .collect())
 }
 

@@ -46,7 +46,7 @@ async fn approval_page(
             *id
         )));
     };
-    if !super::requests::has_role(&admin, super::requests::ADMIN_ROLE) {
+    if !admin.has_role(super::requests::ADMIN_ROLE) {
         return Err(AppError::forbidden(
             "not_admin",
             "only administrators can decide support requests",
@@ -93,7 +93,7 @@ async fn approval_submit(
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
     let (_, admin) = own.required()?;
-    if !super::requests::has_role(&admin, super::requests::ADMIN_ROLE) {
+    if !admin.has_role(super::requests::ADMIN_ROLE) {
         return Err(AppError::forbidden(
             "not_admin",
             "only administrators can decide support requests",

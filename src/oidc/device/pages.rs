@@ -369,8 +369,8 @@ async fn device_admin(
     let Some((session, admin)) = http::current_session(req, state).await? else {
         return Ok(Err(crate::account::to_login(&back)));
     };
-    let is_admin = session.impersonator_id.is_none()
-        && crate::support::requests::has_role(&admin, crate::support::requests::ADMIN_ROLE);
+    let is_admin =
+        session.impersonator_id.is_none() && admin.has_role(crate::support::requests::ADMIN_ROLE);
     if !is_admin {
         audit::record(
             state,
