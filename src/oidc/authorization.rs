@@ -14,6 +14,11 @@ use crate::sessions;
 use crate::store::oidc::{AuthCode, TokenFamily};
 use crate::store::{Session, User};
 
+/// Marker the server adds when it sends the user to sign in again (`prompt=login`,
+/// `max_age`): `{time}.{nonce}.{mac}`, the MAC covering the time, a random nonce and
+/// a digest of the authorization request it was issued for. It is good only for
+/// that same request, for [`FRESH_VALID_SECS`], and once: its nonce is recorded as
+/// used (atomically, in the store) when a code is issued on the strength of it.
 pub(super) const FRESH_PARAM: &str = "mb_fresh";
 const FRESH_VALID_SECS: i64 = 900;
 
@@ -549,8 +554,7 @@ pub async fn decide(
     // of two requests racing with it only one gets through).
     if let Some(f) = spends_marker {
         let until = now + Duration::seconds(FRESH_VALID_SECS);
-        let key = format!("{}{}", crate::store::oidc::FRESH_LOGIN_PREFIX, f.nonce);
-        if !state.store.record_assertion_jti(&key, until).await? {
+        if !state.store.spend_fresh_login(&f.nonce, until).await? {
             return Ok(sign_in_first(state, target, &prompt, &mut p));
         }
     }

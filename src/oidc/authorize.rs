@@ -44,11 +44,6 @@ pub const AUTHZ_PARAMS: &[&str] = &[
     FRESH_PARAM,
 ];
 
-/// Marker the server adds when it sends the user to sign in again (`prompt=login`,
-/// `max_age`): `{time}.{nonce}.{mac}`, the MAC covering the time, a random nonce and
-/// a digest of the authorization request it was issued for. It is good only for
-/// that same request, for [`FRESH_VALID_SECS`], and once: its nonce is recorded as
-/// used (atomically, in the store) when a code is issued on the strength of it.
 pub async fn authorize_get(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -55,7 +55,6 @@ macro_rules! impl_audit_store {
         const _: () = {
             use $crate::store::audit::{AuditEvent, AuditStore, AUDIT_COLS};
             use $crate::store::sql::insert_into;
-            use $crate::store::sql::select;
             use $crate::store::{StoreError, StoreResult};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -100,8 +99,16 @@ macro_rules! impl_audit_store {
                     since: DateTime<Utc>,
                     limit: i64,
                 ) -> StoreResult<Vec<AuditEvent>> {
-                    Ok(select!($db, AuditEvent, "SELECT {AUDIT_COLS} FROM audit_events WHERE {column} = $1 AND at >= $2 \
-                         ORDER BY at DESC, id LIMIT $3", key, since, limit).fetch_all(&self.pool).await?)
+                    // `column` varies per call: not a `select!` (its SQL is built once).
+                    Ok(sqlx::query_as::<$db, AuditEvent>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {AUDIT_COLS} FROM audit_events WHERE {column} = $1 AND at >= $2 \
+                         ORDER BY at DESC, id LIMIT $3"
+                    )))
+                    .bind(key)
+                    .bind(since)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?)
                 }
             }
         };

@@ -17,11 +17,16 @@
 
 /// `sqlx::query_as::<$db, $row>` of `$sql` (a `format!` string, so that column-list
 /// constants such as `{CLIENT_COLS}` are written into it), with the values bound in
-/// the order given: one line per read, instead of one line per bind.
+/// the order given: one line per read, instead of one line per bind. The SQL is built
+/// once per call site and dialect, like [`named_query!`]'s, so only constants may be
+/// interpolated; debug builds (the tests) check that on every call.
 macro_rules! select {
-    ($db:ty, $row:ty, $sql:literal $(, $arg:expr)* $(,)?) => {
-        sqlx::query_as::<$db, $row>(sqlx::AssertSqlSafe(format!($sql)))$(.bind($arg))*
-    };
+    ($db:ty, $row:ty, $sql:literal $(, $arg:expr)* $(,)?) => {{
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let sql: &'static str = SQL.get_or_init(|| format!($sql)).as_str();
+        debug_assert_eq!(sql, format!($sql), "select! interpolates a value that varies");
+        sqlx::query_as::<$db, $row>(sql)$(.bind($arg))*
+    }};
 }
 pub(crate) use select;
 

@@ -19,6 +19,12 @@ pub trait GrantRecordStore {
     /// [`FRESH_LOGIN_PREFIX`]); false when it was seen before (a replay).
     async fn record_assertion_jti(&self, jti: &str, expires_at: DateTime<Utc>)
         -> StoreResult<bool>;
+    /// Spends a fresh-login marker's nonce (kept with the assertion ids, under
+    /// [`FRESH_LOGIN_PREFIX`]): true the first time, false for a replay.
+    async fn spend_fresh_login(&self, nonce: &str, until: DateTime<Utc>) -> StoreResult<bool> {
+        self.record_assertion_jti(&format!("{FRESH_LOGIN_PREFIX}{nonce}"), until)
+            .await
+    }
 
     async fn get_consent(&self, user_id: Uuid, client_id: &str) -> StoreResult<Option<String>>;
     async fn put_consent(
