@@ -123,7 +123,6 @@ pub struct PasswordForm {
     return_to: Option<String>,
 }
 
-/// The policy message for a rejected new password, in the user's language.
 /// What the form says when a new password was not taken.
 fn refusal_text(locale: Locale, refused: NewPasswordRefused) -> String {
     match refused {
@@ -132,6 +131,7 @@ fn refusal_text(locale: Locale, refused: NewPasswordRefused) -> String {
     }
 }
 
+/// The policy message for a rejected new password, in the user's language.
 fn policy_error(locale: Locale, e: &AppError) -> String {
     let details: Vec<&str> = e.fields.iter().map(|f| f.message.as_str()).collect();
     format!("{} ({})", locale.t("password.weak"), details.join("; "))

@@ -21,7 +21,7 @@ pub async fn before_sso(
 }
 
 /// Where a user must go before SSO completes because an admin asked for a new password.
-pub fn password_change_path(user: &User, return_to: &str) -> Option<String> {
+fn password_change_path(user: &User, return_to: &str) -> Option<String> {
     user.password_change_required.then(|| {
         format!(
             "/account/password?return_to={}",
