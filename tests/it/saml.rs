@@ -676,6 +676,52 @@ async fn locked_user_gets_no_assertion(backend: Backend) {
     );
 }
 
+/// The pre-SSO gate applies to SAML as to OIDC: a password change an admin asked
+/// for comes before any assertion; the request waits and resumes afterwards.
+async fn password_change_request_comes_before_the_assertion(backend: Backend) {
+    let Some((app, sp)) = setup(backend).await else {
+        return;
+    };
+    register(&app, &sp, false, |_| {}).await;
+    let c = app.client();
+    app.login(&c, "alice@example.com", PW).await;
+    let u = app
+        .state
+        .store
+        .find_user_by_login(app.state.org.id, "alice@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let (s, _) = app
+        .admin()
+        .await
+        .post(
+            "/password-change-requests",
+            serde_json::json!({ "user_ids": [u.id] }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let url = sp.redirect(
+        &app,
+        "/saml/sso",
+        &sp.authn_request(&app, "_pw", ""),
+        None,
+        false,
+    );
+    let r = c.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("/account/password?return_to=%2Fsaml%2Fcontinue"),
+        "{to}"
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        !html.contains("SAMLResponse"),
+        "no assertion before the change"
+    );
+}
+
 on_both_backends!(
     metadata_is_complete,
     sp_initiated_sso_issues_a_strict_response,
@@ -689,6 +735,7 @@ on_both_backends!(
     name_id_policy_and_authn_context,
     idp_initiated_only_when_enabled,
     locked_user_gets_no_assertion,
+    password_change_request_comes_before_the_assertion,
     service_providers_through_the_admin_api,
     redirect_signature_covers_what_is_used,
     post_binding_fields_parsed_once,

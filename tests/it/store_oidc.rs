@@ -14,6 +14,7 @@ on_both_backends!(
     clients_round_trip_unique_and_disable_revokes_grants,
     families_revoke_once_and_by_session,
     auth_codes_are_spent_once_by_their_client,
+    issuing_a_code_writes_all_or_nothing,
     refresh_tokens_are_spent_once,
     jtis_revoked_and_assertions_single_use,
     consents_upsert_and_session_clients_deduplicate,
@@ -212,6 +213,51 @@ async fn auth_codes_are_spent_once_by_their_client(b: Backend) {
     })
     .await;
     assert_eq!(fresh, 1);
+}
+
+/// What an authorization writes (the grant, its code, the session's client list)
+/// commits together: a code that cannot be written leaves no grant and no client.
+async fn issuing_a_code_writes_all_or_nothing(b: Backend) {
+    let (_db, s, org) = fx::open(b).await;
+    let u = fx::user(&s, org, "u@example.com").await;
+    let session = fx::session(org, u.id, now());
+    s.insert_session(&session).await.unwrap();
+    let f = fx::family("rp", u.id, Some(session.id), false);
+    let c = AuthCode {
+        session_id: session.id,
+        ..code(b"code-a", f.id, "rp", u.id, 60)
+    };
+    s.issue_code(&f, &c).await.unwrap();
+    assert_eq!(s.get_family(f.id).await.unwrap(), Some(f.clone()));
+    assert_eq!(
+        s.list_session_clients(session.id).await.unwrap(),
+        vec!["rp"]
+    );
+    assert!(matches!(
+        s.consume_auth_code(b"code-a", "rp", now()).await.unwrap(),
+        Consumed::Fresh(_)
+    ));
+    // Another client presenting the spent code learns nothing and sets off no
+    // revocation: to it the code is unknown, not reused.
+    assert!(matches!(
+        s.consume_auth_code(b"code-a", "intruder", now())
+            .await
+            .unwrap(),
+        Consumed::Unknown
+    ));
+    assert_eq!(s.get_family(f.id).await.unwrap().unwrap().revoked_at, None);
+    // Another authorization whose code collides with it: nothing of it stays.
+    let f2 = fx::family("rp2", u.id, Some(session.id), false);
+    let c2 = AuthCode {
+        session_id: session.id,
+        ..code(b"code-a", f2.id, "rp2", u.id, 60)
+    };
+    assert!(s.issue_code(&f2, &c2).await.is_err());
+    assert_eq!(s.get_family(f2.id).await.unwrap(), None);
+    assert_eq!(
+        s.list_session_clients(session.id).await.unwrap(),
+        vec!["rp"]
+    );
 }
 
 fn refresh(hash: &[u8], family: Uuid) -> RefreshToken {
