@@ -163,6 +163,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::account::routes)
         .configure(crate::oidc::routes)
         .configure(crate::admin::routes)
+        .configure(crate::console::routes)
         .configure(crate::support::routes::routes)
         .configure(crate::saml::routes)
         .default_service(web::to(not_found));

@@ -37,10 +37,9 @@ impl Environment {
 }
 
 impl Environment {
-    /// A short text for people: "Chrome 156.0 · Linux", or the raw string (cut)
-    /// when woothee does not know it.
-    pub fn label(ua: Option<&str>) -> String {
-        let e = Environment::parse(ua);
+    /// A short text for people: "Chrome 156.0 · Linux"; `None` when woothee knew
+    /// neither the browser nor the system.
+    pub fn short(&self) -> Option<String> {
         let known = |s: &str| !s.is_empty() && s != "UNKNOWN";
         let part = |name: &str, version: &str| {
             if known(version) {
@@ -49,16 +48,24 @@ impl Environment {
                 name.to_string()
             }
         };
-        match (known(&e.browser), known(&e.os)) {
-            (true, true) => format!(
+        match (known(&self.browser), known(&self.os)) {
+            (true, true) => Some(format!(
                 "{} · {}",
-                part(&e.browser, &e.browser_version),
-                part(&e.os, &e.os_version)
-            ),
-            (true, false) => part(&e.browser, &e.browser_version),
-            (false, true) => part(&e.os, &e.os_version),
-            (false, false) => crate::util::truncate(ua.unwrap_or(""), 60),
+                part(&self.browser, &self.browser_version),
+                part(&self.os, &self.os_version)
+            )),
+            (true, false) => Some(part(&self.browser, &self.browser_version)),
+            (false, true) => Some(part(&self.os, &self.os_version)),
+            (false, false) => None,
         }
+    }
+
+    /// [`Environment::short`] of a user agent, or the raw string (cut) when woothee
+    /// does not know it.
+    pub fn label(ua: Option<&str>) -> String {
+        Environment::parse(ua)
+            .short()
+            .unwrap_or_else(|| crate::util::truncate(ua.unwrap_or(""), 60))
     }
 }
 

@@ -20,33 +20,18 @@ use crate::users::actions::AdminCtx;
 pub const TOKEN_PREFIX: &str = "mbat_";
 
 /// Every admin scope.
-pub const SCOPES: &[&str] = &[
-    "admin:users:read",
-    "admin:users:write",
-    "admin:sessions",
-    "admin:security",
-    "admin:clients",
-    "admin:audit:read",
-    "admin:support",
-];
+pub const SCOPES: &[&str] = crate::users::actions::scope::ALL;
 
-/// An authenticated admin caller.
+/// An authenticated admin caller of the API; its scopes are in `ctx` and every
+/// admin operation checks the one it needs ([`AdminCtx::require`]).
 pub struct Admin {
     pub ctx: AdminCtx,
-    pub scopes: Vec<String>,
 }
 
 impl Admin {
     /// 403 unless the credential carries `scope` (or `admin:*`).
     pub fn require(&self, scope: &str) -> AppResult<()> {
-        if self.scopes.iter().any(|s| s == scope || s == "admin:*") {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(
-                "insufficient_scope",
-                format!("this credential lacks the {scope} scope"),
-            ))
-        }
+        self.ctx.require(scope)
     }
 }
 
@@ -152,8 +137,8 @@ async fn authenticate(req: HttpRequest) -> AppResult<Admin> {
                 actor: Actor::admin(Some(row.id)),
                 label: format!("token:{}", row.name),
                 meta,
+                scopes: row.scopes.split_whitespace().map(String::from).collect(),
             },
-            scopes: row.scopes.split_whitespace().map(String::from).collect(),
         });
     }
     // Our own access token, from a service client (client_credentials) with admin scopes.
@@ -188,8 +173,8 @@ async fn authenticate(req: HttpRequest) -> AppResult<Admin> {
             actor: Actor::admin(None),
             label: format!("client:{}", client.client_id),
             meta,
+            scopes,
         },
-        scopes,
     })
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::auth::Admin;
 use super::views::Problem;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::state::AppState;
 use crate::store::oidc::DeviceAuthorization;
 
@@ -31,7 +31,7 @@ pub struct DeviceRequestView {
     pub admin_decided_by: Option<String>,
 }
 
-fn view(d: DeviceAuthorization, now: DateTime<Utc>) -> DeviceRequestView {
+pub fn view(d: DeviceAuthorization, now: DateTime<Utc>) -> DeviceRequestView {
     let open = matches!(d.status.as_str(), "pending" | "awaiting_admin" | "approved");
     DeviceRequestView {
         id: d.id,
@@ -66,18 +66,8 @@ pub async fn list(
     state: web::Data<AppState>,
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:read")?;
-    if let Some(s) = &q.status {
-        if !["pending", "awaiting_admin", "approved", "denied", "used"].contains(&s.as_str()) {
-            return Err(AppError::bad_request("invalid_status", "unknown status")
-                .with_field("status", "unknown status"));
-        }
-    }
+    let rows = super::ops::device_requests(&state, &admin.ctx, q.status.as_deref()).await?;
     let now = state.clock.now();
-    let rows = state
-        .store
-        .list_devices(state.org.id, q.status.as_deref())
-        .await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(|d| view(d, now)).collect::<Vec<_>>()))
 }
 
@@ -87,16 +77,7 @@ async fn decide(
     id: Uuid,
     approve: bool,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:write")?;
-    let d = crate::oidc::device::decide_by_admin(
-        &state,
-        id,
-        approve,
-        &admin.ctx.label,
-        &admin.ctx.actor,
-        &admin.ctx.meta,
-    )
-    .await?;
+    let d = super::ops::decide_device_request(&state, &admin.ctx, id, approve).await?;
     Ok(HttpResponse::Ok().json(view(d, state.clock.now())))
 }
 

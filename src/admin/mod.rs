@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod device;
+pub mod ops;
 pub mod org;
 pub mod saml;
 pub mod support;

@@ -6,9 +6,10 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
+use super::ops::apps;
 use super::views::Problem;
 use crate::clients::saml::{self as sp, SpView};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -41,16 +42,7 @@ pub struct EntityQuery {
     responses((status = 200, body = [SpView])),
     security(("bearer" = ["admin:clients"])))]
 pub async fn list(admin: Admin, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    admin.require("admin:clients")?;
-    let v: Vec<SpView> = state
-        .store
-        .list_sps(state.org.id)
-        .await?
-        .iter()
-        .filter(|s| !s.disabled)
-        .map(SpView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(apps::service_providers(&state, &admin.ctx).await?))
 }
 
 #[utoipa::path(post, path = "/admin/v1/saml/service-providers", tag = "clients", request_body = CreateSpRequest,
@@ -64,16 +56,10 @@ pub async fn create(
     state: web::Data<AppState>,
     body: web::Json<CreateSpRequest>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:clients")?;
     let b = body.into_inner();
-    if b.metadata.is_empty() || b.metadata.len() > 60_000 {
-        return Err(
-            AppError::bad_request("invalid_metadata", "metadata must be 1-60000 bytes")
-                .with_field("metadata", "1-60000 bytes"),
-        );
-    }
-    let created = sp::register(
+    let created = apps::register_sp(
         &state,
+        &admin.ctx,
         &b.metadata,
         sp::SpSettings {
             name: b.name,
@@ -85,16 +71,7 @@ pub async fn create(
         },
     )
     .await?;
-    crate::audit::record(
-        &state,
-        &admin.ctx.actor,
-        None,
-        "saml_sp.created",
-        &admin.ctx.meta,
-        serde_json::json!({ "by": admin.ctx.label, "entity_id": created.entity_id }),
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(SpView::from(&created)))
+    Ok(HttpResponse::Created().json(created))
 }
 
 #[utoipa::path(delete, path = "/admin/v1/saml/service-providers", tag = "clients", params(EntityQuery),
@@ -106,23 +83,6 @@ pub async fn delete(
     state: web::Data<AppState>,
     q: web::Query<EntityQuery>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:clients")?;
-    if !state
-        .store
-        .disable_sp(state.org.id, &q.entity_id, state.clock.now())
-        .await?
-    {
-        return Err(AppError::not_found("no such service provider"));
-    }
-    crate::cache::sp_changed(&state, &q.entity_id).await;
-    crate::audit::record(
-        &state,
-        &admin.ctx.actor,
-        None,
-        "saml_sp.deleted",
-        &admin.ctx.meta,
-        serde_json::json!({ "by": admin.ctx.label, "entity_id": q.entity_id }),
-    )
-    .await?;
+    apps::disable_sp(&state, &admin.ctx, &q.entity_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

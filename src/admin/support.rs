@@ -64,8 +64,7 @@ pub async fn create(
     responses((status = 200, body = [SupportRequest])),
     security(("bearer" = ["admin:support"])))]
 pub async fn list(admin: Admin, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    admin.require("admin:support")?;
-    Ok(HttpResponse::Ok().json(state.store.list_requests(state.org.id).await?))
+    Ok(HttpResponse::Ok().json(super::ops::support_requests(&state, &admin.ctx).await?))
 }
 
 async fn decide(
@@ -74,16 +73,7 @@ async fn decide(
     id: Uuid,
     approve: bool,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:support")?;
-    let r = requests::decide(
-        &state,
-        id,
-        approve,
-        &admin.ctx.label,
-        &admin.ctx.actor,
-        &admin.ctx.meta,
-    )
-    .await?;
+    let r = super::ops::decide_support_request(&state, &admin.ctx, id, approve).await?;
     Ok(HttpResponse::Ok().json(r))
 }
 

@@ -1,29 +1,20 @@
 //! `/admin/v1/users…`: thin handlers over [`crate::users`] and
 //! [`crate::users::actions`].
 
-use std::collections::BTreeMap;
-
 use actix_web::{web, HttpResponse};
-use chrono::Duration;
 use uuid::Uuid;
 
 use super::auth::Admin;
+use super::ops;
 use super::views::*;
 use crate::core::Core;
-use crate::error::Kind;
 use crate::error::{AppError, AppResult};
 use crate::http::state::AppState;
-use crate::store::admin::UserFilter;
 use crate::store::User;
 use crate::users::{self, actions};
 
-async fn view(state: &Core, u: &User) -> AppResult<UserView> {
-    let mfa = state.store.get_totp(u.id).await?.is_some();
-    Ok(UserView::new(u, mfa, state.clock.now()))
-}
-
 async fn ok_user(state: &Core, u: User) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(view(state, &u).await?))
+    Ok(HttpResponse::Ok().json(ops::user_view(state, &u).await?))
 }
 
 #[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = CreateUserRequest,
@@ -74,7 +65,7 @@ pub async fn create_user(
     }
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/admin/v1/users/{}", user.id)))
-        .json(view(&state, &user).await?))
+        .json(ops::user_view(&state, &user).await?))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users", tag = "users", params(UserListQuery),
@@ -85,44 +76,8 @@ pub async fn list_users(
     state: web::Data<AppState>,
     q: web::Query<UserListQuery>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:read")?;
-    let q = q.into_inner();
-    if let Some(s) = &q.status {
-        if !["active", "pending", "suspended", "locked", "deleted"].contains(&s.as_str()) {
-            return Err(AppError::bad_request("invalid_status", "unknown status")
-                .with_field("status", "unknown"));
-        }
-    }
-    let limit = page_limit(&state, q.limit, 50)?;
-    let after = cursor(q.cursor.as_deref())?;
-    let rows = state
-        .store
-        .list_users(
-            state.org.id,
-            &UserFilter {
-                status: q.status,
-                mfa: q.mfa,
-                app_blocked: q.app_blocked,
-                q: q.q
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| s.trim().chars().take(100).collect()),
-                after,
-                limit: limit + 1,
-            },
-        )
-        .await?;
-    let more = rows.len() as i64 > limit;
-    let mut items = Vec::new();
-    for u in rows.iter().take(limit as usize) {
-        items.push(view(&state, u).await?);
-    }
-    let next_cursor = more
-        .then(|| {
-            rows.get(limit as usize - 1)
-                .map(|u| encode_cursor(u.created_at, u.id))
-        })
-        .flatten();
-    Ok(HttpResponse::Ok().json(UserPage { items, next_cursor }))
+    let page = ops::members(&state, &admin.ctx, q.into_inner()).await?.page;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)),
@@ -133,8 +88,7 @@ pub async fn get_user(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:read")?;
-    ok_user(&state, actions::get(&state, *id).await?).await
+    Ok(HttpResponse::Ok().json(ops::member(&state, &admin.ctx, *id).await?))
 }
 
 #[utoipa::path(patch, path = "/admin/v1/users/{id}", tag = "users", params(("id" = Uuid, Path)), request_body = PatchUserRequest,
@@ -146,7 +100,6 @@ pub async fn patch_user(
     id: web::Path<Uuid>,
     body: web::Json<PatchUserRequest>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:write")?;
     let b = body.into_inner();
     let u = actions::update_profile(
         &state,
@@ -167,7 +120,6 @@ macro_rules! user_action {
             responses((status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
             security(("bearer" = [$scope])))]
         pub async fn $name(admin: Admin, state: web::Data<AppState>, id: web::Path<Uuid>) -> AppResult<HttpResponse> {
-            admin.require($scope)?;
             let u = $action(&state, &admin.ctx, *id).await?;
             ok_user(&state, u).await
         }
@@ -248,7 +200,6 @@ pub async fn set_password(
     id: web::Path<Uuid>,
     body: web::Json<SetPasswordRequest>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:security")?;
     let u = actions::set_password(
         &state,
         &admin.ctx,
@@ -269,7 +220,6 @@ pub async fn change_login_id(
     id: web::Path<Uuid>,
     body: web::Json<LoginIdRequest>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:write")?;
     let u = actions::change_login_id(&state, &admin.ctx, *id, &body.login_id).await?;
     ok_user(&state, u).await
 }
@@ -282,28 +232,8 @@ pub async fn bulk_password_change(
     state: web::Data<AppState>,
     body: web::Json<BulkPasswordChangeRequest>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:security")?;
-    if body.user_ids.is_empty() || body.user_ids.len() > 1000 {
-        return Err(AppError::bad_request("invalid_request", "1-1000 user ids")
-            .with_field("user_ids", "1-1000 ids"));
-    }
-    let (mut requested, mut not_found) = (Vec::new(), Vec::new());
-    for id in &body.user_ids {
-        match actions::request_password_change(&state, &admin.ctx, *id).await {
-            Ok(_) => requested.push(*id),
-            Err(e) if matches!(e.kind, Kind::NotFound | Kind::Conflict) => not_found.push(*id),
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(HttpResponse::Ok().json(BulkResult {
-        requested,
-        not_found,
-    }))
-}
-
-async fn session_view(state: &Core, s: &crate::store::Session) -> AppResult<SessionView> {
-    let clients = state.store.list_session_clients(s.id).await?;
-    Ok(SessionView::new(s, clients))
+    let r = ops::bulk_request_password_change(&state, &admin.ctx, &body.user_ids).await?;
+    Ok(HttpResponse::Ok().json(r))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path)),
@@ -314,13 +244,7 @@ pub async fn list_sessions(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:sessions")?;
-    actions::get(&state, *id).await?;
-    let mut out = Vec::new();
-    for s in state.store.list_live_sessions(*id).await? {
-        out.push(session_view(&state, &s).await?);
-    }
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(ops::sessions(&state, &admin.ctx, *id).await?))
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/sessions", tag = "sessions", params(("id" = Uuid, Path)),
@@ -331,7 +255,6 @@ pub async fn logout_all(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:sessions")?;
     let n = actions::force_logout(&state, &admin.ctx, *id, None).await?;
     Ok(HttpResponse::Ok().json(LogoutResult {
         sessions_ended: n as u32,
@@ -347,7 +270,6 @@ pub async fn logout_one(
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:sessions")?;
     let (id, sid) = path.into_inner();
     let n = actions::force_logout(&state, &admin.ctx, id, Some(sid)).await?;
     Ok(HttpResponse::Ok().json(LogoutResult {
@@ -363,32 +285,7 @@ pub async fn access_history(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:sessions")?;
-    actions::get(&state, *id).await?;
-    let since = state.clock.now() - Duration::days(i64::from(state.cfg.retention.history_days));
-    let mut sessions = Vec::new();
-    for s in state.store.list_sessions_since(*id, since, 1000).await? {
-        sessions.push(session_view(&state, &s).await?);
-    }
-    let sign_ins = state
-        .store
-        .list_login_events(*id, since, 1000)
-        .await?
-        .into_iter()
-        .map(|e| SignInView {
-            environment: Environment::parse(e.user_agent.as_deref()),
-            at: e.at,
-            result: e.result,
-            ip: e.ip,
-            user_agent: e.user_agent,
-            session_id: e.session_id,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(AccessHistory {
-        since,
-        sessions,
-        sign_ins,
-    }))
+    Ok(HttpResponse::Ok().json(ops::access_history(&state, &admin.ctx, *id).await?))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/devices", tag = "sessions", params(("id" = Uuid, Path)),
@@ -399,32 +296,7 @@ pub async fn devices(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:sessions")?;
-    actions::get(&state, *id).await?;
-    let since = state.clock.now() - Duration::days(i64::from(state.cfg.retention.history_days));
-    let mut by_env: BTreeMap<Environment, DeviceView> = BTreeMap::new();
-    for s in state.store.list_sessions_since(*id, since, 5000).await? {
-        let env = Environment::parse(s.user_agent.as_deref());
-        let clients = state.store.list_session_clients(s.id).await?;
-        let d = by_env.entry(env.clone()).or_insert_with(|| DeviceView {
-            environment: env,
-            first_seen: s.created_at,
-            last_seen: s.last_seen_at,
-            sessions: 0,
-            clients: Vec::new(),
-        });
-        d.sessions += 1;
-        d.first_seen = d.first_seen.min(s.created_at);
-        d.last_seen = d.last_seen.max(s.last_seen_at);
-        for c in clients {
-            if !d.clients.contains(&c) {
-                d.clients.push(c);
-            }
-        }
-    }
-    let mut out: Vec<DeviceView> = by_env.into_values().collect();
-    out.sort_by_key(|d| std::cmp::Reverse(d.last_seen));
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(ops::devices(&state, &admin.ctx, *id).await?))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/security", tag = "security", params(("id" = Uuid, Path)),
@@ -435,44 +307,7 @@ pub async fn security(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:read")?;
-    let u = actions::get(&state, *id).await?;
-    let now = state.clock.now();
-    let recent = state
-        .store
-        .list_sessions_since(u.id, now - Duration::days(3650), 50)
-        .await?;
-    let last = recent.iter().max_by_key(|s| s.last_seen_at);
-    let last_access = match last {
-        Some(s) => Some(LastAccess {
-            at: s.last_seen_at,
-            ip: s.ip.clone(),
-            environment: Environment::parse(s.user_agent.as_deref()),
-            client: state.store.list_session_clients(s.id).await?.pop(),
-        }),
-        None => None,
-    };
-    let mfa = crate::authn::mfa::status(&state, u.id).await?;
-    Ok(HttpResponse::Ok().json(SecurityView {
-        user_id: u.id,
-        status: UserView::new(&u, mfa.enabled, now).status,
-        last_access,
-        last_password_change: u.password_changed_at,
-        password_change_required: u.password_change_required,
-        password_change_requested_at: u.password_change_requested_at,
-        mfa: MfaView::from(mfa.clone()),
-        lock: LockView {
-            locked: u.is_locked(now),
-            locked_until: u.locked_until,
-            failed_logins: u.failed_logins,
-        },
-        app_block: AppBlockView {
-            blocked: u.app_blocked_at.is_some(),
-            since: u.app_blocked_at,
-            by: u.app_blocked_by.clone(),
-        },
-        linked_logins: Vec::new(),
-    }))
+    Ok(HttpResponse::Ok().json(ops::security(&state, &admin.ctx, *id).await?))
 }
 
 #[utoipa::path(get, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
@@ -483,10 +318,7 @@ pub async fn get_mfa(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:users:read")?;
-    actions::get(&state, *id).await?;
-    let m = crate::authn::mfa::status(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(MfaView::from(m)))
+    Ok(HttpResponse::Ok().json(ops::mfa(&state, &admin.ctx, *id).await?))
 }
 
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
@@ -497,10 +329,5 @@ pub async fn reset_mfa(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> AppResult<HttpResponse> {
-    admin.require("admin:security")?;
-    let u = actions::get(&state, *id).await?;
-    crate::authn::mfa::reset(&state, *id, &admin.ctx.actor, &admin.ctx.meta).await?;
-    crate::users::notices::mfa_reset(&state, &u).await?;
-    let m = crate::authn::mfa::status(&state, *id).await?;
-    Ok(HttpResponse::Ok().json(MfaView::from(m)))
+    Ok(HttpResponse::Ok().json(ops::reset_mfa(&state, &admin.ctx, *id).await?))
 }

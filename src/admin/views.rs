@@ -77,7 +77,7 @@ pub struct UserPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// active, pending, suspended, locked or deleted
@@ -294,7 +294,7 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub actor: Option<Uuid>,

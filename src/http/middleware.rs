@@ -105,7 +105,8 @@ pub fn security_headers() -> DefaultHeaders {
 /// raw request path, so `/%61dmin/…` is the admin API here as it is for the router.
 pub fn wants_html(req: &actix_web::HttpRequest) -> bool {
     let path = req.match_info().as_str();
-    if path.starts_with("/admin/") || path.starts_with("/api/") {
+    // The admin API answers JSON; the admin console (`/admin/…` otherwise) is pages.
+    if path.starts_with("/admin/v1/") || path == "/admin/v1" || path.starts_with("/api/") {
         return false;
     }
     req.headers()

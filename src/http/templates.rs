@@ -280,4 +280,29 @@ th, td { text-align: left; padding: .3rem .4rem; border-bottom: 1px solid #8884;
 th, .nowrap { white-space: nowrap; word-break: keep-all; }
 td { overflow-wrap: anywhere; }
 code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }
+a { color: #0b57d0; }
+@media (prefers-color-scheme: dark) { a { color: #8ab4f8; } .error { color: #ff8a80; } }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+.notice { border-left: 4px solid #1e8e3e; padding: .4rem .75rem; background: #1e8e3e1a; }
+.muted, .hint { opacity: .75; font-size: .85rem; }
+/* The admin console: wider pages, a menu, tables, forms side by side. */
+main:has(.console) { max-width: 72rem; }
+nav.console ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; padding: 0; margin: 0 0 .25rem; }
+nav.console { border-bottom: 1px solid #8884; margin-bottom: 1rem; }
+.whoami { margin: .25rem 0 .5rem; font-size: .85rem; }
+.table-wrap { overflow-x: auto; }
+form.filters, form.search { display: flex; flex-wrap: wrap; align-items: end; gap: .5rem 1rem; }
+form.filters .field { display: grid; gap: .2rem; }
+select { font: inherit; padding: .5rem; }
+.actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: start; }
+form.action { margin: .25rem 0; display: inline-grid; }
+td form.action { margin: 0; }
+td form.action button { padding: .25rem .5rem; font-size: .85rem; }
+button.danger { border: 1px solid #b00020; color: #b00020; background: transparent; border-radius: 4px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
+dl.facts dd { margin: 0; }
+fieldset { display: grid; gap: .4rem; border: 1px solid #8884; }
+label.check { display: flex; gap: .4rem; align-items: center; }
+nav.pages { display: flex; gap: 1rem; margin: 1rem 0; }
+code.small { font-size: .75rem; }
 "#;

@@ -37,6 +37,15 @@ pub struct UserFilter {
     pub limit: i64,
 }
 
+/// What the member list shows beside each user: MFA on or off, last access.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct UserOverview {
+    pub id: Uuid,
+    pub mfa: bool,
+    /// When a session of the user was last seen (none: never signed in).
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
@@ -66,6 +75,9 @@ pub trait AdminStore {
     async fn put_policy(&self, org_id: Uuid, json: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     async fn list_users(&self, org_id: Uuid, f: &UserFilter) -> StoreResult<Vec<User>>;
+    /// For each of `ids` (a page of members): MFA on or off and the last access, in
+    /// one query for the page.
+    async fn user_overviews(&self, ids: &[Uuid]) -> StoreResult<Vec<UserOverview>>;
     /// Sets the given fields (None = unchanged).
     async fn update_user_profile(
         &self,
@@ -161,7 +173,7 @@ pub trait AdminStore {
 macro_rules! impl_admin_store {
     ($store:ty, $db:ty, $user_cols:expr, $session_cols:expr) => {
         const _: () = {
-            use $crate::store::admin::{AdminStore, AdminToken, AuditFilter, UserFilter};
+            use $crate::store::admin::{AdminStore, AdminToken, AuditFilter, UserFilter, UserOverview};
             use $crate::store::audit::AUDIT_COLS;
             use $crate::store::sql::{insert_into, named_query, select};
             use $crate::store::{AuditEvent, Session, StoreError, StoreResult, User};
@@ -235,6 +247,25 @@ macro_rules! impl_admin_store {
                     .execute(&self.pool)
                     .await?;
                     Ok(())
+                }
+
+                async fn user_overviews(&self, ids: &[Uuid]) -> StoreResult<Vec<UserOverview>> {
+                    if ids.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT u.id, EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id) AS mfa, \
+                         (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at \
+                         FROM users u WHERE u.id IN ({})",
+                        marks.join(", ")
+                    );
+                    // Only `$n` placeholders are interpolated; the ids are bound.
+                    let mut q = sqlx::query_as::<$db, UserOverview>(sqlx::AssertSqlSafe(sql));
+                    for id in ids {
+                        q = q.bind(*id);
+                    }
+                    Ok(q.fetch_all(&self.pool).await?)
                 }
 
                 async fn list_users(&self, org_id: Uuid, f: &UserFilter) -> StoreResult<Vec<User>> {

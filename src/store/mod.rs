@@ -132,6 +132,10 @@ pub struct UserClaims {
 
 /// The role that lets a user act in support sessions (`crate::support`).
 pub const SUPPORT_ROLE: &str = "support";
+/// Administers the organisation (the admin console, support approvals).
+pub const ADMIN_ROLE: &str = "admin";
+/// Reads members and the audit log in the admin console, changes nothing.
+pub const AUDITOR_ROLE: &str = "auditor";
 
 impl User {
     /// Does the user hold `role` (roles are a space-separated list)?

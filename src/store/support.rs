@@ -80,6 +80,12 @@ pub trait SupportStore {
         limit: i64,
     ) -> StoreResult<bool>;
     async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>>;
+    /// Grants of the organisation neither revoked nor expired at `now`, newest first.
+    async fn list_live_grants(
+        &self,
+        org_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SupportGrant>>;
     async fn get_grant(&self, id: Uuid) -> StoreResult<Option<SupportGrant>>;
     async fn find_grant_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<SupportGrant>>;
     async fn revoke_grant(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
@@ -203,6 +209,10 @@ macro_rules! impl_support_store {
 
                 async fn list_grants(&self, user_id: Uuid) -> StoreResult<Vec<SupportGrant>> {
                     Ok(select!($db, SupportGrant, "SELECT {COLS} FROM support_grants WHERE user_id = $1 ORDER BY created_at DESC LIMIT 200", user_id).fetch_all(&self.pool).await?)
+                }
+
+                async fn list_live_grants(&self, org_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<SupportGrant>> {
+                    Ok(select!($db, SupportGrant, "SELECT {COLS} FROM support_grants WHERE org_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 500", org_id, now).fetch_all(&self.pool).await?)
                 }
 
                 async fn get_grant(&self, id: Uuid) -> StoreResult<Option<SupportGrant>> {

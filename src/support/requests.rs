@@ -14,7 +14,7 @@ use crate::sessions::RequestMeta;
 use crate::store::support::{SupportGrant, SupportRequest};
 use crate::store::User;
 
-pub const ADMIN_ROLE: &str = "admin";
+pub use crate::store::ADMIN_ROLE;
 
 pub mod action {
     pub const REQUESTED: &str = "support_request.created";

@@ -13,13 +13,77 @@ use crate::error::{AppError, AppResult};
 use crate::sessions::{self, RequestMeta};
 use crate::store::{user_status, User};
 
-/// Who is acting and from where.
+/// The admin scopes: what an admin credential (API) or an admin's roles (console)
+/// allow. Every admin operation checks its scope where it acts ([`AdminCtx::require`]),
+/// so the API and the console cannot disagree.
+pub mod scope {
+    pub const USERS_READ: &str = "admin:users:read";
+    pub const USERS_WRITE: &str = "admin:users:write";
+    pub const SESSIONS: &str = "admin:sessions";
+    pub const SECURITY: &str = "admin:security";
+    pub const CLIENTS: &str = "admin:clients";
+    pub const AUDIT_READ: &str = "admin:audit:read";
+    pub const SUPPORT: &str = "admin:support";
+    /// Every scope.
+    pub const ALL: &[&str] = &[
+        USERS_READ,
+        USERS_WRITE,
+        SESSIONS,
+        SECURITY,
+        CLIENTS,
+        AUDIT_READ,
+        SUPPORT,
+    ];
+
+    /// The scopes a user's roles give in the console: `admin` everything, `auditor`
+    /// reading members and the audit log; other roles none.
+    pub fn for_roles(roles: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for role in roles.split_whitespace() {
+            let granted: &[&str] = match role {
+                crate::store::ADMIN_ROLE => &["admin:*"],
+                crate::store::AUDITOR_ROLE => &[USERS_READ, AUDIT_READ],
+                _ => &[],
+            };
+            for s in granted {
+                if !out.iter().any(|x| x == s) {
+                    out.push(s.to_string());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Who is acting, from where, and with which scopes.
 #[derive(Debug, Clone)]
 pub struct AdminCtx {
     pub actor: Actor,
-    /// Human-readable name of the credential (admin token name or client id).
+    /// Human-readable name of the credential (admin token name, client id, or
+    /// `user:<e-mail>` for an admin in the console).
     pub label: String,
     pub meta: RequestMeta,
+    /// Scopes of the credential (`admin:*` for all).
+    pub scopes: Vec<String>,
+}
+
+impl AdminCtx {
+    /// May this caller use `scope`?
+    pub fn allows(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope || s == "admin:*")
+    }
+
+    /// 403 unless the caller holds `scope` (or `admin:*`).
+    pub fn require(&self, scope: &str) -> AppResult<()> {
+        if self.allows(scope) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "insufficient_scope",
+                format!("this credential lacks the {scope} scope"),
+            ))
+        }
+    }
 }
 
 /// A user of this organisation (404 otherwise).
@@ -90,6 +154,7 @@ pub async fn credentials_changed(
 }
 
 pub async fn suspend(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     let user = get(state, id).await?;
     let now = state.clock.now();
     if !state
@@ -126,6 +191,7 @@ pub async fn suspend(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> 
 }
 
 pub async fn unsuspend(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     let user = get(state, id).await?;
     let target = if user.password_hash.is_some() {
         user_status::ACTIVE
@@ -149,6 +215,7 @@ pub async fn unsuspend(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User
 }
 
 pub async fn delete(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::USERS_WRITE)?;
     get(state, id).await?;
     if !state.store.soft_delete_user(id, state.clock.now()).await? {
         return Err(AppError::conflict(
@@ -170,6 +237,7 @@ pub async fn delete(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
 }
 
 pub async fn restore(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::USERS_WRITE)?;
     let user = get(state, id).await?;
     if user.status != user_status::DELETED {
         return Err(AppError::conflict(
@@ -195,6 +263,7 @@ pub async fn restore(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> 
 }
 
 pub async fn unlock(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     let user = get(state, id).await?;
     if !state.store.unlock_user(id, state.clock.now()).await? {
         return Err(AppError::conflict(
@@ -216,6 +285,7 @@ pub async fn set_password(
     password: &str,
     require_change: bool,
 ) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     let user = get(state, id).await?;
     if user.status == user_status::DELETED {
         return Err(AppError::conflict("invalid_state", "the user is deleted"));
@@ -253,6 +323,7 @@ pub async fn set_password(
 
 /// The user must change their password at the next sign-in, before any SSO.
 pub async fn request_password_change(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     let user = get(state, id).await?;
     if user.status == user_status::DELETED {
         return Err(AppError::conflict("invalid_state", "the user is deleted"));
@@ -270,6 +341,7 @@ pub async fn request_password_change(state: &Core, ctx: &AdminCtx, id: Uuid) -> 
 /// Blocks native apps: new tokens for native clients are refused and the grants the
 /// user holds with them are revoked; browser sign-in to web clients keeps working.
 pub async fn block_apps(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     get(state, id).await?;
     let now = state.clock.now();
     let changed = state.store.set_app_block(id, Some(&ctx.label), now).await?;
@@ -300,6 +372,7 @@ pub async fn block_apps(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<Use
 }
 
 pub async fn unblock_apps(state: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<User> {
+    ctx.require(scope::SECURITY)?;
     get(state, id).await?;
     if state
         .store
@@ -319,6 +392,7 @@ pub async fn change_login_id(
     id: Uuid,
     login_id: &str,
 ) -> AppResult<User> {
+    ctx.require(scope::USERS_WRITE)?;
     let user = get(state, id).await?;
     let new = super::normalize_login_id(login_id).ok_or_else(|| {
         AppError::bad_request("invalid_login_id", "login id must be 3-64 of a-z 0-9 . _ -")
@@ -361,6 +435,7 @@ pub async fn force_logout(
     id: Uuid,
     session_id: Option<Uuid>,
 ) -> AppResult<usize> {
+    ctx.require(scope::SESSIONS)?;
     get(state, id).await?;
     let ended: Vec<Uuid> = match session_id {
         Some(sid) => {
@@ -400,6 +475,7 @@ pub async fn update_profile(
     email: Option<&str>,
     roles: Option<&[String]>,
 ) -> AppResult<User> {
+    ctx.require(scope::USERS_WRITE)?;
     get(state, id).await?;
     let email = match email {
         Some(e) => Some(super::normalize_email(e).ok_or_else(|| {

@@ -85,7 +85,11 @@ pub async fn hash_new_password(
 }
 
 /// Roles an admin can give.
-pub const ROLES: &[&str] = &["support", "admin"];
+pub const ROLES: &[&str] = &[
+    crate::store::SUPPORT_ROLE,
+    crate::store::ADMIN_ROLE,
+    crate::store::AUDITOR_ROLE,
+];
 
 /// A new password against the policy (422 with one message per violation).
 pub fn check_password(

@@ -26,6 +26,8 @@ const DOMAIN: &[&str] = &[
     "sessions/",
     "users/",
     "clients/",
+    "admin/ops/",
+    "admin/views.rs",
     "support/mod.rs",
     "support/requests.rs",
     "authn/gate.rs",

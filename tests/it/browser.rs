@@ -16,7 +16,7 @@ use crate::mfa_support;
 #[path = "browser/apache.rs"]
 mod apache;
 #[path = "browser/harness.rs"]
-mod harness;
+pub(crate) mod harness;
 
 use chrono::Duration;
 use common::{Backend, TestApp};
@@ -27,7 +27,7 @@ const WRONG_PASSWORD_EN: &str = "The login ID or password is incorrect.";
 const WRONG_PASSWORD_JA: &str = "ログインIDまたはパスワードが正しくありません。";
 
 /// Signs in through the form on the page the browser shows (the login page).
-async fn type_credentials(b: &Browser, user: &str, password: &str) {
+pub(crate) async fn type_credentials(b: &Browser, user: &str, password: &str) {
     let form = b.find("form[action='/login']").await;
     b.type_into("#username", user).await;
     b.type_into("#password", password).await;
@@ -37,7 +37,7 @@ async fn type_credentials(b: &Browser, user: &str, password: &str) {
 }
 
 /// Clicks "Sign out" on the account page and expects the signed-out page.
-async fn sign_out(b: &Browser, what: &str) {
+pub(crate) async fn sign_out(b: &Browser, what: &str) {
     b.click("form[action='/logout'] button[type=submit]").await;
     b.wait_path(what, "/logout").await;
     assert!(
