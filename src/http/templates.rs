@@ -23,12 +23,9 @@ pub fn page_response(
     res.body(layout(locale, product, title, body).into_string())
 }
 
-/// The page frame: language, title, stylesheet, language switch.
+/// The page frame: language, title, stylesheet, a switch to each other language (named
+/// in that language).
 pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Markup {
-    let other = match locale {
-        Locale::Ja => "en",
-        Locale::En => "ja",
-    };
     html! {
         (DOCTYPE)
         html lang=(locale.tag()) {
@@ -48,7 +45,9 @@ pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Marku
                 }
                 header.top {
                     span.brand { (product) }
-                    a.lang href=(crate::http::middleware::language_switch_href(other)) hreflang=(other) { (locale.t("lang.switch")) }
+                    @for other in Locale::all().filter(|l| *l != locale) {
+                        a.lang href=(crate::http::middleware::language_switch_href(other.tag())) hreflang=(other.tag()) { (other.t("lang.name")) }
+                    }
                 }
                 main { (body) }
             }
