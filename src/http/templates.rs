@@ -231,7 +231,8 @@ pub fn form_post_response(
                     @for (k, v) in params {
                         input type="hidden" name=(k) value=(v);
                     }
-                    noscript { button type="submit" { "Continue" } }
+                    // In the fallback language: no page language is at hand here.
+                    noscript { button type="submit" { (Locale::FALLBACK.t("form_post.continue")) } }
                 }
                 script nonce=(nonce) { "document.forms[0].submit();" }
             }

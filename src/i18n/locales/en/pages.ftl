@@ -64,6 +64,9 @@ support-redeem_confirm = You are about to act as
 support-readonly = Read-only
 support-until = Valid until
 support-submit = Start
+support-target = URL
+support-revoke = Revoke
+support-back = ←
 consent-title = Allow access
 consent-asks = is asking for access to the following from your account.
 consent-approve = Allow
@@ -75,3 +78,6 @@ scope-address = Your address
 scope-phone = Your phone number
 scope-offline_access = Keep access while you are signed out
 
+## The auto-submitting form (OAuth form_post, SAML HTTP-POST), for browsers without scripts.
+
+form_post-continue = Continue

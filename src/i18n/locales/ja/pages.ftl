@@ -64,6 +64,10 @@ support-redeem_confirm = 次のユーザーとしてサインインします：
 support-readonly = 閲覧のみ
 support-until = 有効期限
 support-submit = 開始する
+# Not yet translated: shown in English since before the Fluent files.
+support-target = URL
+support-revoke = Revoke
+support-back = ←
 consent-title = アクセスの許可
 consent-asks = が、あなたのアカウントの次の情報へのアクセスを求めています。
 consent-approve = 許可する
@@ -75,3 +79,7 @@ scope-address = 住所
 scope-phone = 電話番号
 scope-offline_access = ログアウト後もアクセスを続けること
 
+## The auto-submitting form (OAuth form_post, SAML HTTP-POST), for browsers without scripts.
+
+# Not yet translated; the page is shown in the fallback language (en) for now.
+form_post-continue = Continue
