@@ -341,23 +341,3 @@ fn every_key_used_by_the_mfa_pages_has_both_languages() {
         "コードが正しくないか、有効期限が切れています。次のコードが表示されるまで待ってから、もう一度お試しください。"
     );
 }
-
-/// The Fluent files say what messages.toml said, byte for byte.
-#[test]
-fn same_texts_as_messages_toml() {
-    #[derive(serde::Deserialize)]
-    struct Text {
-        ja: String,
-        en: String,
-    }
-    let old: BTreeMap<String, Text> =
-        toml::from_str(include_str!("messages.toml")).expect("messages.toml");
-    assert!(old.len() > 150);
-    // The switch names the other language; each language now names itself.
-    assert_eq!(old["lang.switch"].ja, Locale::EN.t("lang.name"));
-    assert_eq!(old["lang.switch"].en, Locale::JA.t("lang.name"));
-    for (key, t) in old.iter().filter(|(k, _)| *k != "lang.switch") {
-        assert_eq!(Locale::JA.t(key), t.ja, "{key} (ja)");
-        assert_eq!(Locale::EN.t(key), t.en, "{key} (en)");
-    }
-}
