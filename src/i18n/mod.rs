@@ -89,7 +89,8 @@ impl Locale {
         negotiate(ranked.into_iter().map(|(_, l)| l).collect())
     }
 
-    /// Text of the message `key` (no variables) in this language; empty when unknown.
+    /// Text of the message `key` (no variables) in this language, else in the fallback
+    /// language; empty when unknown there too.
     pub fn t(self, key: &str) -> &'static str {
         let id = fluent_id(key);
         [self, Locale::FALLBACK]
@@ -98,8 +99,8 @@ impl Locale {
             .map_or("", String::as_str)
     }
 
-    /// Text of the message `key` with its variables (`{ $name }`) set from `args`;
-    /// empty when unknown. A formatting error (say, a variable not given) is logged and
+    /// Text of the message `key` with its variables (`{ $name }`) set from `args`, in
+    /// this language else the fallback one; empty when unknown. A formatting error (say, a variable not given) is logged and
     /// the text shown as Fluent renders it (`{$name}` in place of the value).
     pub fn t_args(self, key: &str, args: &[(&str, &str)]) -> String {
         match self.t_args_checked(key, args) {
