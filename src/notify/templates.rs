@@ -22,13 +22,16 @@ pub fn render(locale: Locale, product: &str, name: &str, msg: &Message) -> Rende
     })
 }
 
+/// Formats one message: (key, variables) → text.
+type Format<'a> = dyn FnMut(&str, &[(&str, &str)]) -> String + 'a;
+
 /// `render`, formatting each message with `fmt` (the tests fail on any Fluent error).
 fn render_with(
     locale: Locale,
     product: &str,
     name: &str,
     msg: &Message,
-    fmt: &mut dyn FnMut(&str, &[(&str, &str)]) -> String,
+    fmt: &mut Format<'_>,
 ) -> Rendered {
     let vars = variables(locale, msg);
     let mut args: Vec<(&str, &str)> = vec![("product", product)];
