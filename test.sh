@@ -8,6 +8,8 @@ if [ -z "${MONBAN_TEST_POSTGRES:-}" ]; then
   echo "note: MONBAN_TEST_POSTGRES is not set; PostgreSQL variants pass without running"
 fi
 status=0
+# axe-core, injected by the browser suite into every page it looks at.
+(cd tests/browser-tools && npm ci --no-audit --no-fund --silent) || status=$?
 # Includes the browser suite (tests/it/browser.rs: Chromium, Apache relying parties); its
 # screenshots go to target/browser-screenshots/.
 cargo test --locked --no-fail-fast || status=$?

@@ -477,7 +477,8 @@ impl Default for SamlConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiConfig {
-    /// Locale when neither `ui_locales`, the cookie nor `Accept-Language` chooses: `ja` or `en`.
+    /// Locale when neither `ui_locales`, the cookie nor `Accept-Language` chooses: a language
+    /// of `src/i18n/locales/` (`ja` or `en`).
     pub default_locale: String,
     /// Product name shown on pages.
     pub product_name: String,

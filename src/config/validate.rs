@@ -224,8 +224,14 @@ impl Config {
         if self.keys.reload_interval_secs == 0 {
             return bad("keys.reload_interval_secs", "must be at least 1".into());
         }
-        if !matches!(self.ui.default_locale.as_str(), "ja" | "en") {
-            return bad("ui.default_locale", "must be `ja` or `en`".into());
+        if !crate::i18n::Locale::all().any(|l| l.tag() == self.ui.default_locale) {
+            let tags: Vec<String> = crate::i18n::Locale::all()
+                .map(|l| format!("`{}`", l.tag()))
+                .collect();
+            return bad(
+                "ui.default_locale",
+                format!("must be one of {}", tags.join(", ")),
+            );
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be `text` or `json`".into());

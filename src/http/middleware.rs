@@ -134,10 +134,10 @@ pub async fn html_errors(
     let state = res.request().app_data::<web::Data<AppState>>().cloned();
     let (default, product) = match &state {
         Some(s) => (
-            Locale::parse(&s.cfg.ui.default_locale).unwrap_or(Locale::En),
+            Locale::parse(&s.cfg.ui.default_locale).unwrap_or(Locale::FALLBACK),
             s.cfg.ui.product_name.clone(),
         ),
-        None => (Locale::En, "Monban".to_string()),
+        None => (Locale::FALLBACK, "Monban".to_string()),
     };
     let locale = crate::http::negotiate_locale(res.request(), default);
     let message = i18n::error_text(locale, err.code)

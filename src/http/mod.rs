@@ -118,7 +118,7 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
 pub fn locale(req: &HttpRequest, state: &Core) -> Locale {
     negotiate_locale(
         req,
-        Locale::parse(&state.cfg.ui.default_locale).unwrap_or(Locale::En),
+        Locale::parse(&state.cfg.ui.default_locale).unwrap_or(Locale::FALLBACK),
     )
 }
 

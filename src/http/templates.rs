@@ -23,12 +23,9 @@ pub fn page_response(
     res.body(layout(locale, product, title, body).into_string())
 }
 
-/// The page frame: language, title, stylesheet, language switch.
+/// The page frame: language, title, stylesheet, a switch to each other language (named
+/// in that language).
 pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Markup {
-    let other = match locale {
-        Locale::Ja => "en",
-        Locale::En => "ja",
-    };
     html! {
         (DOCTYPE)
         html lang=(locale.tag()) {
@@ -48,7 +45,9 @@ pub fn layout(locale: Locale, product: &str, title: &str, body: Markup) -> Marku
                 }
                 header.top {
                     span.brand { (product) }
-                    a.lang href=(crate::http::middleware::language_switch_href(other)) hreflang=(other) { (locale.t("lang.switch")) }
+                    @for other in Locale::all().filter(|l| *l != locale) {
+                        a.lang href=(crate::http::middleware::language_switch_href(other.tag())) hreflang=(other.tag()) { (other.t("lang.name")) }
+                    }
                 }
                 main { (body) }
             }
@@ -232,7 +231,8 @@ pub fn form_post_response(
                     @for (k, v) in params {
                         input type="hidden" name=(k) value=(v);
                     }
-                    noscript { button type="submit" { "Continue" } }
+                    // In the fallback language: no page language is at hand here.
+                    noscript { button type="submit" { (Locale::FALLBACK.t("form_post.continue")) } }
                 }
                 script nonce=(nonce) { "document.forms[0].submit();" }
             }

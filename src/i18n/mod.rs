@@ -1,71 +1,145 @@
-//! Page language: `ui_locales` query parameter > `monban_lang` cookie >
-//! `Accept-Language` > `ui.default_locale`. Japanese and English; the texts are in
-//! `messages.toml` beside this file.
+//! Page and e-mail language: `ui_locales` query parameter > `monban_lang` cookie >
+//! `Accept-Language` > `ui.default_locale`, negotiated (fluent-langneg) among the
+//! languages that have a folder under `locales/` beside this file.
+//!
+//! The texts are Fluent files, `locales/<language>/*.ftl`, compiled into the binary
+//! (`FILES` below). A message key in Rust is written with dots (`login.title`); its
+//! Fluent id has a dash in place of each dot (`login-title`). Messages without
+//! variables are formatted once and served as `&'static str` ([`Locale::t`]); messages
+//! with variables are formatted per call ([`Locale::t_args`]).
+//!
+//! Adding a language: copy `locales/en/` to `locales/<tag>/`, translate, and add its
+//! files to `FILES` (a unit test lists the missing lines). Every language must have
+//! exactly the message ids of the others (unit-tested).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentError, FluentResource};
+use fluent_langneg::{negotiate_languages, NegotiationStrategy};
+use fluent_syntax::ast::Entry;
+use unic_langid::LanguageIdentifier;
 
 pub const LANG_COOKIE: &str = "monban_lang";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Locale {
-    Ja,
-    En,
-}
+/// Every Fluent file, compiled in: (language folder, file name, text). Each file under
+/// `locales/` must be listed (unit-tested against the folders).
+const FILES: &[(&str, &str, &str)] = &[
+    ("en", "console.ftl", include_str!("locales/en/console.ftl")),
+    ("en", "device.ftl", include_str!("locales/en/device.ftl")),
+    ("en", "mfa.ftl", include_str!("locales/en/mfa.ftl")),
+    ("en", "notify.ftl", include_str!("locales/en/notify.ftl")),
+    ("en", "pages.ftl", include_str!("locales/en/pages.ftl")),
+    ("ja", "console.ftl", include_str!("locales/ja/console.ftl")),
+    ("ja", "device.ftl", include_str!("locales/ja/device.ftl")),
+    ("ja", "mfa.ftl", include_str!("locales/ja/mfa.ftl")),
+    ("ja", "notify.ftl", include_str!("locales/ja/notify.ftl")),
+    ("ja", "pages.ftl", include_str!("locales/ja/pages.ftl")),
+];
+
+/// A language with a folder under `locales/` (only those are ever made).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Locale(&'static str);
 
 impl Locale {
+    pub const JA: Locale = Locale("ja");
+    pub const EN: Locale = Locale("en");
+    /// The language of last resort (a text missing in a language is taken from it).
+    pub const FALLBACK: Locale = Locale::EN;
+
     pub fn tag(self) -> &'static str {
-        match self {
-            Locale::Ja => "ja",
-            Locale::En => "en",
-        }
+        self.0
     }
 
+    /// Every available language, by tag.
+    pub fn all() -> impl Iterator<Item = Locale> {
+        CATALOG.languages.iter().map(|l| Locale(l.tag))
+    }
+
+    /// The available language matching `tag` (`ja-JP` → ja; `en_US` → en).
     pub fn parse(tag: &str) -> Option<Locale> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "ja" => Some(Locale::Ja),
-            "en" => Some(Locale::En),
-            _ => None,
-        }
+        negotiate(lang_id(tag).into_iter().collect())
     }
 
     /// First supported tag of a space-separated `ui_locales` value.
     pub fn from_ui_locales(v: &str) -> Option<Locale> {
-        v.split_whitespace().find_map(Locale::parse)
+        negotiate(v.split_whitespace().filter_map(lang_id).collect())
     }
 
-    /// Best supported language of an `Accept-Language` header, by q-value.
+    /// Best supported language of an `Accept-Language` header: by q-value (`q=0`
+    /// refuses a language), on a tie the earlier entry.
     pub fn from_accept_language(v: &str) -> Option<Locale> {
-        let mut best: Option<(f32, usize, Locale)> = None;
-        for (i, part) in v.split(',').enumerate() {
-            let mut it = part.split(';');
-            let tag = it.next().unwrap_or("").trim();
-            let q = it
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            if q <= 0.0 {
-                continue;
-            }
-            if let Some(l) = Locale::parse(tag) {
-                // Higher q wins; on a tie the earlier entry wins.
-                if best.is_none_or(|(bq, bi, _)| q > bq || (q == bq && i < bi)) {
-                    best = Some((q, i, l));
-                }
+        let mut ranked: Vec<(f32, LanguageIdentifier)> = v
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let tag = lang_id(it.next().unwrap_or(""))?;
+                let q = it
+                    .find_map(|p| {
+                        p.trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.parse::<f32>().ok())
+                    })
+                    .unwrap_or(1.0);
+                (q > 0.0).then_some((q, tag))
+            })
+            .collect();
+        // Stable: equal q-values keep the header's order.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        negotiate(ranked.into_iter().map(|(_, l)| l).collect())
+    }
+
+    /// Text of the message `key` (no variables) in this language, else in the fallback
+    /// language; empty when unknown there too.
+    pub fn t(self, key: &str) -> &'static str {
+        let id = fluent_id(key);
+        [self, Locale::FALLBACK]
+            .iter()
+            .find_map(|l| CATALOG.language(*l)?.plain.get(id.as_ref()))
+            .map_or("", String::as_str)
+    }
+
+    /// Text of the message `key` with its variables (`{ $name }`) set from `args`, in
+    /// this language else the fallback one; empty when unknown. A formatting error (say, a variable not given) is logged and
+    /// the text shown as Fluent renders it (`{$name}` in place of the value).
+    pub fn t_args(self, key: &str, args: &[(&str, &str)]) -> String {
+        match self.t_args_checked(key, args) {
+            Ok(s) => s,
+            Err((s, errors)) => {
+                tracing::warn!(locale = self.0, key, ?errors, "message formatting failed");
+                s
             }
         }
-        best.map(|(_, _, l)| l)
     }
 
-    /// Text for `key` in this language (empty when unknown).
-    pub fn t(self, key: &str) -> &'static str {
-        let (ja, en) = text(key);
-        match self {
-            Locale::Ja => ja,
-            Locale::En => en,
+    /// [`Locale::t_args`], with the errors.
+    pub(crate) fn t_args_checked(
+        self,
+        key: &str,
+        args: &[(&str, &str)],
+    ) -> Result<String, (String, Vec<FluentError>)> {
+        let id = fluent_id(key);
+        let found = [self, Locale::FALLBACK].iter().find_map(|l| {
+            let bundle = &CATALOG.language(*l)?.bundle;
+            Some((bundle, bundle.get_message(&id)?.value()?))
+        });
+        let Some((bundle, pattern)) = found else {
+            return Ok(String::new());
+        };
+        let mut fargs = FluentArgs::with_capacity(args.len());
+        for (k, v) in args {
+            fargs.set(*k, *v);
+        }
+        let mut errors = Vec::new();
+        let s = bundle
+            .format_pattern(pattern, Some(&fargs), &mut errors)
+            .into_owned();
+        if errors.is_empty() {
+            Ok(s)
+        } else {
+            Err((s, errors))
         }
     }
 }
@@ -76,114 +150,113 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// One message in both languages.
-#[derive(serde::Deserialize)]
-struct Text {
-    ja: String,
-    en: String,
-}
-
-/// Every page text by key, from `messages.toml` (compiled in, parsed once; a unit
-/// test parses it at build time of the tests).
-static MESSAGES: std::sync::LazyLock<HashMap<String, Text>> = std::sync::LazyLock::new(|| {
-    toml::from_str(include_str!("messages.toml")).expect("src/i18n/messages.toml is valid")
-});
-
-/// (Japanese, English) for `key`; empty for an unknown key.
-fn text(key: &str) -> (&'static str, &'static str) {
-    match MESSAGES.get(key) {
-        Some(t) => (t.ja.as_str(), t.en.as_str()),
-        None => ("", ""),
-    }
-}
-
 /// Localised description of an error code, if there is one.
 pub fn error_text(locale: Locale, code: &str) -> Option<&'static str> {
     let t = locale.t(&format!("error.{code}"));
     (!t.is_empty()).then_some(t)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_message_has_both_languages() {
-        assert!(MESSAGES.len() > 150, "{}", MESSAGES.len());
-        for (k, t) in MESSAGES.iter() {
-            assert!(!t.ja.trim().is_empty(), "{k} has no Japanese");
-            assert!(!t.en.trim().is_empty(), "{k} has no English");
-        }
-        assert_eq!(
-            Locale::En.t("login.failed"),
-            "The login ID or password is incorrect."
-        );
-        assert_eq!(Locale::Ja.t("no.such.key"), "");
-    }
-
-    #[test]
-    fn accept_language_by_quality() {
-        assert_eq!(
-            Locale::from_accept_language("en-US,en;q=0.9,ja;q=0.8"),
-            Some(Locale::En)
-        );
-        assert_eq!(
-            Locale::from_accept_language("fr, ja;q=0.5, en;q=0.4"),
-            Some(Locale::Ja)
-        );
-        assert_eq!(Locale::from_accept_language("de, fr"), None);
-        assert_eq!(
-            Locale::from_accept_language("ja;q=0, en;q=0.1"),
-            Some(Locale::En)
-        );
-    }
-
-    #[test]
-    fn ui_locales_first_supported() {
-        assert_eq!(Locale::from_ui_locales("fr-CA ja en"), Some(Locale::Ja));
-        assert_eq!(Locale::from_ui_locales("de"), None);
-    }
-
-    #[test]
-    fn every_key_has_both_languages() {
-        for key in [
-            "login.title",
-            "login.failed",
-            "error.csrf_failed",
-            "logout.done",
-        ] {
-            assert!(!Locale::Ja.t(key).is_empty() && !Locale::En.t(key).is_empty());
-            assert_ne!(Locale::Ja.t(key), Locale::En.t(key));
-        }
-    }
-
-    #[test]
-    fn every_key_used_by_the_mfa_pages_has_both_languages() {
-        let sources = [
-            include_str!("../http/templates_mfa.rs"),
-            include_str!("../authn/mfa/routes.rs"),
-            include_str!("../account/mfa.rs"),
-            include_str!("../account/reauth.rs"),
-        ];
-        let mut n = 0;
-        for src in sources {
-            for part in src.split('"').skip(1).step_by(2) {
-                let is_key = (part.starts_with("mfa.") || part.starts_with("reauth."))
-                    && part.len() > 5
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_');
-                if is_key {
-                    n += 1;
-                    assert!(!Locale::Ja.t(part).is_empty(), "{part} has no Japanese");
-                    assert!(!Locale::En.t(part).is_empty(), "{part} has no English");
-                }
-            }
-        }
-        assert!(n > 50, "found only {n} keys");
-        assert_eq!(
-            Locale::Ja.t("mfa.code_wrong"),
-            "コードが正しくないか、有効期限が切れています。次のコードが表示されるまで待ってから、もう一度お試しください。"
-        );
+/// The Fluent id of a message key: `login.title` → `login-title`.
+fn fluent_id(key: &str) -> Cow<'_, str> {
+    if key.contains('.') {
+        Cow::Owned(key.replace('.', "-"))
+    } else {
+        Cow::Borrowed(key)
     }
 }
+
+/// A language tag as asked for; a malformed one by its primary subtag (`ja-!!` → ja).
+fn lang_id(tag: &str) -> Option<LanguageIdentifier> {
+    let tag = tag.trim();
+    tag.parse().ok().or_else(|| {
+        tag.split(['-', '_'])
+            .next()
+            .filter(|p| !p.is_empty())?
+            .parse()
+            .ok()
+    })
+}
+
+/// The best available language for `requested` (best first), if any matches.
+fn negotiate(requested: Vec<LanguageIdentifier>) -> Option<Locale> {
+    let best = *negotiate_languages(
+        &requested,
+        &CATALOG.ids,
+        None,
+        NegotiationStrategy::Filtering,
+    )
+    .first()?;
+    let i = CATALOG.ids.iter().position(|id| id == best)?;
+    Some(Locale(CATALOG.languages[i].tag))
+}
+
+/// One language: its messages, and those without variables formatted once.
+struct Language {
+    tag: &'static str,
+    bundle: FluentBundle<FluentResource>,
+    plain: HashMap<String, String>,
+}
+
+struct Catalog {
+    /// By tag.
+    languages: Vec<Language>,
+    /// The languages' identifiers, in the same order (for negotiation).
+    ids: Vec<LanguageIdentifier>,
+}
+
+impl Catalog {
+    fn language(&self, l: Locale) -> Option<&Language> {
+        self.languages.iter().find(|x| x.tag == l.0)
+    }
+
+    /// Parses `files`; panics on a syntax error or an id defined twice in a language
+    /// (the unit tests load the compiled-in files, so that fails the tests first).
+    fn load(files: &[(&'static str, &str, &str)]) -> Catalog {
+        let mut tags: Vec<&'static str> = files.iter().map(|f| f.0).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        let mut languages = Vec::new();
+        let mut ids = Vec::new();
+        for tag in tags {
+            let id: LanguageIdentifier = tag
+                .parse()
+                .unwrap_or_else(|e| panic!("i18n/locales/{tag}: not a language tag: {e}"));
+            let mut bundle = FluentBundle::new_concurrent(vec![id.clone()]);
+            // No Unicode isolation marks around variables: plain-text e-mails and HTML
+            // carry the text as written.
+            bundle.set_use_isolating(false);
+            let mut message_ids = Vec::new();
+            for (_, name, text) in files.iter().filter(|f| f.0 == tag) {
+                let res = FluentResource::try_new(text.to_string()).unwrap_or_else(|(_, e)| {
+                    panic!("i18n/locales/{tag}/{name}: Fluent syntax errors: {e:?}")
+                });
+                message_ids.extend(res.entries().filter_map(|e| match e {
+                    Entry::Message(m) => Some(m.id.name.to_string()),
+                    _ => None,
+                }));
+                if let Err(e) = bundle.add_resource(res) {
+                    panic!("i18n/locales/{tag}/{name}: {e:?}");
+                }
+            }
+            let mut plain = HashMap::new();
+            for msg_id in message_ids {
+                let Some(pattern) = bundle.get_message(&msg_id).and_then(|m| m.value()) else {
+                    continue;
+                };
+                let mut errors = Vec::new();
+                let s = bundle.format_pattern(pattern, None, &mut errors);
+                if errors.is_empty() {
+                    plain.insert(msg_id, s.into_owned());
+                }
+            }
+            languages.push(Language { tag, bundle, plain });
+            ids.push(id);
+        }
+        Catalog { languages, ids }
+    }
+}
+
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| Catalog::load(FILES));
+
+#[cfg(test)]
+mod tests;

@@ -40,7 +40,7 @@ pub struct Recipient {
     pub user_id: Option<Uuid>,
     pub email: String,
     pub display_name: String,
-    /// `ja` or `en` (a tag like `ja-JP` is fine); else `ui.default_locale`.
+    /// A language of `src/i18n/locales/` (a tag like `ja-JP` is fine); else `ui.default_locale`.
     pub locale: Option<String>,
 }
 
@@ -55,7 +55,8 @@ impl Recipient {
     }
 }
 
-/// What to tell the recipient. Each variant has a Japanese and an English template.
+/// What to tell the recipient. Each variant has a subject and a body in every language
+/// (`notify-<kind>-subject`, `notify-<kind>-body` in `src/i18n/locales/*/notify.ftl`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// Account created without a password: set one at `link`.
@@ -135,7 +136,7 @@ pub fn locale_for(cfg: &Config, to: &Recipient) -> Locale {
         .as_deref()
         .and_then(Locale::parse)
         .or_else(|| Locale::parse(&cfg.ui.default_locale))
-        .unwrap_or(Locale::En)
+        .unwrap_or(Locale::FALLBACK)
 }
 
 /// Renders `msg` for `to`, queues it and wakes the worker. Returns the outbox id.
@@ -300,10 +301,10 @@ mod tests {
             display_name: "A".into(),
             locale: None,
         };
-        assert_eq!(locale_for(&cfg, &to), Locale::Ja);
+        assert_eq!(locale_for(&cfg, &to), Locale::JA);
         to.locale = Some("en-US".into());
-        assert_eq!(locale_for(&cfg, &to), Locale::En);
+        assert_eq!(locale_for(&cfg, &to), Locale::EN);
         to.locale = Some("fr".into());
-        assert_eq!(locale_for(&cfg, &to), Locale::Ja);
+        assert_eq!(locale_for(&cfg, &to), Locale::JA);
     }
 }

@@ -20,7 +20,7 @@ pub struct OutboxMessage {
     pub to_address: String,
     /// Display name for the `To:` header (may be empty).
     pub to_name: String,
-    /// `ja` or `en`: the language it was rendered in.
+    /// The language it was rendered in (`ja`, `en`: a folder of `src/i18n/locales/`).
     pub locale: String,
     /// Template name, e.g. `invitation`.
     pub kind: String,

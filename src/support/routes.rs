@@ -224,7 +224,7 @@ async fn create(
         h1 { (locale.t("support.redeem_title")) }
         p { code #support-link { (issued.link) } }
         p { (locale.t("support.until")) ": " (issued.expires_at.format("%Y-%m-%d %H:%M UTC")) }
-        p { a href="/account/support-grants" { "←" } }
+        p { a href="/account/support-grants" { (locale.t("support.back")) } }
     };
     Ok(HttpResponse::Created()
         .content_type("text/html; charset=utf-8")
@@ -259,7 +259,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpRes
         h1 { (locale.t("support.redeem_title")) }
         form method="post" action="/account/support-grants" {
             input type="hidden" name="csrf_token" value=(token.token);
-            label for="target" { "URL" }
+            label for="target" { (locale.t("support.target")) }
             input #target type="url" name="target";
             label { input type="checkbox" name="readonly" value="on"; " " (locale.t("support.readonly")) }
             button type="submit" { (locale.t("support.submit")) }
@@ -276,7 +276,7 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpRes
                             @if v.state == "active" || v.state == "used" {
                                 form method="post" action={ "/account/support-grants/" (v.id) "/revoke" } {
                                     input type="hidden" name="csrf_token" value=(token.token);
-                                    button type="submit" { "Revoke" }
+                                    button type="submit" { (locale.t("support.revoke")) }
                                 }
                             }
                         }

@@ -448,3 +448,24 @@ async fn admin_console_every_action() {
     b.look("non-admin refused", &[403]).await;
     b.close().await;
 }
+
+/// The accessibility check finds what it should: a page with an unlabelled field and an
+/// image without text fails it (so the clean result on Monban's pages means something).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accessibility_check_catches_violations() {
+    let Some(b) = Browser::start("axe").await else {
+        return;
+    };
+    b.goto("data:text/html,<!doctype html><html><head><title>t</title></head><body><main><input type=text><img src=x.png></main></body></html>")
+        .await;
+    let problems = b.accessibility_problems("bad page").await;
+    if !crate::browser::harness::axe_installed() {
+        return;
+    }
+    assert!(problems.iter().any(|p| p.contains("label")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("image-alt")),
+        "{problems:?}"
+    );
+    b.close().await;
+}

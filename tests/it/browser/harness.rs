@@ -47,6 +47,36 @@ pub fn browser_available(case: &str) -> bool {
     false
 }
 
+/// Is axe-core installed (tests/browser-tools)?
+pub fn axe_installed() -> bool {
+    axe_source().is_some()
+}
+
+/// axe-core's browser build, read once (None, with a note, when not installed
+/// outside CI).
+fn axe_source() -> Option<&'static str> {
+    static AXE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    AXE.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser-tools/node_modules/axe-core/axe.min.js");
+        match std::fs::read_to_string(&path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let msg = format!(
+                    "browser suite: {} not readable ({e}); `npm ci` in tests/browser-tools installs it",
+                    path.display()
+                );
+                if std::env::var_os("CI").is_some() {
+                    panic!("{msg}");
+                }
+                eprintln!("{msg}: accessibility checks skipped");
+                None
+            }
+        }
+    })
+    .as_deref()
+}
+
 /// `target/` of this build (the test binary runs from `target/debug/deps/`), so
 /// `CARGO_TARGET_DIR` is honoured.
 pub fn target_dir() -> PathBuf {
@@ -253,6 +283,7 @@ impl Browser {
     /// page itself is expected to have (Chromium logs "Failed to load resource: … 401"
     /// for a page answered with 401, e.g. a wrong password).
     pub async fn look(&self, what: &str, allowed_statuses: &[u16]) {
+        self.accessible(what).await;
         let shot = self.screenshot().await;
         let url = self.url().await;
         let problems: Vec<String> = self
@@ -278,6 +309,50 @@ impl Browser {
             problems.join("\n"),
             self.body_text().await
         );
+    }
+
+    /// Runs axe-core (npm, `tests/browser-tools`, installed by `test.sh`) on the page:
+    /// no serious or critical WCAG 2.1 A/AA violation. Skipped with a note when axe-core
+    /// is not installed, except under `CI`.
+    pub async fn accessible(&self, what: &str) {
+        let problems = self.accessibility_problems(what).await;
+        assert!(
+            problems.is_empty(),
+            "{what}: accessibility violations on {}:\n{}",
+            self.url().await,
+            problems.join("\n")
+        );
+    }
+
+    /// The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page.
+    pub async fn accessibility_problems(&self, what: &str) -> Vec<String> {
+        let Some(axe) = axe_source() else {
+            return Vec::new();
+        };
+        self.c
+            .execute(axe, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{what}: axe-core did not load: {e}"));
+        let found = self
+            .c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', ')}`)))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: axe-core did not run: {e}"));
+        match found {
+            Value::Array(a) => a
+                .iter()
+                .map(|v| v.as_str().unwrap_or("?").to_string())
+                .collect(),
+            other => vec![format!("unexpected axe answer {other}")],
+        }
     }
 
     pub async fn goto(&self, url: &str) {
