@@ -84,7 +84,7 @@ async fn page(
         @if let Some((e, _)) = failed { p.error role="alert" { (error_text(l, e)) } }
         section aria-labelledby="clients-h" {
             h2 #clients-h { (l.t("console.apps.clients")) }
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr {
                     th scope="col" { (l.t("console.members.name")) }
                     th scope="col" { "client_id" }
@@ -128,7 +128,7 @@ async fn page(
         }
         section aria-labelledby="sps-h" {
             h2 #sps-h { (l.t("console.apps.sps")) }
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr {
                     th scope="col" { (l.t("console.members.name")) }
                     th scope="col" { "entityID" }

@@ -127,7 +127,7 @@ async fn list(
         }
         @if let Some(p) = &page_data {
             p { a #audit-export href=(f.href("/admin/audit/export", &[])) download { (l.t("console.audit.export")) } }
-            div.table-wrap { table.audit {
+            div.table-wrap tabindex="0" { table.audit {
                 thead { tr {
                     th scope="col" { (l.t("console.member.time")) }
                     th scope="col" { (l.t("console.audit.action")) }

@@ -142,7 +142,9 @@ async fn member_page(
                     dt { (l.t("console.member.last_access")) }
                     dd #last-access {
                         @if let Some(a) = &security.last_access {
-                            (ops::when(a.at)) " · " (env_label(&a.environment)) " · " (a.ip.as_deref().unwrap_or("—"))
+                            (ops::when(a.at))
+                            @if let Some(env) = a.environment.short() { " · " (env) }
+                            @if let Some(ip) = &a.ip { " · " (ip) }
                             @if let Some(cl) = &a.client { " · " (cl) }
                         } @else { (l.t("console.never")) }
                     }
@@ -218,7 +220,7 @@ async fn member_page(
                         p.hint { (l.t("console.member.history_since")) " " (ops::when(h.since)) }
                         (sessions_table(l, &page, id, &h.sessions, can("disconnect-session")))
                         h3 { (l.t("console.member.sign_ins")) }
-                        div.table-wrap { table {
+                        div.table-wrap tabindex="0" { table {
                             thead { tr {
                                 th scope="col" { (l.t("console.member.time")) }
                                 th scope="col" { (l.t("console.member.result")) }
@@ -235,7 +237,7 @@ async fn member_page(
                 }
                 section aria-labelledby="devices-h" {
                     h2 #devices-h { (l.t("console.member.devices")) }
-                    div.table-wrap { table {
+                    div.table-wrap tabindex="0" { table {
                         thead { tr {
                             th scope="col" { (l.t("console.member.environment")) }
                             th scope="col" { (l.t("console.member.first_seen")) }
@@ -255,7 +257,7 @@ async fn member_page(
                     h2 #grants-h { (l.t("console.member.grants")) }
                     @if grants.is_empty() { p { "—" } }
                     @else {
-                        div.table-wrap { table {
+                        div.table-wrap tabindex="0" { table {
                             thead { tr {
                                 th scope="col" { (l.t("console.member.grant_state")) }
                                 th scope="col" { (l.t("console.member.created")) }
@@ -311,7 +313,7 @@ fn sessions_table(
     html! {
         @if rows.is_empty() { p { (l.t("console.member.no_sessions")) } }
         @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr {
                     th scope="col" { (l.t("account.session_started")) }
                     th scope="col" { (l.t("console.member.last_seen")) }

@@ -166,7 +166,7 @@ async fn list(
         @if let Some(r) = &result {
             form method="post" action="/admin/members/bulk-request-password-change" {
                 (page.token())
-                div.table-wrap {
+                div.table-wrap tabindex="0" {
                     table.members {
                         caption.visually-hidden { (l.t("console.members.title")) }
                         thead { tr {

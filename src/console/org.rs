@@ -48,7 +48,7 @@ async fn blocks(
         }
         @if users.is_empty() { p { (l.t("console.blocks.none")) } }
         @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr {
                     th scope="col" { (l.t("console.members.name")) }
                     th scope="col" { (l.t("console.members.email_or_id")) }
@@ -158,7 +158,7 @@ async fn support(
             h2 #requests-h { (l.t("console.support.requests")) }
             @if request_rows.is_empty() { p { (l.t("console.support.none")) } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" { table {
                     thead { tr {
                         th scope="col" { (l.t("console.support.engineer")) }
                         th scope="col" { (l.t("console.support.user")) }
@@ -184,7 +184,7 @@ async fn support(
             h2 #devices-h { (l.t("console.support.devices")) }
             @if device_rows.is_empty() { p { (l.t("console.support.none")) } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" { table {
                     thead { tr {
                         th scope="col" { (l.t("console.support.app")) }
                         th scope="col" { (l.t("console.support.user")) }
@@ -210,7 +210,7 @@ async fn support(
             h2 #grants-h { (l.t("console.support.grants")) }
             @if grant_rows.is_empty() { p { (l.t("console.support.none")) } }
             @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" { table {
                     thead { tr {
                         th scope="col" { (l.t("console.support.user")) }
                         th scope="col" { (l.t("console.member.grant_state")) }
@@ -302,7 +302,7 @@ fn policy_page(
                 label for="lock_duration_secs" { (l.t("console.policy.lock_duration")) }
                 input #lock_duration_secs type="number" name="lock_duration_secs" min="1" value=(p.lockout.lock_duration_secs) required;
                 label for="backoff_multiplier" { (l.t("console.policy.backoff")) }
-                input #backoff_multiplier type="number" name="backoff_multiplier" min="1" value=(p.lockout.backoff_multiplier) required;
+                input #backoff_multiplier type="number" name="backoff_multiplier" min="1" max="100" value=(p.lockout.backoff_multiplier) required;
                 label for="max_lock_duration_secs" { (l.t("console.policy.max_lock")) }
                 input #max_lock_duration_secs type="number" name="max_lock_duration_secs" min="1" value=(p.lockout.max_lock_duration_secs) required;
                 label.check { input type="checkbox" name="permanent" value="1" checked[p.lockout.permanent]; " " (l.t("console.policy.permanent")) }
@@ -346,14 +346,15 @@ async fn policy_save(
         p.mfa_grace_period_days = num(&f, "mfa_grace_period_days")?;
         Ok(p)
     })();
-    let result = match parsed {
-        Ok(p) => ops::put_policy(&state, &c.ctx, &p).await.map(|_| p),
-        Err(e) => Err(e),
+    // Refused: the form again with the reason and what was typed.
+    let p = match parsed {
+        Ok(p) => p,
+        Err(e) => return policy_page(&req, &c, &state, &current, None, Some(&e)),
     };
-    match result {
+    match ops::put_policy(&state, &c.ctx, &p).await {
         Ok(_) => Ok(done("/admin/policy", "policy_saved")),
         Err(e) if e.kind == crate::error::Kind::BadRequest => {
-            policy_page(&req, &c, &state, &current, None, Some(&e))
+            policy_page(&req, &c, &state, &p, None, Some(&e))
         }
         Err(e) => Err(e),
     }

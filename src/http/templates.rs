@@ -296,11 +296,13 @@ form.filters .field { display: grid; gap: .2rem; }
 select { font: inherit; padding: .5rem; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; align-items: start; }
 form.action { margin: .25rem 0; display: inline-grid; }
+main:has(.console) form > button { justify-self: start; }
 td form.action { margin: 0; }
 td form.action button { padding: .25rem .5rem; font-size: .85rem; }
 button.danger { border: 1px solid #b00020; color: #b00020; background: transparent; border-radius: 4px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
 dl.facts dd { margin: 0; }
+@media (max-width: 40rem) { dl.facts { grid-template-columns: 1fr; gap: 0; } dl.facts dd { margin-bottom: .5rem; } }
 fieldset { display: grid; gap: .4rem; border: 1px solid #8884; }
 label.check { display: flex; gap: .4rem; align-items: center; }
 nav.pages { display: flex; gap: 1rem; margin: 1rem 0; }

@@ -469,3 +469,245 @@ async fn accessibility_check_catches_violations() {
     );
     b.close().await;
 }
+
+/// Apps (register a client and see its secret once, rotate it after a step-up,
+/// disable it; register and disable a SAML SP from its metadata), the policy form,
+/// and a device sign-in waiting for an admin's approval — in Chromium, each checked
+/// through the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_console_apps_policy_and_devices() {
+    let Some(b) = Browser::start("console-apps").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let http = app.client();
+    let (admin, auth, _) = mfa_support::enrolled_user(&app, &http, "admin@example.com").await;
+    app.state
+        .store
+        .update_user_profile(admin.id, None, None, Some("admin"), app.clock.now())
+        .await
+        .unwrap();
+    let api = app.admin().await;
+    admin_signs_in(&b, &app, &auth).await;
+
+    // Register a confidential client: its secret is shown once, and works.
+    b.goto(&app.url("/admin/apps")).await;
+    b.wait_path("apps", "/admin/apps").await;
+    b.look("apps", &[]).await;
+    b.type_into("#client-name", "Wiki").await;
+    b.type_into("#redirect-uris", "https://wiki.example.com/cb")
+        .await;
+    press(&b, "", "register-client").await;
+    let client_id = b.text("#client-id").await;
+    let secret = b.text("#client-secret").await;
+    assert!(secret.len() >= 32, "{secret}");
+    b.look("client registered", &[]).await;
+    let (s, c) = api.get(&format!("/clients/{client_id}")).await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["redirect_uris"][0], "https://wiki.example.com/cb");
+    let basic = |secret: &str| {
+        reqwest::Client::new()
+            .post(app.url("/token"))
+            .basic_auth(&client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+    };
+    // (a web client may not use client_credentials, but a wrong secret is told apart)
+    let good = basic(&secret).send().await.unwrap().status();
+    assert_ne!(good, 401, "the shown secret authenticates");
+
+    // A bad registration comes back with the reason and what was typed.
+    b.type_into("#client-name", "Broken").await;
+    b.type_into("#redirect-uris", "not a url").await;
+    press(&b, "", "register-client").await;
+    assert!(b.has("p.error").await, "{}", b.body_text().await);
+    assert_eq!(
+        b.find("#client-name")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Broken")
+    );
+    b.look("bad registration", &[400]).await;
+
+    // Rotate the secret, ten minutes on: the password first.
+    app.clock.advance(Duration::minutes(10));
+    b.goto(&app.url("/admin/apps")).await;
+    b.wait_path("apps", "/admin/apps").await;
+    press(&b, "", "rotate-secret").await;
+    answer_step_up(&b).await;
+    let rotated = b.text("#client-secret").await;
+    assert_ne!(rotated, secret);
+    assert_eq!(
+        basic(&secret).send().await.unwrap().status(),
+        401,
+        "the old secret is gone"
+    );
+
+    // Disable it.
+    b.goto(&app.url("/admin/apps")).await;
+    b.wait_path("apps", "/admin/apps").await;
+    press(&b, "", "disable-client").await;
+    expect_done(&b, "client-disabled").await;
+    let (s, _) = api.get(&format!("/clients/{client_id}")).await;
+    assert_eq!(s, 404);
+
+    // A SAML SP from its metadata, then disabled.
+    let sp = crate::common::saml::TestSp::new("sp-console");
+    b.type_into("#sp-name", "Payroll").await;
+    b.type_into("#sp-metadata", &sp.metadata(false, "redirect"))
+        .await;
+    press(&b, "", "register-sp").await;
+    expect_done(&b, "sp-registered").await;
+    let (_, sps) = api.get("/saml/service-providers").await;
+    assert!(
+        sps.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["entity_id"] == sp.entity_id.as_str()),
+        "{sps}"
+    );
+    b.look("sp registered", &[]).await;
+    press(&b, "", "disable-sp").await;
+    expect_done(&b, "sp-disabled").await;
+    let (_, sps) = api.get("/saml/service-providers").await;
+    assert!(sps.as_array().unwrap().is_empty(), "{sps}");
+
+    // The policy: stricter lockout and MFA for everyone.
+    b.goto(&app.url("/admin/policy")).await;
+    b.wait_path("policy", "/admin/policy").await;
+    b.look("policy", &[]).await;
+    b.type_into("#max_failures", "7").await;
+    b.click("input[name='mfa_required']").await;
+    press(&b, "", "save-policy").await;
+    expect_done(&b, "policy-saved").await;
+    let (_, p) = api.get("/policy").await;
+    assert_eq!(p["lockout"]["max_failures"], 7);
+    assert_eq!(p["mfa_required"], true);
+    // Nonsense is refused with the reason, nothing saved.
+    // (the browser checks the ranges it knows; the longest lock shorter than the
+    // first is the server's to refuse)
+    b.type_into("#max_lock_duration_secs", "1").await;
+    press(&b, "", "save-policy").await;
+    assert!(b.has("p.error").await, "{}", b.body_text().await);
+    assert_eq!(
+        b.find("#max_lock_duration_secs")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1"),
+        "what was typed is kept"
+    );
+    b.look("policy refused", &[400]).await;
+    let (_, p) = api.get("/policy").await;
+    assert_eq!(p["lockout"]["max_failures"], 7);
+    assert_ne!(p["lockout"]["max_lock_duration_secs"], 1);
+
+    // A device sign-in the user approved waits for the admin: approve it here.
+    let (s, c) = api
+        .post(
+            "/clients",
+            serde_json::json!({ "name": "Viewer", "kind": "public", "requires_admin_approval": true, "scope": "openid" }),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let viewer = c["client_id"].as_str().unwrap().to_string();
+    let mut pending = Vec::new();
+    for _ in 0..2 {
+        let r: Value = reqwest::Client::new()
+            .post(app.url("/device_authorization"))
+            .form(&[("client_id", viewer.as_str()), ("scope", "openid")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let user_code = r["user_code"].as_str().unwrap().to_string();
+        // The admin approves as the user at /device (in their own HTTP browser).
+        let token = app.csrf(&http, "/device").await;
+        let page = http
+            .post(app.url("/device"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("user_code", user_code.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = crate::common::extract_csrf(&page).unwrap();
+        let r = http
+            .post(app.url("/device/decision"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("user_code", user_code.as_str()),
+                ("decision", "approve"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success() || r.status().is_redirection(),
+            "{}",
+            r.status()
+        );
+        pending.push(user_code);
+    }
+    let (_, list) = api.get("/device-requests?status=awaiting_admin").await;
+    let ids: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{list}");
+    b.goto(&app.url("/admin/support")).await;
+    b.wait_path("support", "/admin/support").await;
+    b.look("device approvals", &[]).await;
+    press(&b, &format!("tr[data-device='{}']", ids[0]), "approve").await;
+    expect_done(&b, "approve").await;
+    press(&b, &format!("tr[data-device='{}']", ids[1]), "deny").await;
+    expect_done(&b, "deny").await;
+    let (_, list) = api.get("/device-requests").await;
+    let status = |id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .map(|d| d["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status(&ids[0]), "approved");
+    assert_eq!(status(&ids[1]), "denied");
+    b.look("device decided", &[]).await;
+
+    // The console on a phone-sized window stays usable (menu wraps, tables scroll).
+    b.c.set_window_size(390, 844).await.unwrap();
+    b.goto(&app.url("/admin/members")).await;
+    b.wait_path("members on a phone", "/admin/members").await;
+    let overflow =
+        b.c.execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        Value::Bool(true),
+        "no sideways scrolling of the page"
+    );
+    b.look("members on a phone", &[]).await;
+    b.goto(&app.url(&format!("/admin/members/{}", admin.id)))
+        .await;
+    b.wait_path("member on a phone", &format!("/admin/members/{}", admin.id))
+        .await;
+    b.look("member on a phone", &[]).await;
+    b.close().await;
+}

@@ -173,3 +173,4 @@ console-done-client_registered = The client was registered.
 console-done-client_disabled = The client was disabled.
 console-done-sp_registered = The service provider was registered.
 console-done-sp_disabled = The service provider was disabled.
+error-invalid_policy = The policy was not saved: a value is out of range.

@@ -173,3 +173,4 @@ console-done-client_registered = クライアントを登録しました。
 console-done-client_disabled = クライアントを無効にしました。
 console-done-sp_registered = サービスプロバイダーを登録しました。
 console-done-sp_disabled = サービスプロバイダーを無効にしました。
+error-invalid_policy = ポリシーは保存されませんでした。範囲外の値があります。
