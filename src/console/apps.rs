@@ -16,14 +16,13 @@ use crate::error::{AppError, AppResult, Kind};
 use crate::http::{csrf, state::AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/apps", web::get().to(list))
-        .route("/admin/apps/clients", web::post().to(create_client))
-        .route(
-            "/admin/apps/clients/{id}/{action}",
-            web::post().to(client_action),
+    cfg.service(web::resource("/admin/apps").route(web::get().to(list)))
+        .service(web::resource("/admin/apps/clients").route(web::post().to(create_client)))
+        .service(
+            web::resource("/admin/apps/clients/{id}/{action}").route(web::post().to(client_action)),
         )
-        .route("/admin/apps/saml", web::post().to(create_sp))
-        .route("/admin/apps/saml/disable", web::post().to(disable_sp));
+        .service(web::resource("/admin/apps/saml").route(web::post().to(create_sp)))
+        .service(web::resource("/admin/apps/saml/disable").route(web::post().to(disable_sp)));
 }
 
 #[derive(Deserialize)]

@@ -14,8 +14,8 @@ use crate::error::{AppError, AppResult};
 use crate::http::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/audit", web::get().to(list))
-        .route("/admin/audit/export", web::get().to(export));
+    cfg.service(web::resource("/admin/audit").route(web::get().to(list)))
+        .service(web::resource("/admin/audit/export").route(web::get().to(export)));
 }
 
 /// Rows at most in one export.

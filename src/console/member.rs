@@ -20,8 +20,8 @@ use crate::i18n::Locale;
 use crate::users::actions::{self, scope};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/members/{id}", web::get().to(show))
-        .route("/admin/members/{id}/{action}", web::post().to(act));
+    cfg.service(web::resource("/admin/members/{id}").route(web::get().to(show)))
+        .service(web::resource("/admin/members/{id}/{action}").route(web::post().to(act)));
 }
 
 /// Every action of the member page: its name (the form's `data-action` and the last

@@ -17,10 +17,11 @@ use crate::i18n::Locale;
 use crate::users::actions::scope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/members", web::get().to(list)).route(
-        "/admin/members/bulk-request-password-change",
-        web::post().to(bulk),
-    );
+    cfg.service(web::resource("/admin/members").route(web::get().to(list)))
+        .service(
+            web::resource("/admin/members/bulk-request-password-change")
+                .route(web::post().to(bulk)),
+        );
 }
 
 /// The list's query: what the filter form sends (empty fields mean "any").

@@ -37,8 +37,8 @@ use crate::store::{Session, User};
 use crate::users::actions::{scope, AdminCtx};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(to_home))
-        .route("/admin/", web::get().to(home))
+    cfg.service(web::resource("/admin").route(web::get().to(to_home)))
+        .service(web::resource("/admin/").route(web::get().to(home)))
         .configure(members::routes)
         .configure(member::routes)
         .configure(audit::routes)

@@ -15,15 +15,18 @@ use crate::error::{AppError, AppResult};
 use crate::http::{csrf, state::AppState};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/app-blocks", web::get().to(blocks))
-        .route("/admin/app-blocks/export", web::get().to(blocks_export))
-        .route("/admin/support", web::get().to(support))
-        .route(
-            "/admin/support/{kind}/{id}/{decision}",
-            web::post().to(support_decide),
+    cfg.service(web::resource("/admin/app-blocks").route(web::get().to(blocks)))
+        .service(web::resource("/admin/app-blocks/export").route(web::get().to(blocks_export)))
+        .service(web::resource("/admin/support").route(web::get().to(support)))
+        .service(
+            web::resource("/admin/support/{kind}/{id}/{decision}")
+                .route(web::post().to(support_decide)),
         )
-        .route("/admin/policy", web::get().to(policy))
-        .route("/admin/policy", web::post().to(policy_save));
+        .service(
+            web::resource("/admin/policy")
+                .route(web::get().to(policy))
+                .route(web::post().to(policy_save)),
+        );
 }
 
 #[derive(Deserialize)]

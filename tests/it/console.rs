@@ -418,4 +418,133 @@ on_both_backends!(
     auditor_reads_only,
     support_session_refused,
     bulk_and_api_agree,
+    support_screen_revokes_grants,
 );
+
+/// Every console route (read from the router, so a new one cannot be forgotten), with
+/// every method it answers: a signed-out browser is sent to sign in (pages) or refused
+/// (forms), a signed-in member without an admin role gets 403 — before any id, form or
+/// query is looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_route_refuses_non_admins_and_the_signed_out() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let member = app.create_user("member@example.com", PW).await;
+    let mc = app.client();
+    assert_eq!(app.login(&mc, "member@example.com", PW).await.status(), 303);
+    let token = app.csrf(&mc, "/account").await;
+    let anon = app.client();
+    let console: Vec<String> = crate::support::registered_patterns()
+        .await
+        .into_iter()
+        .filter(|p| p.starts_with("/admin/") && !p.starts_with("/admin/v1"))
+        .collect();
+    assert!(console.len() >= 15, "{console:?}");
+    let mut checked = 0;
+    for pattern in &console {
+        let path = pattern
+            .replace("{id}", &member.id.to_string())
+            .replace("{action}", "suspend")
+            .replace("{kind}", "requests")
+            .replace("{decision}", "approve");
+        for method in ["GET", "POST"] {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let form = [("csrf_token", token.as_str()), ("user_id", "x")];
+            let r = mc
+                .request(m.clone(), app.url(&path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            if r.status() == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "member: {method} {path}");
+            let r = anon
+                .request(m, app.url(&path))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            if method == "GET" {
+                assert_eq!(
+                    r.status(),
+                    StatusCode::SEE_OTHER,
+                    "signed out: {method} {path}"
+                );
+                assert!(location(&r).starts_with("/login?return_to="), "{path}");
+            } else {
+                // A form post from a signed-out browser: sent to sign in, nothing done.
+                assert!(
+                    r.status() == StatusCode::SEE_OTHER || r.status() == StatusCode::FORBIDDEN,
+                    "signed out: {method} {path}: {}",
+                    r.status()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "{checked}");
+    assert_eq!(
+        app.state.store.get_user(member.id).await.unwrap().status,
+        "active"
+    );
+    app.stop().await;
+}
+
+/// The support screen revokes a grant of any member; the engineer's session under it
+/// ends at once.
+async fn support_screen_revokes_grants(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (ac, _, _) = admin_browser(&app, "admin@example.com").await;
+    let user = app.create_user("customer@example.com", PW).await;
+    let uc = app.client();
+    app.login(&uc, "customer@example.com", PW).await;
+    let token = app.csrf(&uc, "/account/support-grants").await;
+    let r = uc
+        .post(app.url("/account/support-grants"))
+        .header("accept", "application/json")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let g: serde_json::Value = r.json().await.unwrap();
+    let grant = g["id"].as_str().unwrap().to_string();
+    let (s, _, html) = get(&app, &ac, "/admin/support").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&format!("data-grant=\"{grant}\"")), "{html}");
+    let r = post(
+        &app,
+        &ac,
+        "/admin/support",
+        &format!("/admin/support/grants/{grant}/revoke-grant"),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let grants = app.state.store.list_grants(user.id).await.unwrap();
+    assert!(grants[0].revoked_at.is_some());
+    let events = mfa_support::audit_actions(&app, user.id).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "support_grant.revoked" && e.actor_kind == "admin"),
+        "{events:?}"
+    );
+    // An unknown grant: 404, nothing else touched.
+    let r = post(
+        &app,
+        &ac,
+        "/admin/policy",
+        &format!(
+            "/admin/support/grants/{}/revoke-grant",
+            uuid::Uuid::new_v4()
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}

@@ -994,12 +994,6 @@ const ROUTES: &[(&str, &str, Support)] = {
             "/admin/members/bulk-request-password-change",
             Refused,
         ),
-        // (a GET there is the member page route, with a malformed id)
-        (
-            "GET",
-            "/admin/members/bulk-request-password-change",
-            Refused,
-        ),
         ("GET", "/admin/members/{id}", Refused),
         ("POST", "/admin/members/{id}/{action}", Refused),
         ("GET", "/admin/audit", Refused),
@@ -1074,7 +1068,7 @@ const ROUTES: &[(&str, &str, Support)] = {
 
 /// Every path pattern registered in the application, read from actix's resource map
 /// (the tree the router matches against), scopes joined with their resources.
-async fn registered_patterns() -> std::collections::BTreeSet<String> {
+pub(crate) async fn registered_patterns() -> std::collections::BTreeSet<String> {
     let svc =
         actix_web::test::init_service(actix_web::App::new().configure(monban::app::routes)).await;
     let res = actix_web::test::call_service(
