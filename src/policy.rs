@@ -8,6 +8,9 @@ use utoipa::ToSchema;
 use crate::core::Core;
 use crate::error::{AppError, AppResult};
 
+/// The longest lock a policy may set: ten years.
+pub const MAX_LOCK_SECS: i64 = 10 * 365 * 24 * 3600;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LockoutPolicy {
@@ -58,8 +61,17 @@ impl OrgPolicy {
         if l.max_failures > 1000 {
             return bad("lockout.max_failures", "must be at most 1000");
         }
-        if l.lock_duration_secs <= 0 {
-            return bad("lockout.lock_duration_secs", "must be positive");
+        if l.lock_duration_secs <= 0 || l.lock_duration_secs > MAX_LOCK_SECS {
+            return bad(
+                "lockout.lock_duration_secs",
+                "must be 1..=315360000 (ten years)",
+            );
+        }
+        if l.max_lock_duration_secs > MAX_LOCK_SECS {
+            return bad(
+                "lockout.max_lock_duration_secs",
+                "must be at most 315360000 (ten years)",
+            );
         }
         if l.backoff_multiplier == 0 || l.backoff_multiplier > 100 {
             return bad("lockout.backoff_multiplier", "must be 1..=100");

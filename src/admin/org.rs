@@ -60,8 +60,12 @@ pub async fn app_blocks(
 
 /// A file as an attachment.
 pub fn download(file: ops::Export) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(file.content_type)
+    let mut res = HttpResponse::Ok();
+    // Account data: no cache may keep it (the console's downloads too, not only the API's).
+    for h in super::NO_STORE {
+        res.insert_header(h);
+    }
+    res.content_type(file.content_type)
         .insert_header((
             "content-disposition",
             format!("attachment; filename=\"{}\"", file.filename),

@@ -185,6 +185,10 @@ pub(crate) async fn register_failure(state: &Core, user: &User) -> AppResult<&'s
 /// while the account was already locked lasts longer (the next backoff step), or is
 /// permanent when the policy now says so. Audited; the user is told by e-mail of a new
 /// lock (and of one that became permanent).
+/// The longest lock arithmetic ever meets (ten years; the policy is capped there too),
+/// so a time far in the future can never overflow.
+const MAX_LOCK_SECS: i64 = crate::policy::MAX_LOCK_SECS;
+
 async fn lock_if_due(
     state: &Core,
     user: &User,
@@ -203,7 +207,8 @@ async fn lock_if_due(
         let secs = policy
             .lock_duration_secs
             .saturating_mul(factor)
-            .min(policy.max_lock_duration_secs);
+            .min(policy.max_lock_duration_secs)
+            .clamp(1, MAX_LOCK_SECS);
         now + Duration::seconds(secs)
     });
     let Some(until) = state

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{done, error_text, notice, step_up, Console, Page};
+use super::{done, error_text, notice, step_up, table, Col, Console, Page};
 use crate::admin::ops::apps;
 use crate::clients::saml::SpSettings;
 use crate::clients::NewClient;
@@ -83,15 +83,7 @@ async fn page(
         @if let Some((e, _)) = failed { p.error role="alert" { (error_text(l, e)) } }
         section aria-labelledby="clients-h" {
             h2 #clients-h { (l.t("console.apps.clients")) }
-            div.table-wrap tabindex="0" { table {
-                thead { tr {
-                    th scope="col" { (l.t("console.members.name")) }
-                    th scope="col" { "client_id" }
-                    th scope="col" { (l.t("console.apps.kind")) }
-                    th scope="col" { (l.t("console.apps.redirect_uris")) }
-                    th scope="col" { span.visually-hidden { (l.t("console.actions")) } }
-                } }
-                tbody {
+            (table("", &[Col::Text(l.t("console.members.name")), Col::Text("client_id"), Col::Text(l.t("console.apps.kind")), Col::Text(l.t("console.apps.redirect_uris")), Col::Hidden(l.t("console.actions"))], html! {
                     @for cl in &clients {
                         @let base = format!("/admin/apps/clients/{}", urlencode(&cl.client_id));
                         tr {
@@ -107,8 +99,7 @@ async fn page(
                             }
                         }
                     }
-                }
-            } }
+                }))
             h3 { (l.t("console.apps.register_client")) }
             form method="post" action="/admin/apps/clients" {
                 (page.token())
@@ -127,13 +118,7 @@ async fn page(
         }
         section aria-labelledby="sps-h" {
             h2 #sps-h { (l.t("console.apps.sps")) }
-            div.table-wrap tabindex="0" { table {
-                thead { tr {
-                    th scope="col" { (l.t("console.members.name")) }
-                    th scope="col" { "entityID" }
-                    th scope="col" { span.visually-hidden { (l.t("console.actions")) } }
-                } }
-                tbody {
+            (table("", &[Col::Text(l.t("console.members.name")), Col::Text("entityID"), Col::Hidden(l.t("console.actions"))], html! {
                     @for sp in &sps {
                         tr {
                             td { (sp.name) }
@@ -143,8 +128,7 @@ async fn page(
                             })) }
                         }
                     }
-                }
-            } }
+                }))
             h3 { (l.t("console.apps.register_sp")) }
             form method="post" action="/admin/apps/saml" {
                 (page.token())

@@ -7,7 +7,7 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{error_text, Console, Page};
+use super::{error_text, table, Col, Console, Page};
 use crate::admin::ops;
 use crate::admin::views::AuditQuery;
 use crate::error::{AppError, AppResult};
@@ -42,10 +42,13 @@ fn day(v: &Option<String>, name: &str, next: bool) -> AppResult<Option<DateTime<
     match field(v) {
         None => Ok(None),
         Some(s) => {
-            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                AppError::bad_request("invalid_date", "a date is YYYY-MM-DD")
-                    .with_field(name, "YYYY-MM-DD")
-            })?;
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
+                .ok_or_else(|| {
+                    AppError::bad_request("invalid_date", "a date is YYYY-MM-DD, 1970 to 9999")
+                        .with_field(name, "YYYY-MM-DD")
+                })?;
             let d = if next { d.succ_opt().unwrap_or(d) } else { d };
             Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
         }
@@ -127,16 +130,7 @@ async fn list(
         }
         @if let Some(p) = &page_data {
             p { a #audit-export href=(f.href("/admin/audit/export", &[])) download { (l.t("console.audit.export")) } }
-            div.table-wrap tabindex="0" { table.audit {
-                thead { tr {
-                    th scope="col" { (l.t("console.member.time")) }
-                    th scope="col" { (l.t("console.audit.action")) }
-                    th scope="col" { (l.t("console.audit.actor")) }
-                    th scope="col" { (l.t("console.audit.subject")) }
-                    th scope="col" { (l.t("account.session_ip")) }
-                    th scope="col" { (l.t("console.audit.details")) }
-                } }
-                tbody {
+            (table("audit", &[Col::Text(l.t("console.member.time")), Col::Text(l.t("console.audit.action")), Col::Text(l.t("console.audit.actor")), Col::Text(l.t("console.audit.subject")), Col::Text(l.t("account.session_ip")), Col::Text(l.t("console.audit.details"))], html! {
                     @for e in &p.items {
                         tr data-actor=[e.actor_id.map(|a| a.to_string())] {
                             td { (ops::when(e.at)) }
@@ -147,8 +141,7 @@ async fn list(
                             td { code.small { (crate::util::truncate(&e.details.to_string(), 200)) } }
                         }
                     }
-                }
-            } }
+                }))
             @if p.items.is_empty() { p { (l.t("console.audit.none")) } }
             nav.pages aria-label=(l.t("console.pages")) {
                 @if field(&f.cursor).is_some() { a href=(f.href("/admin/audit", &[])) { (l.t("console.first_page")) } }

@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::members::status_text;
-use super::{done, error_text, notice, step_up, Console, Page};
+use super::{done, error_text, notice, step_up, table, Col, Console, Page};
 use crate::admin::ops;
 use crate::admin::views::SessionView;
 use crate::error::{AppError, AppResult};
@@ -220,36 +220,20 @@ async fn member_page(
                         p.hint { (l.t("console.member.history_since")) " " (ops::when(h.since)) }
                         (sessions_table(l, &page, id, &h.sessions, can("disconnect-session")))
                         h3 { (l.t("console.member.sign_ins")) }
-                        div.table-wrap tabindex="0" { table {
-                            thead { tr {
-                                th scope="col" { (l.t("console.member.time")) }
-                                th scope="col" { (l.t("console.member.result")) }
-                                th scope="col" { (l.t("console.member.environment")) }
-                                th scope="col" { (l.t("account.session_ip")) }
-                            } }
-                            tbody {
+                        (table("", &[Col::Text(l.t("console.member.time")), Col::Text(l.t("console.member.result")), Col::Text(l.t("console.member.environment")), Col::Text(l.t("account.session_ip"))], html! {
                                 @for s in h.sign_ins.iter().take(200) {
                                     tr { td { (ops::when(s.at)) } td { (s.result) } td { (env_label(&s.environment)) } td { (s.ip.as_deref().unwrap_or("—")) } }
                                 }
-                            }
-                        } }
+                            }))
                     }
                 }
                 section aria-labelledby="devices-h" {
                     h2 #devices-h { (l.t("console.member.devices")) }
-                    div.table-wrap tabindex="0" { table {
-                        thead { tr {
-                            th scope="col" { (l.t("console.member.environment")) }
-                            th scope="col" { (l.t("console.member.first_seen")) }
-                            th scope="col" { (l.t("console.member.last_seen")) }
-                            th scope="col" { (l.t("console.member.apps")) }
-                        } }
-                        tbody {
+                    (table("", &[Col::Text(l.t("console.member.environment")), Col::Text(l.t("console.member.first_seen")), Col::Text(l.t("console.member.last_seen")), Col::Text(l.t("console.member.apps"))], html! {
                             @for d in &devices {
                                 tr { td { (env_label(&d.environment)) } td { (ops::when(d.first_seen)) } td { (ops::when(d.last_seen)) } td { (d.clients.join(", ")) } }
                             }
-                        }
-                    } }
+                        }))
                 }
             }
             @if let Some(grants) = &grants {
@@ -257,15 +241,7 @@ async fn member_page(
                     h2 #grants-h { (l.t("console.member.grants")) }
                     @if grants.is_empty() { p { "—" } }
                     @else {
-                        div.table-wrap tabindex="0" { table {
-                            thead { tr {
-                                th scope="col" { (l.t("console.member.grant_state")) }
-                                th scope="col" { (l.t("console.member.created")) }
-                                th scope="col" { (l.t("console.member.expires")) }
-                                th scope="col" { (l.t("console.member.readonly")) }
-                                th scope="col" { span.visually-hidden { (l.t("console.actions")) } }
-                            } }
-                            tbody {
+                        (table("", &[Col::Text(l.t("console.member.grant_state")), Col::Text(l.t("console.member.created")), Col::Text(l.t("console.member.expires")), Col::Text(l.t("console.member.readonly")), Col::Hidden(l.t("console.actions"))], html! {
                                 @for g in grants {
                                     tr {
                                         td { (g.state) } td { (ops::when(g.created_at)) } td { (ops::when(g.expires_at)) }
@@ -275,8 +251,7 @@ async fn member_page(
                                         } }
                                     }
                                 }
-                            }
-                        } }
+                            }))
                     }
                 }
             }
@@ -313,16 +288,7 @@ fn sessions_table(
     html! {
         @if rows.is_empty() { p { (l.t("console.member.no_sessions")) } }
         @else {
-            div.table-wrap tabindex="0" { table {
-                thead { tr {
-                    th scope="col" { (l.t("account.session_started")) }
-                    th scope="col" { (l.t("console.member.last_seen")) }
-                    th scope="col" { (l.t("console.member.environment")) }
-                    th scope="col" { (l.t("account.session_ip")) }
-                    th scope="col" { (l.t("console.member.apps")) }
-                    th scope="col" { (l.t("console.member.session_state")) }
-                } }
-                tbody {
+            (table("", &[Col::Text(l.t("account.session_started")), Col::Text(l.t("console.member.last_seen")), Col::Text(l.t("console.member.environment")), Col::Text(l.t("account.session_ip")), Col::Text(l.t("console.member.apps")), Col::Text(l.t("console.member.session_state"))], html! {
                     @for s in rows {
                         tr {
                             td { (ops::when(s.created_at)) }
@@ -341,8 +307,7 @@ fn sessions_table(
                             }
                         }
                     }
-                }
-            } }
+                }))
         }
     }
 }

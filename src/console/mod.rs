@@ -97,6 +97,14 @@ async fn enter(req: &HttpRequest, state: &AppState) -> Result<Console, actix_web
         )
         .into());
     }
+    // Locked after failed passwords (at sign-in or at a step-up): out, until an
+    // administrator unlocks the account or the lock lifts.
+    if user.is_locked(state.clock.now()) {
+        crate::sessions::end(state, session.id, "locked")
+            .await
+            .map_err(AppError::from)?;
+        return Err(respond(crate::account::to_login(&here)));
+    }
     if user.password_change_required {
         return Err(respond(redirect(&format!(
             "/account/password?return_to={}",
@@ -227,6 +235,33 @@ impl Page {
     }
 }
 
+/// A column heading of a console table; `Hidden` ones are for screen readers only
+/// (the column of action buttons).
+pub enum Col<'a> {
+    Text(&'a str),
+    Hidden(&'a str),
+}
+
+/// A console table: headings, then the rows; it scrolls sideways on a narrow screen
+/// and can then be reached with the keyboard.
+pub fn table(class: &str, cols: &[Col], rows: Markup) -> Markup {
+    html! {
+        div.table-wrap tabindex="0" {
+            table class=[(!class.is_empty()).then_some(class)] {
+                thead { tr {
+                    @for c in cols {
+                        @match c {
+                            Col::Text(t) => th scope="col" { (t) },
+                            Col::Hidden(t) => th scope="col" { span.visually-hidden { (t) } },
+                        }
+                    }
+                } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
 /// An id from the path; parsed in the handler, after the console gate decided who
 /// may ask (an extractor would answer a malformed id before the gate).
 pub fn path_id(s: &str) -> AppResult<uuid::Uuid> {
@@ -281,7 +316,7 @@ async fn home(req: HttpRequest, c: Console, state: web::Data<AppState>) -> AppRe
     } else {
         None
     };
-    let pending_devices = if c.allows(scope::USERS_READ) {
+    let pending_devices = if c.allows(scope::USERS_READ) && c.allows(scope::SUPPORT) {
         Some(
             crate::admin::ops::device_requests(&state, &c.ctx, Some("awaiting_admin"))
                 .await?
@@ -315,6 +350,9 @@ async fn home(req: HttpRequest, c: Console, state: web::Data<AppState>) -> AppRe
 /// password form that posts the same action (to `post_to`) again, its fields carried
 /// along; `Ok(None)` lets the action go ahead. A wrong password counts towards the
 /// lockout as at sign-in.
+/// Form fields that hold a secret: not carried through the step-up page.
+const SECRET_FIELDS: &[&str] = &["new_password"];
+
 pub async fn step_up(
     req: &HttpRequest,
     c: &Console,
@@ -330,19 +368,18 @@ pub async fn step_up(
     }
     let mut error = None;
     if let Some(pw) = f.remove("password") {
-        match login::counted_check(state, &c.user, &pw).await? {
+        // One counted attempt, as at sign-in: enough wrong ones lock the account, and
+        // a locked admin is out of the console (the gate).
+        let (code, key) = match login::counted_check(state, &c.user, &pw).await? {
             Check::Right => {
                 crate::authn::mfa::record_reauth(state, &c.session, &c.ctx.meta).await?;
                 return Ok(None);
             }
-            Check::Wrong { .. } => error = Some("reauth.failed"),
-            Check::Refused { .. } | Check::Inactive => error = Some("login.locked"),
-        }
-        let code = if error == Some("login.locked") {
-            login::result::LOCKED
-        } else {
-            login::result::REAUTH_BAD_PASSWORD
+            Check::Wrong { locked: true } => (login::result::NOW_LOCKED, "reauth.failed"),
+            Check::Wrong { locked: false } => (login::result::REAUTH_BAD_PASSWORD, "reauth.failed"),
+            Check::Refused { .. } | Check::Inactive => (login::result::LOCKED, "login.locked"),
         };
+        error = Some(key);
         login::record(
             state,
             Some(c.user.id),
@@ -361,8 +398,14 @@ pub async fn step_up(
         @if let Some(k) = error { p.error role="alert" { (l.t(k)) } }
         form method="post" action=(post_to) {
             (page.token())
-            @for (k, v) in f.iter().filter(|(k, _)| k.as_str() != "csrf_token") {
+            @for (k, v) in f.iter().filter(|(k, _)| k.as_str() != "csrf_token" && !SECRET_FIELDS.contains(&k.as_str())) {
                 input type="hidden" name=(k) value=(v);
+            }
+            // A secret typed into the action's form is never written into a page:
+            // it is asked for again here.
+            @for k in SECRET_FIELDS.iter().filter(|k| f.contains_key(**k)) {
+                label for=(k) { (l.t(&format!("console.member.{k}"))) }
+                input id=(k) type="password" name=(k) autocomplete="new-password" maxlength="256" required;
             }
             label for="password" { (l.t("login.password")) }
             input #password type="password" name="password" autocomplete="current-password" maxlength="1024" required autofocus;

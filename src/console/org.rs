@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{done, error_text, notice, Console, Page};
+use super::{done, error_text, notice, step_up, table, Col, Console, Page};
 use crate::admin::ops;
 use crate::error::{AppError, AppResult};
 use crate::http::{csrf, state::AppState};
@@ -51,14 +51,7 @@ async fn blocks(
         }
         @if users.is_empty() { p { (l.t("console.blocks.none")) } }
         @else {
-            div.table-wrap tabindex="0" { table {
-                thead { tr {
-                    th scope="col" { (l.t("console.members.name")) }
-                    th scope="col" { (l.t("console.members.email_or_id")) }
-                    th scope="col" { (l.t("console.blocks.since")) }
-                    th scope="col" { (l.t("console.blocks.by")) }
-                } }
-                tbody {
+            (table("", &[Col::Text(l.t("console.members.name")), Col::Text(l.t("console.members.email_or_id")), Col::Text(l.t("console.blocks.since")), Col::Text(l.t("console.blocks.by"))], html! {
                     @for u in &users {
                         tr {
                             td { a href={ "/admin/members/" (u.id.to_string()) } { (u.display_name) } }
@@ -67,8 +60,7 @@ async fn blocks(
                             td { (u.app_blocked_by.as_deref().unwrap_or("—")) }
                         }
                     }
-                }
-            } }
+                }))
         }
     };
     Ok(page.render(
@@ -161,15 +153,7 @@ async fn support(
             h2 #requests-h { (l.t("console.support.requests")) }
             @if request_rows.is_empty() { p { (l.t("console.support.none")) } }
             @else {
-                div.table-wrap tabindex="0" { table {
-                    thead { tr {
-                        th scope="col" { (l.t("console.support.engineer")) }
-                        th scope="col" { (l.t("console.support.user")) }
-                        th scope="col" { (l.t("console.support.reason")) }
-                        th scope="col" { (l.t("console.member.expires")) }
-                        th scope="col" { span.visually-hidden { (l.t("console.actions")) } }
-                    } }
-                    tbody {
+                (table("", &[Col::Text(l.t("console.support.engineer")), Col::Text(l.t("console.support.user")), Col::Text(l.t("console.support.reason")), Col::Text(l.t("console.member.expires")), Col::Hidden(l.t("console.actions"))], html! {
                         @for (r, engineer, user) in &request_rows {
                             tr data-request=(r.id.to_string()) {
                                 td { (engineer) } td { (user) } td { (r.reason) } td { (ops::when(r.expires_at)) }
@@ -179,23 +163,14 @@ async fn support(
                                 }
                             }
                         }
-                    }
-                } }
+                    }))
             }
         }
         section aria-labelledby="devices-h" {
             h2 #devices-h { (l.t("console.support.devices")) }
             @if device_rows.is_empty() { p { (l.t("console.support.none")) } }
             @else {
-                div.table-wrap tabindex="0" { table {
-                    thead { tr {
-                        th scope="col" { (l.t("console.support.app")) }
-                        th scope="col" { (l.t("console.support.user")) }
-                        th scope="col" { (l.t("console.support.scope")) }
-                        th scope="col" { (l.t("console.member.expires")) }
-                        th scope="col" { span.visually-hidden { (l.t("console.actions")) } }
-                    } }
-                    tbody {
+                (table("", &[Col::Text(l.t("console.support.app")), Col::Text(l.t("console.support.user")), Col::Text(l.t("console.support.scope")), Col::Text(l.t("console.member.expires")), Col::Hidden(l.t("console.actions"))], html! {
                         @for (d, user) in &device_rows {
                             tr data-device=(d.id.to_string()) {
                                 td { (d.client_id) } td { (user) } td { (d.scope) } td { (ops::when(d.expires_at)) }
@@ -205,22 +180,14 @@ async fn support(
                                 }
                             }
                         }
-                    }
-                } }
+                    }))
             }
         }
         section aria-labelledby="grants-h" {
             h2 #grants-h { (l.t("console.support.grants")) }
             @if grant_rows.is_empty() { p { (l.t("console.support.none")) } }
             @else {
-                div.table-wrap tabindex="0" { table {
-                    thead { tr {
-                        th scope="col" { (l.t("console.support.user")) }
-                        th scope="col" { (l.t("console.member.grant_state")) }
-                        th scope="col" { (l.t("console.member.expires")) }
-                        th scope="col" { span.visually-hidden { (l.t("console.actions")) } }
-                    } }
-                    tbody {
+                (table("", &[Col::Text(l.t("console.support.user")), Col::Text(l.t("console.member.grant_state")), Col::Text(l.t("console.member.expires")), Col::Hidden(l.t("console.actions"))], html! {
                         @for (g, user, name) in &grant_rows {
                             tr data-grant=(g.id.to_string()) {
                                 td { a href={ "/admin/members/" (user.to_string()) } { (name) } }
@@ -228,8 +195,7 @@ async fn support(
                                 td { (decide("grants", g.id, "revoke-grant", l.t("console.action.revoke_grant"))) }
                             }
                         }
-                    }
-                } }
+                    }))
             }
         }
     };
@@ -329,9 +295,24 @@ async fn policy_save(
     state: web::Data<AppState>,
     form: web::Form<HashMap<String, String>>,
 ) -> AppResult<HttpResponse> {
-    let f = form.into_inner();
+    let mut f = form.into_inner();
     csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     let current = ops::policy(&state, &c.ctx).await?;
+    // The policy weakens or strengthens every account's protection: a fresh password.
+    let what = c.locale.t("console.policy.save");
+    if let Some(r) = step_up(
+        &req,
+        &c,
+        &state,
+        "/admin/policy",
+        what,
+        "/admin/policy",
+        &mut f,
+    )
+    .await?
+    {
+        return Ok(r);
+    }
     let parsed = (|| -> AppResult<crate::policy::OrgPolicy> {
         fn num<T: std::str::FromStr>(f: &HashMap<String, String>, k: &str) -> AppResult<T> {
             f.get(k).and_then(|v| v.trim().parse().ok()).ok_or_else(|| {

@@ -78,6 +78,16 @@ async fn download(b: &Browser, app: &TestApp, href: &str) -> (String, Vec<u8>) {
     (ct, r.bytes().await.unwrap().to_vec())
 }
 
+/// The `status` of the item with this `id` in an API list.
+fn status_of(list: &Value, id: &str) -> Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .map(|r| r["status"].clone())
+        .unwrap_or_else(|| panic!("{id} not in {list}"))
+}
+
 async fn api_security(app: &TestApp, user: uuid::Uuid) -> Value {
     let api = app.admin().await;
     let (s, v) = api.get(&format!("/users/{user}/security")).await;
@@ -122,15 +132,7 @@ async fn admin_console_every_action() {
     let bob_browser = app.client();
     let (bob, _bob_auth, _) =
         mfa_support::enrolled_user(&app, &bob_browser, "bob@example.com").await;
-    let token = app.csrf(&bob_browser, "/account/support-grants").await;
-    let r = bob_browser
-        .post(app.url("/account/support-grants"))
-        .header("accept", "application/json")
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    crate::console::issue_grant(&app, &bob_browser).await;
     // Carol and Dave for the bulk request; Eve locked after failed sign-ins.
     let carol = app.create_user("carol@example.com", PW).await;
     let dave = app.create_user("dave@example.com", PW).await;
@@ -333,14 +335,7 @@ async fn admin_console_every_action() {
     press(&b, &format!("tr[data-request='{}']", ids[1]), "deny").await;
     expect_done(&b, "deny").await;
     let (_, list) = api.get("/support-requests").await;
-    let status = |id: &str| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .map(|r| r["status"].clone())
-            .unwrap()
-    };
+    let status = |id: &str| status_of(&list, id);
     assert_eq!(status(&ids[0]), "approved");
     assert_eq!(status(&ids[1]), "denied");
 
@@ -675,14 +670,7 @@ async fn admin_console_apps_policy_and_devices() {
     press(&b, &format!("tr[data-device='{}']", ids[1]), "deny").await;
     expect_done(&b, "deny").await;
     let (_, list) = api.get("/device-requests").await;
-    let status = |id: &str| {
-        list.as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["id"] == id)
-            .map(|d| d["status"].clone())
-            .unwrap()
-    };
+    let status = |id: &str| status_of(&list, id);
     assert_eq!(status(&ids[0]), "approved");
     assert_eq!(status(&ids[1]), "denied");
     b.look("device decided", &[]).await;

@@ -339,6 +339,115 @@ async fn auditor_reads_only(backend: Backend) {
     app.stop().await;
 }
 
+/// The signed-in user of `c` issues a support grant for their own account.
+pub(crate) async fn issue_grant(app: &TestApp, c: &reqwest::Client) -> serde_json::Value {
+    let token = app.csrf(c, "/account/support-grants").await;
+    let r = c
+        .post(app.url("/account/support-grants"))
+        .header("accept", "application/json")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+/// What an attacker holding an admin's session cookie (but not the password) might try:
+/// guessing the password at the step-up (counted: the account locks and the locked
+/// admin is out of the console, so it cannot unlock itself), a policy that would make
+/// sign-in overflow, reading a secret back from the step-up page, cached exports,
+/// dates the database cannot hold.
+async fn stolen_session_gets_nowhere(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (ac, admin_id, _) = admin_browser(&app, "admin@example.com").await;
+    let target = app.create_user("bob@example.com", PW).await;
+    let page = format!("/admin/members/{}", target.id);
+    // Exports are never cached; nonsense dates are a 400, not a 500.
+    let r = ac.get(app.url("/admin/audit/export")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let (s, _, _) = get(&app, &ac, "/admin/audit?from=-5000-01-01").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A lock longer than ten years is refused (it would overflow the clock at sign-in).
+    let r = post(
+        &app,
+        &ac,
+        "/admin/policy",
+        "/admin/policy",
+        &[
+            ("max_failures", "5"),
+            ("lock_duration_secs", "9000000000000"),
+            ("backoff_multiplier", "2"),
+            ("max_lock_duration_secs", "9000000000000"),
+            ("mfa_grace_period_days", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Past the window: the step-up page never shows the new password typed.
+    app.clock.advance(Duration::minutes(10));
+    let r = post(
+        &app,
+        &ac,
+        &page,
+        &format!("{page}/set-password"),
+        &[("new_password", "Secret-Typed-Into-The-Form-1")],
+    )
+    .await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("name=\"password\""), "{html}");
+    assert!(!html.contains("Secret-Typed-Into-The-Form-1"), "{html}");
+    assert!(
+        html.contains("name=\"new_password\""),
+        "asked again: {html}"
+    );
+    // Guessing at the step-up: counted like sign-in failures (5 lock by default).
+    for _ in 0..5 {
+        let r = post(
+            &app,
+            &ac,
+            &page,
+            &format!("{page}/suspend"),
+            &[("password", "a-wrong-guess")],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.state.store.get_user(target.id).await.unwrap().status,
+        "active"
+    );
+    assert!(app
+        .state
+        .store
+        .get_user(admin_id)
+        .await
+        .unwrap()
+        .is_locked(app.clock.now()));
+    // Locked: out of the console (the session ends), so it cannot unlock itself.
+    let (s, loc, _) = get(&app, &ac, &format!("/admin/members/{admin_id}")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(loc.starts_with("/login"), "{loc}");
+    let r = ac
+        .post(app.url(&format!("/admin/members/{admin_id}/unlock")))
+        .form(&[("csrf_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&r).starts_with("/login"), "signed out");
+    assert!(app
+        .state
+        .store
+        .get_user(admin_id)
+        .await
+        .unwrap()
+        .is_locked(app.clock.now()));
+    app.stop().await;
+}
+
 /// A support session (impersonating an admin) never reaches the console.
 async fn support_session_refused(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -349,16 +458,7 @@ async fn support_session_refused(backend: Backend) {
     let (engineer, _, _) = enrolled_user(&app, &c, "eng@example.com").await;
     set_roles(&app, engineer.id, "support").await;
     // The admin issues a grant for their own account; the engineer redeems it.
-    let token = app.csrf(&ac, "/account/support-grants").await;
-    let r = ac
-        .post(app.url("/account/support-grants"))
-        .header("accept", "application/json")
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let g: serde_json::Value = r.json().await.unwrap();
+    let g = issue_grant(&app, &ac).await;
     let link = g["link"].as_str().unwrap().to_string();
     let html = c.get(&link).send().await.unwrap().text().await.unwrap();
     let token = extract_csrf(&html).expect("redeem form");
@@ -419,6 +519,7 @@ on_both_backends!(
     support_session_refused,
     bulk_and_api_agree,
     support_screen_revokes_grants,
+    stolen_session_gets_nowhere,
 );
 
 /// Every console route (read from the router, so a new one cannot be forgotten), with
@@ -501,16 +602,7 @@ async fn support_screen_revokes_grants(backend: Backend) {
     let user = app.create_user("customer@example.com", PW).await;
     let uc = app.client();
     app.login(&uc, "customer@example.com", PW).await;
-    let token = app.csrf(&uc, "/account/support-grants").await;
-    let r = uc
-        .post(app.url("/account/support-grants"))
-        .header("accept", "application/json")
-        .form(&[("csrf_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let g: serde_json::Value = r.json().await.unwrap();
+    let g = issue_grant(&app, &uc).await;
     let grant = g["id"].as_str().unwrap().to_string();
     let (s, _, html) = get(&app, &ac, "/admin/support").await;
     assert_eq!(s, StatusCode::OK);
