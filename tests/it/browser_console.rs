@@ -675,6 +675,28 @@ async fn admin_console_apps_policy_and_devices() {
     assert_eq!(status(&ids[1]), "denied");
     b.look("device decided", &[]).await;
 
+    // Every screen in Japanese.
+    b.goto(&app.url("/admin/?ui_locales=ja")).await;
+    b.wait_path("home (ja)", "/admin/").await;
+    for (path, h1) in [
+        ("/admin/", "管理コンソール"),
+        ("/admin/members", "メンバー"),
+        (&format!("/admin/members/{}", admin.id) as &str, "admin"),
+        ("/admin/audit", "監査ログ"),
+        ("/admin/app-blocks", "アプリブロック一覧"),
+        ("/admin/support", "サポート"),
+        ("/admin/apps", "アプリ"),
+        ("/admin/policy", "ポリシー"),
+    ] {
+        b.goto(&app.url(path)).await;
+        b.wait_path(path, path).await;
+        assert_eq!(b.lang().await, "ja", "{path}");
+        assert_eq!(b.text("h1").await, h1, "{path}");
+        b.look(&format!("{path} (ja)"), &[]).await;
+    }
+    b.goto(&app.url("/admin/?ui_locales=en")).await;
+    b.wait_path("home (en)", "/admin/").await;
+
     // The console on a phone-sized window stays usable (menu wraps, tables scroll).
     b.c.set_window_size(390, 844).await.unwrap();
     b.goto(&app.url("/admin/members")).await;
