@@ -64,9 +64,8 @@ support-redeem_confirm = 次のユーザーとしてサインインします：
 support-readonly = 閲覧のみ
 support-until = 有効期限
 support-submit = 開始する
-# Not yet translated: shown in English since before the Fluent files.
 support-target = URL
-support-revoke = Revoke
+support-revoke = 取り消す
 support-back = ←
 consent-title = アクセスの許可
 consent-asks = が、あなたのアカウントの次の情報へのアクセスを求めています。
@@ -81,8 +80,8 @@ scope-offline_access = ログアウト後もアクセスを続けること
 
 ## The auto-submitting form (OAuth form_post, SAML HTTP-POST), for browsers without scripts.
 
-# Not yet translated; the page is shown in the fallback language (en) for now.
-form_post-continue = Continue
+# (the page is built where no page language is at hand: shown in English for now)
+form_post-continue = 続ける
 
 ## The admin console (/admin/)
 
