@@ -35,7 +35,9 @@ pub struct ListQuery {
     app_blocked: Option<String>,
     cursor: Option<String>,
     done: Option<String>,
-    n: Option<usize>,
+    /// How many members the bulk request reached (text: a bad value is ignored, never
+    /// a 400 before the gate).
+    n: Option<String>,
 }
 
 fn flag(v: &Option<String>, yes: &str, no: &str) -> Option<bool> {
@@ -128,7 +130,7 @@ async fn list(
     let body = html! {
         h1 { (l.t("console.members.title")) }
         (notice(l, q.done.as_deref()))
-        @if let (Some("bulk"), Some(n)) = (q.done.as_deref(), q.n) {
+        @if let (Some("bulk"), Some(n)) = (q.done.as_deref(), q.n.as_deref().and_then(|n| n.parse::<usize>().ok())) {
             p.notice { (l.t("console.members.bulk_count")) ": " (n) }
         }
         @if let Some(e) = &error { p.error role="alert" { (e) } }
