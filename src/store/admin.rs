@@ -183,6 +183,12 @@ macro_rules! impl_admin_store {
             const TOKEN_COLS: &str =
                 "id, org_id, name, token_hash, scopes, created_at, expires_at, revoked_at, last_used_at";
 
+            /// Before any member's creation (0001-01-01T00:00:00Z): the list's cursor
+            /// when none is given.
+            fn list_start() -> DateTime<Utc> {
+                DateTime::<Utc>::from_timestamp(-62_135_596_800, 0).expect("0001-01-01 is a valid time")
+            }
+
             fn prefixed(cols: &str, p: &str) -> String {
                 cols.split(',').map(|c| format!("{p}.{}", c.trim())).collect::<Vec<_>>().join(", ")
             }
@@ -273,10 +279,13 @@ macro_rules! impl_admin_store {
                         let esc = q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                         format!("%{esc}%")
                     });
-                    let (after_t, after_id) = match f.after {
-                        Some((t, id)) => (Some(t), Some(id)),
-                        None => (None, None),
-                    };
+                    // Without a cursor, from before the first member: the cursor is then
+                    // always a range on the index users_org_created (org_id, created_at,
+                    // id), which walks the list's order and stops after the page, at the
+                    // first page as 90,000 members in (an `:after IS NULL OR …` test
+                    // would hide the range from SQLite's planner and from PostgreSQL's
+                    // generic plans).
+                    let (after_t, after_id) = f.after.unwrap_or((list_start(), Uuid::nil()));
                     Ok(named_query!(
                         $db as User,
                         format!(
@@ -286,8 +295,7 @@ macro_rules! impl_admin_store {
                              AND (:app_blocked IS NULL OR (u.app_blocked_at IS NOT NULL) = :app_blocked) \
                              AND (:q IS NULL OR u.email LIKE :q ESCAPE '\\' OR u.login_id LIKE :q ESCAPE '\\' \
                                   OR LOWER(u.display_name) LIKE :q ESCAPE '\\') \
-                             AND (:after_t IS NULL OR u.created_at > :after_t \
-                                  OR (u.created_at = :after_t AND u.id > :after_id)) \
+                             AND (u.created_at, u.id) > (:after_t, :after_id) \
                              ORDER BY u.created_at, u.id LIMIT :limit",
                             cols = prefixed($user_cols, "u")
                         ),
