@@ -8,12 +8,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{done, error_text, notice, step_up, table, Col, Console, Page};
+use super::{done, error_text, notice, step_up, table, Col, Console, ConsoleForm, Page};
 use crate::admin::ops::apps;
 use crate::clients::saml::SpSettings;
 use crate::clients::NewClient;
 use crate::error::{AppError, AppResult, Kind};
-use crate::http::{csrf, state::AppState};
+use crate::http::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/apps").route(web::get().to(list)))
@@ -158,12 +158,9 @@ fn typed(e: &AppError) -> bool {
 
 async fn create_client(
     req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
-    form: web::Form<HashMap<String, String>>,
+    ConsoleForm(c, f): ConsoleForm,
 ) -> AppResult<HttpResponse> {
-    let f = form.into_inner();
-    csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
     let n = NewClient {
         name: get("name"),
@@ -188,14 +185,11 @@ async fn create_client(
 
 async fn client_action(
     req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<HashMap<String, String>>,
+    ConsoleForm(c, mut f): ConsoleForm,
 ) -> AppResult<HttpResponse> {
     let (id, action) = path.into_inner();
-    let mut f = form.into_inner();
-    csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     let key = match action.as_str() {
         "rotate-secret" => "console.apps.rotate",
         "disable" => "console.apps.disable",
@@ -219,12 +213,9 @@ async fn client_action(
 
 async fn create_sp(
     req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
-    form: web::Form<HashMap<String, String>>,
+    ConsoleForm(c, f): ConsoleForm,
 ) -> AppResult<HttpResponse> {
-    let f = form.into_inner();
-    csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     let name = f
         .get("sp_name")
         .map(|s| s.trim().to_string())
@@ -243,12 +234,9 @@ async fn create_sp(
 
 async fn disable_sp(
     req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
-    form: web::Form<HashMap<String, String>>,
+    ConsoleForm(c, mut f): ConsoleForm,
 ) -> AppResult<HttpResponse> {
-    let mut f = form.into_inner();
-    csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     c.ctx.require(crate::users::actions::scope::CLIENTS)?;
     let entity = f.get("entity_id").cloned().unwrap_or_default();
     let what = format!("{} — {entity}", c.locale.t("console.apps.disable"));

@@ -11,11 +11,11 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::members::status_text;
-use super::{done, error_text, notice, step_up, table, Col, Console, Page};
+use super::{done, error_text, notice, step_up, table, Col, Console, ConsoleForm, Page};
 use crate::admin::ops;
 use crate::admin::views::SessionView;
 use crate::error::{AppError, AppResult};
-use crate::http::{csrf, state::AppState};
+use crate::http::state::AppState;
 use crate::i18n::Locale;
 use crate::users::actions::{self, scope};
 
@@ -74,8 +74,7 @@ async fn member_page(
     failed: Option<(&AppError, &HashMap<String, String>)>,
 ) -> AppResult<HttpResponse> {
     let l = c.locale;
-    let user = ops::member(state, &c.ctx, id).await?;
-    let security = ops::security(state, &c.ctx, id).await?;
+    let (user, account, security) = ops::member_security(state, &c.ctx, id).await?;
     let sessions_scope = c.allows(scope::SESSIONS);
     let (live, history, devices) = if sessions_scope {
         (
@@ -103,12 +102,7 @@ async fn member_page(
             .cloned()
             .unwrap_or_default()
     };
-    let login_id_changed = state
-        .store
-        .get_user(id)
-        .await?
-        .login_id_changed_at
-        .is_some();
+    let login_id_changed = account.login_id_changed_at.is_some();
     let restore_days = state.cfg.retention.deleted_user_days;
     let body = html! {
         p.crumbs { a href="/admin/members" { (l.t("console.members.title")) } }
@@ -386,15 +380,12 @@ async fn run(
 
 async fn act(
     req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    form: web::Form<HashMap<String, String>>,
+    ConsoleForm(c, mut f): ConsoleForm,
 ) -> AppResult<HttpResponse> {
     let (id, name) = path.into_inner();
     let id = super::path_id(&id)?;
-    let mut f = form.into_inner();
-    csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     let Some((name, needed, destructive)) = action(&name) else {
         return Err(AppError::not_found("no such action"));
     };

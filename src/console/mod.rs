@@ -157,6 +157,33 @@ impl FromRequest for Console {
     }
 }
 
+/// A console form post: the admin (the gate decided first, as for pages) and the
+/// form's fields, its CSRF token checked and taken out. Every console action takes its
+/// input through this, so none can forget the check or run it before the gate.
+pub struct ConsoleForm(pub Console, pub HashMap<String, String>);
+
+impl FromRequest for ConsoleForm {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<ConsoleForm, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        // The body is taken now (the payload is only lent) and read after the gate.
+        let form = web::Form::<HashMap<String, String>>::from_request(&req, payload);
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| AppError::internal("application state missing"))?;
+            let console = enter(&req, &state).await?;
+            let mut f = form.await?.into_inner();
+            csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
+            f.remove("csrf_token");
+            Ok(ConsoleForm(console, f))
+        })
+    }
+}
+
 /// A console page being built: the CSRF token its forms carry.
 pub struct Page {
     pub csrf: String,
@@ -398,7 +425,7 @@ pub async fn step_up(
         @if let Some(k) = error { p.error role="alert" { (l.t(k)) } }
         form method="post" action=(post_to) {
             (page.token())
-            @for (k, v) in f.iter().filter(|(k, _)| k.as_str() != "csrf_token" && !SECRET_FIELDS.contains(&k.as_str())) {
+            @for (k, v) in f.iter().filter(|(k, _)| !SECRET_FIELDS.contains(&k.as_str())) {
                 input type="hidden" name=(k) value=(v);
             }
             // A secret typed into the action's form is never written into a page:

@@ -9,10 +9,10 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{done, error_text, notice, step_up, table, Col, Console, Page};
+use super::{done, error_text, notice, step_up, table, Col, Console, ConsoleForm, Page};
 use crate::admin::ops;
 use crate::error::{AppError, AppResult};
-use crate::http::{csrf, state::AppState};
+use crate::http::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/app-blocks").route(web::get().to(blocks)))
@@ -209,13 +209,11 @@ async fn support(
 }
 
 async fn support_decide(
-    req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
-    form: web::Form<HashMap<String, String>>,
+    // Nothing but the token, checked by the extractor.
+    ConsoleForm(c, _): ConsoleForm,
 ) -> AppResult<HttpResponse> {
-    csrf::verify(&req, &state, form.get("csrf_token").map(String::as_str))?;
     let (kind, id, decision) = path.into_inner();
     let id = super::path_id(&id)?;
     let approve = match decision.as_str() {
@@ -291,12 +289,9 @@ fn policy_page(
 
 async fn policy_save(
     req: HttpRequest,
-    c: Console,
     state: web::Data<AppState>,
-    form: web::Form<HashMap<String, String>>,
+    ConsoleForm(c, mut f): ConsoleForm,
 ) -> AppResult<HttpResponse> {
-    let mut f = form.into_inner();
-    csrf::verify(&req, &state, f.get("csrf_token").map(String::as_str))?;
     let current = ops::policy(&state, &c.ctx).await?;
     // The policy weakens or strengthens every account's protection: a fresh password.
     let what = c.locale.t("console.policy.save");

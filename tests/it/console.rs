@@ -640,3 +640,64 @@ async fn support_screen_revokes_grants(backend: Backend) {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+/// Every console form (each POST route read from the router) refuses a signed-in
+/// admin's post without the CSRF token, or with another site's Origin: 403, nothing
+/// changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_form_needs_its_csrf_token() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (ac, _, _) = admin_browser(&app, "admin@example.com").await;
+    let target = app.create_user("bob@example.com", PW).await;
+    let (_, _, html) = get(&app, &ac, "/admin/policy").await;
+    let token = extract_csrf(&html).unwrap();
+    let posts: Vec<String> = crate::support::registered_patterns()
+        .await
+        .into_iter()
+        .filter(|p| p.starts_with("/admin/") && !p.starts_with("/admin/v1"))
+        .collect();
+    let mut checked = 0;
+    for pattern in &posts {
+        let path = pattern
+            .replace("{id}", &target.id.to_string())
+            .replace("{action}", "suspend")
+            .replace("{kind}", "requests")
+            .replace("{decision}", "approve");
+        let no_token = ac
+            .post(app.url(&path))
+            .form(&[
+                ("user_id", target.id.to_string()),
+                ("max_failures", "0".into()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if no_token.status() == StatusCode::METHOD_NOT_ALLOWED {
+            continue;
+        }
+        assert_eq!(no_token.status(), StatusCode::FORBIDDEN, "no token: {path}");
+        let foreign = ac
+            .post(app.url(&path))
+            .header("origin", "https://evil.example")
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("user_id", &target.id.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            foreign.status(),
+            StatusCode::FORBIDDEN,
+            "foreign origin: {path}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked} forms");
+    let u = app.state.store.get_user(target.id).await.unwrap();
+    assert_eq!(u.status, "active");
+    assert!(!u.password_change_required);
+    let (_, p) = app.admin().await.get("/policy").await;
+    assert_ne!(p["lockout"]["max_failures"], 0);
+    app.stop().await;
+}

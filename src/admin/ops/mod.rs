@@ -93,6 +93,16 @@ pub async fn user_view(core: &Core, u: &User) -> AppResult<UserView> {
 
 /// The member security view: status, last access, password, MFA, lock, app block.
 pub async fn security(core: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<SecurityView> {
+    Ok(member_security(core, ctx, id).await?.2)
+}
+
+/// The member (as the API shows it), the account row and its security view, read
+/// once: what the console's member page shows.
+pub async fn member_security(
+    core: &Core,
+    ctx: &AdminCtx,
+    id: Uuid,
+) -> AppResult<(UserView, User, SecurityView)> {
     ctx.require(scope::USERS_READ)?;
     let u = actions::get(core, id).await?;
     let now = core.clock.now();
@@ -111,9 +121,10 @@ pub async fn security(core: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<Securi
         None => None,
     };
     let mfa = crate::authn::mfa::status(core, u.id).await?;
-    Ok(SecurityView {
+    let view = UserView::new(&u, mfa.enabled, now);
+    let security = SecurityView {
         user_id: u.id,
-        status: UserView::new(&u, mfa.enabled, now).status,
+        status: view.status.clone(),
         last_access,
         last_password_change: u.password_changed_at,
         password_change_required: u.password_change_required,
@@ -130,7 +141,8 @@ pub async fn security(core: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<Securi
             by: u.app_blocked_by.clone(),
         },
         linked_logins: Vec::new(),
-    })
+    };
+    Ok((view, u, security))
 }
 
 async fn session_view(core: &Core, s: &crate::store::Session) -> AppResult<SessionView> {
