@@ -9,20 +9,25 @@ use crate::core::Core;
 use crate::error::{AppError, AppResult};
 
 /// The longest lock a policy may set: ten years.
-pub const MAX_LOCK_SECS: i64 = 10 * 365 * 24 * 3600;
+pub const MAX_LOCK_SECS: i64 = 10 * 365 * 24 * 3600; // 315360000, as in the OpenAPI schema
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LockoutPolicy {
     /// Consecutive failed sign-ins that lock an account; 0 disables lockout.
+    #[schema(maximum = 1000)]
     pub max_failures: u32,
     /// true: locked until an admin unlocks; false: temporary locks that lift by themselves.
     pub permanent: bool,
-    /// First temporary lock, in seconds.
+    /// First temporary lock, in seconds (at most ten years).
+    #[schema(minimum = 1, maximum = 315360000)]
     pub lock_duration_secs: i64,
     /// Each further lock lasts this many times longer than the one before.
+    #[schema(minimum = 1, maximum = 100)]
     pub backoff_multiplier: u32,
-    /// Longest temporary lock, in seconds.
+    /// Longest temporary lock, in seconds: at least `lock_duration_secs`, at most ten
+    /// years.
+    #[schema(maximum = 315360000)]
     pub max_lock_duration_secs: i64,
 }
 
@@ -33,6 +38,7 @@ pub struct OrgPolicy {
     /// Users without MFA must enrol at their next sign-in before any SSO completes.
     pub mfa_required: bool,
     /// Days a user may still skip enrolment after the policy first asked them.
+    #[schema(maximum = 365)]
     pub mfa_grace_period_days: u32,
 }
 
