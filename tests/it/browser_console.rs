@@ -721,3 +721,39 @@ async fn admin_console_apps_policy_and_devices() {
     b.look("member on a phone", &[]).await;
     b.close().await;
 }
+
+/// An admin without two-step sign-in is sent from the console to enrol, in the
+/// browser: sign-in, the enrolment page (the key read from the page, the code typed),
+/// then the console opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_without_mfa_enrols_on_the_way_in() {
+    let Some(b) = Browser::start("console-enrol").await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.create_user("admin@example.com", PW).await;
+    app.state
+        .store
+        .update_user_profile(admin.id, None, None, Some("admin"), app.clock.now())
+        .await
+        .unwrap();
+    b.goto(&app.url("/admin/members")).await;
+    b.wait_path("console needs a sign-in", "/login").await;
+    type_credentials(&b, "admin@example.com", PW).await;
+    let url = b.wait_path("enrolment first", "/account/mfa/enroll").await;
+    assert!(url.contains("return_to=%2Fadmin%2Fmembers"), "{url}");
+    b.look("enrolment for the console", &[]).await;
+    let auth = Authenticator::from_base32(&b.text("#totp-key").await);
+    b.type_into("#code", &auth.code(&app, 0)).await;
+    let entry = b.find("form[action='/account/mfa/enroll']").await;
+    b.click("form[action='/account/mfa/enroll'] button[type=submit]")
+        .await;
+    b.wait_gone("enrolment code submitted", &entry).await;
+    b.wait_url("enrolled", |_| true).await;
+    b.look("enrolled", &[]).await;
+    b.goto(&app.url("/admin/members")).await;
+    b.wait_path("console open", "/admin/members").await;
+    assert_eq!(b.text("h1").await, "Members");
+    b.look("console after enrolment", &[]).await;
+    b.close().await;
+}
