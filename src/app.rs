@@ -159,6 +159,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/static/monban.css", web::get().to(css))
+        .route(
+            "/static/passkey.js",
+            web::get().to(crate::http::basics::passkey_js),
+        )
         .configure(crate::authn::routes::routes)
         .configure(crate::account::routes)
         .configure(crate::oidc::routes)

@@ -76,6 +76,14 @@ pub mod action {
     pub const MFA_BACKUP_CODE_USED: &str = "mfa.backup_code.used";
     /// Too many wrong codes: the half-finished sign-in was dropped.
     pub const MFA_CHALLENGE_DROPPED: &str = "mfa.challenge.dropped";
+    /// A passkey or security key was registered (by the user).
+    pub const PASSKEY_REGISTERED: &str = "passkey.registered";
+    pub const PASSKEY_RENAMED: &str = "passkey.renamed";
+    /// A passkey was removed, by the user or an admin (the actor says which).
+    pub const PASSKEY_REMOVED: &str = "passkey.removed";
+    /// A passkey's signature counter did not go up: a cloned authenticator or a
+    /// replayed assertion; the sign-in was refused (actor: system).
+    pub const PASSKEY_CLONE_DETECTED: &str = "passkey.clone_detected";
     /// A session was upgraded to MFA (step-up).
     pub const MFA_STEP_UP: &str = "mfa.step_up";
     /// The user re-entered their password for a sensitive change.

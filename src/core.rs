@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
+use crate::authn::passkeys::rp::RelyingParty;
 use crate::authn::password::Passwords;
 use crate::cache::maps::Caches;
 use crate::clock::SharedClock;
@@ -50,6 +51,8 @@ pub struct Core {
     pub notify: NotifyState,
     /// Caches of hot lookups and the revocation bus (`[cache]`).
     pub cache: Caches,
+    /// The WebAuthn relying party (passkeys), or why passkeys are off.
+    pub passkeys: RelyingParty,
     hooks: Hooks,
 }
 
@@ -67,7 +70,13 @@ impl Core {
             let clock = clock.clone();
             tokio::task::spawn_blocking(move || KeyManager::open(&cfg, clock)).await??
         };
+        let passkeys = RelyingParty::from_config(&cfg);
+        match passkeys.off_reason() {
+            None => tracing::info!(issuer = cfg.issuer(), "passkeys are on"),
+            Some(why) => tracing::warn!("passkeys are off: {why}"),
+        }
         Ok(Core {
+            passkeys,
             passwords: Passwords::new(&cfg.password)?,
             oidc: OidcState::new(&cfg)?,
             notify: NotifyState::new(&cfg)?,

@@ -31,6 +31,38 @@ pub struct LockoutPolicy {
     pub max_lock_duration_secs: i64,
 }
 
+/// Who must sign in with a phishing-resistant factor (a passkey with user
+/// verification) before any sign-on completes and before the admin console opens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PhishingResistant {
+    /// Nobody (applications may still ask for it with `acr_values`).
+    #[default]
+    Off,
+    /// Admins, auditors and support staff (users with a role).
+    Staff,
+    Everyone,
+}
+
+impl PhishingResistant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhishingResistant::Off => "off",
+            PhishingResistant::Staff => "staff",
+            PhishingResistant::Everyone => "everyone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "off" => Some(PhishingResistant::Off),
+            "staff" => Some(PhishingResistant::Staff),
+            "everyone" => Some(PhishingResistant::Everyone),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPolicy {
@@ -40,6 +72,13 @@ pub struct OrgPolicy {
     /// Days a user may still skip enrolment after the policy first asked them.
     #[schema(maximum = 365)]
     pub mfa_grace_period_days: u32,
+    /// Who must use a passkey: `off`, `staff` (admins, auditors, support) or
+    /// `everyone`. Users without a passkey register one first.
+    #[serde(default)]
+    pub phishing_resistant: PhishingResistant,
+    /// Whether new passkeys must prove (attestation) to be an allowed model.
+    #[serde(default)]
+    pub passkey_attestation: crate::authn::passkeys::rp::PasskeyAttestation,
 }
 
 impl OrgPolicy {
@@ -56,6 +95,8 @@ impl OrgPolicy {
             },
             mfa_required: cfg.mfa.required,
             mfa_grace_period_days: cfg.mfa.grace_period_days,
+            phishing_resistant: PhishingResistant::Off,
+            passkey_attestation: Default::default(),
         }
     }
 
@@ -90,6 +131,16 @@ impl OrgPolicy {
         }
         if self.mfa_grace_period_days > 365 {
             return bad("mfa_grace_period_days", "must be at most 365");
+        }
+        let att = &self.passkey_attestation;
+        if let Err(e) = crate::authn::passkeys::rp::ca_list(att) {
+            return bad("passkey_attestation", &e);
+        }
+        if att.required && att.authenticators.is_empty() {
+            return bad(
+                "passkey_attestation.authenticators",
+                "at least one authenticator when attestation is required",
+            );
         }
         Ok(())
     }

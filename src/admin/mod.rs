@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
         users::set_password, users::request_password_change, users::bulk_password_change,
         users::block_apps, users::unblock_apps, users::change_login_id,
         users::list_sessions, users::logout_all, users::logout_one, users::access_history, users::devices,
-        users::security, users::get_mfa, users::reset_mfa,
+        users::security, users::get_mfa, users::reset_mfa, users::remove_passkey,
         org::get_policy, org::put_policy, org::audit_events, org::app_blocks,
         org::create_client, org::list_clients, org::get_client, org::rotate_client_secret, org::delete_client,
         saml::list, saml::create, saml::delete,
@@ -200,6 +200,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/users/{id}/mfa")
                     .route(web::get().to(users::get_mfa))
                     .route(web::delete().to(users::reset_mfa)),
+            )
+            .service(
+                web::resource("/users/{id}/passkeys/{passkey_id}")
+                    .route(web::delete().to(users::remove_passkey)),
             )
             .service(
                 web::resource("/policy")

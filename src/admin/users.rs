@@ -321,6 +321,20 @@ pub async fn get_mfa(
     Ok(HttpResponse::Ok().json(ops::mfa(&state, &admin.ctx, *id).await?))
 }
 
+#[utoipa::path(delete, path = "/admin/v1/users/{id}/passkeys/{passkey_id}", tag = "security",
+    params(("id" = Uuid, Path), ("passkey_id" = Uuid, Path)),
+    responses((status = 200, body = MfaView), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = ["admin:security"])))]
+pub async fn remove_passkey(
+    admin: Admin,
+    state: web::Data<AppState>,
+    ids: web::Path<(Uuid, String)>,
+) -> AppResult<HttpResponse> {
+    // The passkey id is parsed by the operation, after the scope check.
+    let (id, passkey_id) = ids.into_inner();
+    Ok(HttpResponse::Ok().json(ops::remove_passkey(&state, &admin.ctx, id, &passkey_id).await?))
+}
+
 #[utoipa::path(delete, path = "/admin/v1/users/{id}/mfa", tag = "security", params(("id" = Uuid, Path)),
     responses((status = 200, body = MfaView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]

@@ -234,9 +234,15 @@ pub struct LastAccess {
 
 #[derive(Serialize, ToSchema)]
 pub struct MfaView {
+    /// A second factor is on (an authenticator app or a passkey).
     pub enabled: bool,
+    /// An authenticator app (TOTP) is enrolled.
+    pub totp_enabled: bool,
+    /// When the authenticator app was enrolled.
     pub enrolled_at: Option<DateTime<Utc>>,
     pub backup_codes_remaining: i64,
+    /// Passkeys and security keys.
+    pub passkeys: Vec<crate::authn::passkeys::view::PasskeyView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -371,8 +377,10 @@ impl From<crate::authn::mfa::MfaStatus> for MfaView {
     fn from(m: crate::authn::mfa::MfaStatus) -> Self {
         MfaView {
             enabled: m.enabled,
+            totp_enabled: m.totp,
             enrolled_at: m.enrolled_at,
             backup_codes_remaining: m.backup_codes_remaining,
+            passkeys: m.passkeys,
         }
     }
 }

@@ -39,6 +39,11 @@ pub mod result {
     pub const INACTIVE: &str = "inactive";
     /// A wrong, malformed or replayed second-factor code.
     pub const BAD_SECOND_FACTOR: &str = "bad_second_factor";
+    /// A passkey sign-in with a credential nobody has registered (or a user handle
+    /// that does not match it).
+    pub const PASSKEY_UNKNOWN: &str = "passkey_unknown";
+    /// A passkey whose signature counter did not go up (possible clone): refused.
+    pub const PASSKEY_CLONED: &str = "passkey_cloned";
     /// Too many wrong codes: the half-finished sign-in was dropped (one failure).
     pub const SECOND_FACTOR_DROPPED: &str = "second_factor_dropped";
     /// A wrong password at re-authentication (counts as a failure).

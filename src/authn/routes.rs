@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(logout_page))
             .route(web::post().to(logout_submit)),
     )
-    .configure(super::mfa::routes::routes);
+    .configure(super::mfa::routes::routes)
+    .configure(super::passkeys::routes::routes);
 }
 
 #[derive(Deserialize)]
@@ -63,8 +64,12 @@ fn render_login(
             username,
             return_to: return_to.and_then(safe_local_path),
             error: error_key.map(|k| locale.t(k)),
+            passkeys: state.passkeys.webauthn().is_some(),
         },
     );
+    if state.passkeys.webauthn().is_some() {
+        http::csp::allow_own_script(req);
+    }
     let mut res = HttpResponse::build(status);
     res.content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"));

@@ -26,7 +26,9 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".into(),
-            issuer: "http://127.0.0.1:8080".into(),
+            // A host name, not 127.0.0.1: WebAuthn (passkeys) needs one, and browsers
+            // treat localhost as a secure context.
+            issuer: "http://localhost:8080".into(),
             workers: 0,
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 10,
@@ -203,6 +205,10 @@ pub struct MfaConfig {
     pub enrollment_lifetime_secs: i64,
     /// Changing MFA needs a password entered (sign-in or re-entry) this many seconds ago at most.
     pub reauth_window_secs: i64,
+    /// Passkeys and security keys (WebAuthn): as a second step, for passwordless sign-in
+    /// and at enrolment. The relying-party id is the issuer's host; when that is an IP
+    /// address passkeys stay off whatever this says (the start-up log says why).
+    pub passkeys: bool,
 }
 
 impl Default for MfaConfig {
@@ -219,6 +225,7 @@ impl Default for MfaConfig {
             challenge_lifetime_secs: 300,
             enrollment_lifetime_secs: 900,
             reauth_window_secs: 300,
+            passkeys: true,
         }
     }
 }

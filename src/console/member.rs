@@ -33,6 +33,7 @@ const ACTIONS: &[(&str, &str, bool)] = &[
     ("unsuspend", scope::SECURITY, false),
     ("unlock", scope::SECURITY, false),
     ("reset-mfa", scope::SECURITY, true),
+    ("remove-passkey", scope::SECURITY, true),
     ("app-block", scope::SECURITY, false),
     ("app-unblock", scope::SECURITY, false),
     ("request-password-change", scope::SECURITY, false),
@@ -200,6 +201,25 @@ async fn member_page(
                     }))
                 }
             }
+            section aria-labelledby="passkeys-h" {
+                h2 #passkeys-h { (l.t("passkeys.title")) }
+                @if security.mfa.passkeys.is_empty() { p #passkeys-none { "—" } }
+                @else {
+                    (table("passkeys", &[Col::Text(l.t("passkeys.col_name")), Col::Text(l.t("passkeys.col_kind")), Col::Text(l.t("passkeys.col_created")), Col::Text(l.t("passkeys.col_used")), Col::Hidden(l.t("console.actions"))], html! {
+                            @for k in &security.mfa.passkeys {
+                                tr data-passkey-id=(k.id) {
+                                    td { (k.name) }
+                                    td { (crate::http::templates_passkeys::kind_label(l, &k.kind)) }
+                                    td { (ops::when(k.created_at)) }
+                                    td { @match k.last_used_at { Some(t) => (ops::when(t)), None => "—" } }
+                                    td { @if can("remove-passkey") {
+                                        (form("remove-passkey", l.t("passkeys.remove"), html! { input type="hidden" name="passkey_id" value=(k.id.to_string()); }))
+                                    } }
+                                }
+                            }
+                        }))
+                }
+            }
             @if sessions_scope {
                 section aria-labelledby="sessions-h" {
                     h2 #sessions-h { (l.t("console.member.sessions")) }
@@ -339,6 +359,10 @@ async fn run(
         }
         "reset-mfa" => {
             ops::reset_mfa(state, ctx, id).await?;
+        }
+        "remove-passkey" => {
+            let pid = f.get("passkey_id").map(String::as_str).unwrap_or("");
+            ops::remove_passkey(state, ctx, id, pid).await?;
         }
         "app-block" => {
             actions::block_apps(state, ctx, id).await?;

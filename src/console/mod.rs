@@ -119,6 +119,12 @@ async fn enter(req: &HttpRequest, state: &AppState) -> Result<Console, actix_web
     } else {
         return Err(respond(redirect(&crate::authn::mfa::enrol_path(&here))));
     }
+    // A passkey, where the organisation requires a phishing-resistant sign-in.
+    if let Some(path) =
+        crate::authn::passkeys::requirement(state, &user, &session, &here, false).await?
+    {
+        return Err(respond(redirect(&path)));
+    }
     let locale = http::locale(req, state);
     Ok(Console {
         ctx: AdminCtx {

@@ -279,6 +279,12 @@ fn policy_page(
                 label.check { input type="checkbox" name="mfa_required" value="1" checked[p.mfa_required]; " " (l.t("console.policy.mfa_required")) }
                 label for="mfa_grace_period_days" { (l.t("console.policy.grace")) }
                 input #mfa_grace_period_days type="number" name="mfa_grace_period_days" min="0" max="365" value=(p.mfa_grace_period_days) required;
+                label for="phishing_resistant" { (l.t("console.policy.phishing_resistant")) }
+                select #phishing_resistant name="phishing_resistant" {
+                    @for v in [crate::policy::PhishingResistant::Off, crate::policy::PhishingResistant::Staff, crate::policy::PhishingResistant::Everyone] {
+                        option value=(v.as_str()) selected[p.phishing_resistant == v] { (l.t(&format!("console.policy.phr_{}", v.as_str()))) }
+                    }
+                }
             }
             button type="submit" data-action="save-policy" { (l.t("console.policy.save")) }
         }
@@ -323,6 +329,15 @@ async fn policy_save(
         p.lockout.permanent = f.contains_key("permanent");
         p.mfa_required = f.contains_key("mfa_required");
         p.mfa_grace_period_days = num(&f, "mfa_grace_period_days")?;
+        if let Some(v) = f.get("phishing_resistant") {
+            p.phishing_resistant = crate::policy::PhishingResistant::parse(v).ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_policy",
+                    "phishing_resistant: off, staff or everyone",
+                )
+                .with_field("phishing_resistant", "off, staff or everyone")
+            })?;
+        }
         Ok(p)
     })();
     // Refused: the form again with the reason and what was typed.

@@ -107,6 +107,14 @@ pub async fn css() -> HttpResponse {
         .body(crate::http::templates::CSS)
 }
 
+/// The passkey script (`/static/passkey.js`), for the pages whose CSP allows it.
+pub async fn passkey_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("passkey.js"))
+}
+
 pub async fn not_found() -> AppResult<HttpResponse> {
     Err(AppError::not_found("no such page"))
 }

@@ -21,9 +21,13 @@ use crate::http::state::AppState;
 const BASE: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                     frame-ancestors 'none'; base-uri 'none'";
 
-/// Where the forms of the page being rendered may lead besides Monban itself.
+/// Where the forms of the page being rendered may lead besides Monban itself, and
+/// whether it runs Monban's own script.
 #[derive(Clone, Default, Debug)]
 struct FormTargets {
+    /// The page loads `/static/passkey.js` and it calls back to Monban
+    /// (`script-src 'self'; connect-src 'self'`).
+    scripts: bool,
     /// Checked destinations (absolute URLs).
     urls: Vec<String>,
     /// Local paths the flow comes back to; resolved when the header is written.
@@ -56,6 +60,11 @@ pub fn allow_return_to(req: &HttpRequest, return_to: Option<&str>) {
     }
 }
 
+/// The page runs Monban's own script (`/static/passkey.js`), which talks to Monban.
+pub fn allow_own_script(req: &HttpRequest) {
+    declare(req, |t| t.scripts = true);
+}
+
 /// The CSP source expression for a destination URL: its origin, or its scheme for a
 /// native app's private-use scheme (which has no origin); `None` when unusable.
 fn source_of(url: &str) -> Option<String> {
@@ -74,13 +83,23 @@ fn source_of(url: &str) -> Option<String> {
 
 /// The whole policy with `form-action 'self'` and the given destinations.
 pub fn policy(destinations: &[String]) -> String {
+    policy_with(destinations, false)
+}
+
+/// [`policy`], with `script-src 'self'; connect-src 'self'` when `scripts`.
+pub fn policy_with(destinations: &[String], scripts: bool) -> String {
     let mut sources: Vec<String> = vec!["'self'".to_string()];
     for d in destinations.iter().filter_map(|d| source_of(d)) {
         if !sources.contains(&d) {
             sources.push(d);
         }
     }
-    format!("{BASE}; form-action {}", sources.join(" "))
+    let scripts = if scripts {
+        "; script-src 'self'; connect-src 'self'"
+    } else {
+        ""
+    };
+    format!("{BASE}{scripts}; form-action {}", sources.join(" "))
 }
 
 /// The redirect URI an authorization resumed at `path` (a local `/authorize?…`) would
@@ -120,7 +139,9 @@ pub async fn middleware(
     }
     let targets = res.request().extensions().get::<FormTargets>().cloned();
     let mut destinations = Vec::new();
+    let mut scripts = false;
     if let Some(t) = targets {
+        scripts = t.scripts;
         destinations = t.urls;
         if let Some(state) = res.request().app_data::<web::Data<AppState>>().cloned() {
             for path in &t.return_to {
@@ -130,7 +151,7 @@ pub async fn middleware(
             }
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&policy(&destinations)) {
+    if let Ok(v) = HeaderValue::from_str(&policy_with(&destinations, scripts)) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
     Ok(res)

@@ -13,6 +13,7 @@ pub mod rejections;
 pub mod state;
 pub mod templates;
 pub mod templates_mfa;
+pub mod templates_passkeys;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;

@@ -60,6 +60,8 @@ pub struct LoginView<'a> {
     pub username: &'a str,
     pub return_to: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Offer passwordless sign-in with a passkey (button and autofill).
+    pub passkeys: bool,
 }
 
 pub fn login(locale: Locale, product: &str, v: &LoginView) -> Markup {
@@ -75,12 +77,23 @@ pub fn login(locale: Locale, product: &str, v: &LoginView) -> Markup {
             }
             label for="username" { (locale.t("login.username")) }
             input #username type="text" name="username" value=(v.username)
-                autocomplete="username" autocapitalize="none" spellcheck="false"
+                autocomplete=(if v.passkeys { "username webauthn" } else { "username" })
+                autocapitalize="none" spellcheck="false"
                 maxlength="256" required autofocus;
             label for="password" { (locale.t("login.password")) }
             input #password type="password" name="password"
                 autocomplete="current-password" maxlength="1024" required;
             button type="submit" { (locale.t("login.submit")) }
+        }
+        @if v.passkeys {
+            (super::templates_passkeys::signin_button(
+                locale,
+                v.csrf,
+                "/login/passkey/options",
+                "/login/passkey/finish",
+                v.return_to,
+                true,
+            ))
         }
     };
     layout(locale, product, locale.t("login.title"), body)

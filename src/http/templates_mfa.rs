@@ -22,24 +22,49 @@ pub struct SecondStepView<'a> {
     pub csrf: &'a str,
     pub error: Option<&'a str>,
     pub step_up: bool,
+    /// Offer the user's passkey (first).
+    pub passkey: bool,
+    /// Offer the authenticator app's code.
+    pub totp: bool,
+    /// Offer a backup code.
+    pub backup: bool,
 }
 
-/// The second sign-in step with an authenticator code: `POST /login/mfa`, field `code`.
+/// The second sign-in step: the passkey button first when the user has one, then an
+/// authenticator code (`POST /login/mfa`, field `code`), then the backup-code link.
 pub fn second_step_totp(locale: Locale, product: &str, v: &SecondStepView) -> Markup {
     let body = html! {
         h1 { (locale.t("mfa.step.title")) }
         @if v.step_up { p { (locale.t("mfa.step.step_up")) } }
-        p { (locale.t("mfa.step.totp_help")) }
         (error_line(v.error))
-        form method="post" action="/login/mfa" {
-            (csrf_field(v.csrf))
-            label for="code" { (locale.t("mfa.step.totp_label")) }
-            input #code type="text" name="code" inputmode="numeric"
-                autocomplete="one-time-code" maxlength="16" autocapitalize="none"
-                spellcheck="false" required autofocus;
-            button type="submit" { (locale.t("mfa.step.submit")) }
+        @if v.passkey {
+            p { (locale.t("passkeys.step_help")) }
+            (super::templates_passkeys::signin_button(
+                locale,
+                v.csrf,
+                "/login/mfa/passkey/options",
+                "/login/mfa/passkey/finish",
+                None,
+                false,
+            ))
         }
-        p { a href="/login/backup-code" { (locale.t("mfa.step.use_backup")) } }
+        @if v.totp {
+            @if v.passkey { h2 { (locale.t("passkeys.or_code")) } }
+            p { (locale.t("mfa.step.totp_help")) }
+            form method="post" action="/login/mfa" {
+                (csrf_field(v.csrf))
+                label for="code" { (locale.t("mfa.step.totp_label")) }
+                input #code type="text" name="code" inputmode="numeric"
+                    autocomplete="one-time-code" maxlength="16" autocapitalize="none"
+                    spellcheck="false" required autofocus[!v.passkey];
+                button type="submit" { (locale.t("mfa.step.submit")) }
+            }
+        }
+        @if v.backup {
+            p { a href="/login/backup-code" {
+                @if v.totp { (locale.t("mfa.step.use_backup")) } @else { (locale.t("passkeys.use_backup")) }
+            } }
+        }
     };
     layout(locale, product, locale.t("mfa.step.title"), body)
 }
@@ -244,6 +269,7 @@ pub fn summary(locale: Locale, enabled: bool, remaining: i64, manage_link: bool)
             @if manage_link {
                 p { a href="/account/mfa" { (locale.t("mfa.summary.manage")) } }
             }
+            p { a href="/account/passkeys" { (locale.t("passkeys.manage")) } }
         }
     }
 }

@@ -78,6 +78,15 @@ pub enum Message {
     AccountUnsuspended,
     /// An admin turned the user's MFA off.
     MfaReset,
+    /// The user registered a passkey.
+    PasskeyAdded {
+        name: String,
+    },
+    /// A passkey was removed, by the user or (`by_admin`) an admin.
+    PasskeyRemoved {
+        name: String,
+        by_admin: bool,
+    },
     SupportGrantRedeemed {
         support_name: String,
         expires_at: DateTime<Utc>,
@@ -120,6 +129,8 @@ impl Message {
             Message::AccountSuspended => "account_suspended",
             Message::AccountUnsuspended => "account_unsuspended",
             Message::MfaReset => "mfa_reset",
+            Message::PasskeyAdded { .. } => "passkey_added",
+            Message::PasskeyRemoved { .. } => "passkey_removed",
             Message::SupportGrantRedeemed { .. } => "support_grant_redeemed",
             Message::SupportSessionEnded { .. } => "support_session_ended",
             Message::SupportRequestPending { .. } => "support_request_pending",

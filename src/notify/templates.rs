@@ -67,6 +67,11 @@ fn variables(locale: Locale, msg: &Message) -> Vec<(&'static str, String)> {
             vec![("unlock", "automatic".into()), ("until", time(locale, *t))]
         }
         Message::AccountLocked { until: None } => vec![("unlock", "manual".into())],
+        Message::PasskeyAdded { name } => vec![("key_name", name.clone())],
+        Message::PasskeyRemoved { name, by_admin } => vec![
+            ("key_name", name.clone()),
+            ("by", if *by_admin { "admin" } else { "user" }.into()),
+        ],
         Message::SupportGrantRedeemed {
             support_name,
             expires_at,
@@ -144,6 +149,17 @@ mod tests {
             Message::AccountSuspended,
             Message::AccountUnsuspended,
             Message::MfaReset,
+            Message::PasskeyAdded {
+                name: "YubiKey".into(),
+            },
+            Message::PasskeyRemoved {
+                name: "iPhone".into(),
+                by_admin: true,
+            },
+            Message::PasskeyRemoved {
+                name: "iPhone".into(),
+                by_admin: false,
+            },
             Message::SupportGrantRedeemed {
                 support_name: "Sato".into(),
                 expires_at: t,

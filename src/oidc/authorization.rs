@@ -486,7 +486,12 @@ pub async fn decide(
             "you are not permitted to use this service",
         ));
     }
-    let gate = crate::authn::gate::before_sso(state, &user, &session, &back).await?;
+    // `acr_values` naming the phishing-resistant level: a user with a passkey steps up
+    // with it; without one the request goes on and `acr` says what happened.
+    let phr_asked = p
+        .get("acr_values")
+        .is_some_and(|v| v.split(' ').any(|a| a == crate::sessions::ACR_PHR));
+    let gate = crate::authn::gate::before_sso(state, &user, &session, &back, phr_asked).await?;
     if let Some(path) = gate {
         if prompt.none {
             return Ok(oauth_error(

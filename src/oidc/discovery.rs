@@ -80,7 +80,11 @@ pub fn build(cfg: &Config) -> Discovery {
         "display_values_supported": ["page", "popup"],
         "ui_locales_supported": ["ja", "en"],
         "claims_locales_supported": ["ja", "en"],
-        "acr_values_supported": [crate::sessions::ACR_PASSWORD, crate::sessions::ACR_MFA],
+        "acr_values_supported": [
+            crate::sessions::ACR_PASSWORD,
+            crate::sessions::ACR_MFA,
+            crate::sessions::ACR_PHR
+        ],
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,

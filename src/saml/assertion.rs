@@ -37,6 +37,9 @@ pub const STATUS_NO_AUTHN_CONTEXT: &str = "urn:oasis:names:tc:SAML:2.0:status:No
 
 pub const AC_PASSWORD: &str = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport";
 pub const AC_MFA: &str = "https://refeds.org/profile/mfa";
+/// A phishing-resistant sign-in (a passkey with user verification). SAML has no
+/// standard class for it; service providers ask for this one.
+pub const AC_PHR: &str = "urn:monban:ac:classes:phishing-resistant";
 /// The `acr` the MFA sign-in sets on a session.
 pub const ACR_MFA: &str = "urn:monban:acr:mfa";
 
@@ -89,10 +92,18 @@ pub fn name_id(
 
 /// The AuthnContextClassRef for how the session was authenticated.
 pub fn context_class(session: &Session) -> &'static str {
-    if session.acr == ACR_MFA {
-        AC_MFA
+    classes_of(session)[0]
+}
+
+/// Every class the session's sign-in satisfies, strongest first (a passkey sign-in is
+/// also a two-factor and a password-grade sign-in).
+pub fn classes_of(session: &Session) -> &'static [&'static str] {
+    if session.acr == crate::sessions::ACR_PHR {
+        &[AC_PHR, AC_MFA, AC_PASSWORD]
+    } else if session.acr == ACR_MFA {
+        &[AC_MFA, AC_PASSWORD]
     } else {
-        AC_PASSWORD
+        &[AC_PASSWORD]
     }
 }
 
@@ -108,6 +119,9 @@ pub struct Grant<'a> {
     pub session_index: &'a str,
     /// The session acts under a read-only support grant.
     pub support_readonly: bool,
+    /// The AuthnContextClassRef stated: one the session satisfies and the request
+    /// (if it asked) accepts.
+    pub context_class: &'static str,
 }
 
 fn issuer(state: &Core) -> Issuer {
@@ -293,7 +307,7 @@ pub fn success(state: &Core, g: &Grant) -> AppResult<String> {
             subject_locality: None,
             authn_context: Some(AuthnContext {
                 value: Some(AuthnContextClassRef {
-                    value: Some(context_class(g.session).to_string()),
+                    value: Some(g.context_class.to_string()),
                 }),
             }),
         }]),
@@ -408,6 +422,10 @@ mod tests {
         s.amr = "pwd otp mfa".into();
         s.acr = ACR_MFA.into();
         assert_eq!(context_class(&s), AC_MFA);
+        s.amr = "pwd hwk user mfa".into();
+        s.acr = crate::sessions::ACR_PHR.into();
+        assert_eq!(context_class(&s), AC_PHR);
+        assert_eq!(classes_of(&s), &[AC_PHR, AC_MFA, AC_PASSWORD]);
     }
 
     #[test]

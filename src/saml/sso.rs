@@ -397,7 +397,13 @@ async fn proceed(req: &HttpRequest, state: &Core, p: PendingRequest) -> AppResul
     // for a user with MFA (step-up of a password-only session), or enrolment when the
     // organisation requires MFA. The request stays pending and resumes afterwards.
     let back = format!("/saml/continue?id={}", p.id);
-    let gate = crate::authn::gate::before_sso(state, &user, &session, &back).await?;
+    // A RequestedAuthnContext that only a passkey sign-in meets asks for one.
+    let phr_asked = p.authn_context.as_deref().is_some_and(|rc| {
+        meets(rc, assertion::AC_PHR)
+            && !meets(rc, assertion::AC_MFA)
+            && !meets(rc, assertion::AC_PASSWORD)
+    });
+    let gate = crate::authn::gate::before_sso(state, &user, &session, &back, phr_asked).await?;
     if let Some(path) = gate {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, path))
@@ -445,25 +451,30 @@ async fn proceed(req: &HttpRequest, state: &Core, p: PendingRequest) -> AppResul
             p.relay_state.as_deref(),
         ));
     }
-    if let Some(rc) = &p.authn_context {
-        if !meets(rc, assertion::context_class(&session)) {
-            let body = assertion::error_response(
-                state,
-                &p.acs_url,
-                irt,
-                assertion::STATUS_RESPONDER,
-                Some(assertion::STATUS_NO_AUTHN_CONTEXT),
-                "the sign-in does not meet the requested authentication context",
-            );
-            return Ok(post_form(
-                state,
-                &p.acs_url,
-                "SAMLResponse",
-                body,
-                p.relay_state.as_deref(),
-            ));
-        }
-    }
+    let context_class = match &p.authn_context {
+        None => Some(assertion::context_class(&session)),
+        Some(rc) => assertion::classes_of(&session)
+            .iter()
+            .copied()
+            .find(|c| meets(rc, c)),
+    };
+    let Some(context_class) = context_class else {
+        let body = assertion::error_response(
+            state,
+            &p.acs_url,
+            irt,
+            assertion::STATUS_RESPONDER,
+            Some(assertion::STATUS_NO_AUTHN_CONTEXT),
+            "the sign-in does not meet the requested authentication context",
+        );
+        return Ok(post_form(
+            state,
+            &p.acs_url,
+            "SAMLResponse",
+            body,
+            p.relay_state.as_deref(),
+        ));
+    };
     let (name_id, format) = assertion::name_id(state, &sp, &user, p.name_id_format.as_deref());
     let session_index = assertion::new_id();
     let body = assertion::success(
@@ -478,6 +489,7 @@ async fn proceed(req: &HttpRequest, state: &Core, p: PendingRequest) -> AppResul
             name_id_format: format,
             session_index: &session_index,
             support_readonly,
+            context_class,
         },
     )?;
     state
@@ -527,6 +539,7 @@ fn rank(class: &str) -> Option<u8> {
     match class {
         assertion::AC_PASSWORD => Some(1),
         assertion::AC_MFA => Some(2),
+        assertion::AC_PHR => Some(3),
         _ => None,
     }
 }
@@ -548,7 +561,7 @@ fn meets(stored: &str, ours: &str) -> bool {
 
 /// Whether any sign-in Monban offers could meet the requested context.
 fn satisfiable(stored: &str) -> bool {
-    [assertion::AC_PASSWORD, assertion::AC_MFA]
+    [assertion::AC_PASSWORD, assertion::AC_MFA, assertion::AC_PHR]
         .iter()
         .any(|c| meets(stored, c))
 }
@@ -567,6 +580,13 @@ mod tests {
         assert!(!meets(&format!("better {pwd}"), pwd));
         assert!(meets(&format!("better {pwd}"), mfa));
         assert!(meets(&format!("maximum {mfa}"), pwd));
+        let phr = assertion::AC_PHR;
+        assert!(meets(&format!("exact {phr}"), phr));
+        assert!(!meets(&format!("exact {phr}"), mfa));
+        assert!(meets(&format!("minimum {mfa}"), phr));
+        assert!(meets(&format!("better {mfa}"), phr));
+        assert!(!meets(&format!("better {phr}"), phr));
+        assert!(satisfiable(&format!("exact {phr}")));
         assert!(!satisfiable("exact urn:example:smartcard"));
         assert!(satisfiable(&format!("exact urn:example:smartcard {pwd}")));
     }

@@ -43,9 +43,32 @@ impl AuthContext {
     }
 }
 
+impl AuthContext {
+    /// A passkey or security key (`kind`: `hwk` device-bound, `swk` a synced passkey,
+    /// RFC 8176), after a password (the second step) or alone (passwordless). User
+    /// verification (PIN, biometrics) is always required, so it is two factors
+    /// (`user`, `mfa`) and phishing-resistant ([`ACR_PHR`]).
+    pub fn passkey(kind: &str, after_password: bool) -> Self {
+        let kind = if kind == AMR_SWK { AMR_SWK } else { AMR_HWK };
+        let mut amr = if after_password { vec!["pwd"] } else { vec![] };
+        amr.extend([kind, "user", "mfa"]);
+        AuthContext { amr, acr: ACR_PHR }
+    }
+}
+
+/// RFC 8176 `amr`: proof of possession of a hardware-bound key.
+pub const AMR_HWK: &str = "hwk";
+/// RFC 8176 `amr`: proof of possession of a software-secured key (a synced passkey).
+pub const AMR_SWK: &str = "swk";
+
+/// `acr` for a phishing-resistant sign-in: a passkey with user verification (above
+/// [`ACR_MFA`]; what `acr_values` and SAML's RequestedAuthnContext can ask for).
+pub const ACR_PHR: &str = "urn:monban:acr:phr";
+
 /// `acr` for a password-only sign-in.
 pub const ACR_PASSWORD: &str = "urn:monban:acr:pwd";
-/// `acr` for a sign-in with a second factor (TOTP or a backup code).
+/// `acr` for a sign-in with a second factor (TOTP or a backup code; a passkey gives
+/// [`ACR_PHR`]).
 pub const ACR_MFA: &str = "urn:monban:acr:mfa";
 /// `amr` value for a backup code (not in RFC 8176, which has none for it; distinct
 /// from `otp` so relying parties can tell the authenticator app from a recovery code).
@@ -258,7 +281,8 @@ async fn engineer_in_standing(state: &Core, engineer: Uuid) -> StoreResult<bool>
     };
     Ok(u.is_usable(state.clock.now())
         && u.has_role(crate::store::SUPPORT_ROLE)
-        && state.store.get_totp(engineer).await?.is_some())
+        && (state.store.get_totp(engineer).await?.is_some()
+            || state.store.count_passkeys(engineer).await? > 0))
 }
 
 /// Ends every session of a user but `keep`, if given (each as [`end`] does), and

@@ -261,7 +261,7 @@ macro_rules! impl_admin_store {
                     }
                     let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
                     let sql = format!(
-                        "SELECT u.id, EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id) AS mfa, \
+                        "SELECT u.id, (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id) OR EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = u.id)) AS mfa, \
                          (SELECT MAX(s.last_seen_at) FROM sessions s WHERE s.user_id = u.id) AS last_seen_at \
                          FROM users u WHERE u.id IN ({})",
                         marks.join(", ")
@@ -291,7 +291,7 @@ macro_rules! impl_admin_store {
                         format!(
                             "SELECT {cols} FROM users u WHERE u.org_id = :org_id \
                              AND (:status IS NULL OR u.status = :status) \
-                             AND (:mfa IS NULL OR (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id)) = :mfa) \
+                             AND (:mfa IS NULL OR (EXISTS (SELECT 1 FROM mfa_totp m WHERE m.user_id = u.id) OR EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = u.id)) = :mfa) \
                              AND (:app_blocked IS NULL OR (u.app_blocked_at IS NOT NULL) = :app_blocked) \
                              AND (:q IS NULL OR u.email LIKE :q ESCAPE '\\' OR u.login_id LIKE :q ESCAPE '\\' \
                                   OR LOWER(u.display_name) LIKE :q ESCAPE '\\') \
@@ -523,6 +523,8 @@ macro_rules! impl_admin_store {
                             "DELETE FROM mfa_challenges WHERE user_id = $1",
                             "DELETE FROM mfa_backup_codes WHERE user_id = $1",
                             "DELETE FROM mfa_totp WHERE user_id = $1",
+                            "DELETE FROM passkeys WHERE user_id = $1",
+                            "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
                             "DELETE FROM mfa_grace WHERE user_id = $1",
                             "DELETE FROM login_events WHERE user_id = $1",
                             "DELETE FROM session_clients WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",

@@ -78,8 +78,8 @@ pub trait MfaStore {
         step: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// Turns MFA off: removes the credential, every backup code, pending enrolments and
-    /// half-finished sign-ins. True when MFA was on.
+    /// Turns MFA off: removes the TOTP credential, every passkey, every backup code,
+    /// pending enrolments and half-finished sign-ins. True when MFA was on.
     async fn delete_mfa(&self, user_id: Uuid) -> StoreResult<bool>;
     /// Replaces every backup code of the user (used or not) with `code_hashes`.
     async fn replace_backup_codes(
@@ -239,7 +239,11 @@ macro_rules! impl_mfa_store {
 
                 async fn delete_mfa(&self, user_id: Uuid) -> StoreResult<bool> {
                     let mut tx = self.pool.begin().await?;
-                    let r = sqlx::query::<$db>("DELETE FROM mfa_totp WHERE user_id = $1")
+                    let totp = sqlx::query::<$db>("DELETE FROM mfa_totp WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let passkeys = sqlx::query::<$db>("DELETE FROM passkeys WHERE user_id = $1")
                         .bind(user_id)
                         .execute(&mut *tx)
                         .await?;
@@ -247,11 +251,12 @@ macro_rules! impl_mfa_store {
                         "DELETE FROM mfa_backup_codes WHERE user_id = $1",
                         "DELETE FROM mfa_pending WHERE user_id = $1",
                         "DELETE FROM mfa_challenges WHERE user_id = $1",
+                        "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
                     ] {
                         sqlx::query::<$db>(sql).bind(user_id).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
-                    Ok(r.rows_affected() == 1)
+                    Ok(totp.rows_affected() + passkeys.rows_affected() > 0)
                 }
 
                 async fn replace_backup_codes(

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
+pub mod passkeys;
 pub mod postgres;
 mod queue;
 pub mod saml;
@@ -27,6 +28,7 @@ pub mod support;
 pub use audit::{AuditEvent, AuditStore};
 pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
 pub use outbox::{OutboxMessage, OutboxStore};
+pub use passkeys::{PasskeyRow, PasskeyStore, WebauthnCeremony};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -349,6 +351,7 @@ pub trait Backend:
     + SessionStore
     + LoginEventStore
     + MfaStore
+    + PasskeyStore
     + AuditStore
     + admin::AdminStore
     + OutboxStore

@@ -416,10 +416,15 @@ pub async fn redeem(
                 "pwd" => "pwd",
                 "otp" => "otp",
                 "mfa" => "mfa",
+                "hwk" => sessions::AMR_HWK,
+                "swk" => sessions::AMR_SWK,
+                "user" => "user",
                 _ => "pwd",
             })
             .collect(),
-        acr: if crate::authn::mfa::session_has_mfa(session) {
+        acr: if session.acr == sessions::ACR_PHR {
+            sessions::ACR_PHR
+        } else if crate::authn::mfa::session_has_mfa(session) {
             sessions::ACR_MFA
         } else {
             sessions::ACR_PASSWORD

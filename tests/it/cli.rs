@@ -175,7 +175,12 @@ fn serve_says_where_it_listens_and_stops_gracefully() {
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
+    // Start-up log lines (e.g. why passkeys are off) may come first.
+    let first = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.starts_with("Monban listening on "))
+        .expect("the listening line");
     assert!(
         first.starts_with("Monban listening on http://127.0.0.1:"),
         "{first}"

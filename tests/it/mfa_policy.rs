@@ -396,8 +396,10 @@ async fn admin_status_and_reset(b: Backend) {
         st,
         mfa::MfaStatus {
             enabled: false,
+            totp: false,
             enrolled_at: None,
-            backup_codes_remaining: 0
+            backup_codes_remaining: 0,
+            passkeys: vec![],
         }
     );
     // Password alone signs in; the old codes are gone for good.

@@ -494,7 +494,12 @@ fn serve(db: &TestDb, listen: bool) -> Proc {
         .stderr(Stdio::inherit());
     let mut child = c.spawn().expect("monban serve");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
+    // Start-up log lines (e.g. why passkeys are off) may come first.
+    let first = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.starts_with("Monban listening on "))
+        .expect("the listening line");
     let base = first
         .strip_prefix("Monban listening on ")
         .unwrap_or_else(|| panic!("{first}"))

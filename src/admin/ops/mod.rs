@@ -87,7 +87,7 @@ pub async fn member(core: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<UserView
 
 /// A user as the API shows it (no scope check: for answering an action already allowed).
 pub async fn user_view(core: &Core, u: &User) -> AppResult<UserView> {
-    let mfa = core.store.get_totp(u.id).await?.is_some();
+    let mfa = crate::authn::mfa::is_enabled(core, u.id).await?;
     Ok(UserView::new(u, mfa, core.clock.now()))
 }
 
@@ -234,6 +234,25 @@ pub async fn reset_mfa(core: &Core, ctx: &AdminCtx, id: Uuid) -> AppResult<MfaVi
     let u = actions::get(core, id).await?;
     crate::authn::mfa::reset(core, id, &ctx.actor, &ctx.meta).await?;
     crate::users::notices::mfa_reset(core, &u).await?;
+    Ok(MfaView::from(crate::authn::mfa::status(core, id).await?))
+}
+
+/// Removes one of the member's passkeys (a lost or compromised key), audited; the
+/// member is told. 404 when the member has no such passkey.
+pub async fn remove_passkey(
+    core: &Core,
+    ctx: &AdminCtx,
+    id: Uuid,
+    passkey_id: &str,
+) -> AppResult<MfaView> {
+    ctx.require(scope::SECURITY)?;
+    let u = actions::get(core, id).await?;
+    let Ok(passkey_id) = passkey_id.trim().parse::<Uuid>() else {
+        return Err(AppError::not_found("the member has no such passkey"));
+    };
+    if !crate::authn::passkeys::remove(core, &u, passkey_id, &ctx.actor, &ctx.meta).await? {
+        return Err(AppError::not_found("the member has no such passkey"));
+    }
     Ok(MfaView::from(crate::authn::mfa::status(core, id).await?))
 }
 

@@ -121,7 +121,7 @@ pub async fn current(req: &HttpRequest, state: &Core) -> AppResult<Option<MfaCha
 }
 
 /// Can this account still finish signing in?
-fn can_sign_in(user: &User, now: chrono::DateTime<chrono::Utc>) -> bool {
+pub fn can_sign_in(user: &User, now: chrono::DateTime<chrono::Utc>) -> bool {
     matches!(
         user.status.as_str(),
         user_status::ACTIVE | user_status::LOCKED
@@ -138,16 +138,9 @@ pub async fn submit(
     current: Option<&Session>,
     meta: &RequestMeta,
 ) -> AppResult<Outcome> {
-    let now = state.clock.now();
-    let user = state.store.get_user(ch.user_id).await?;
-    let session_ok = match ch.session_id {
-        None => true,
-        Some(id) => current.is_some_and(|s| s.id == id),
-    };
-    if !can_sign_in(&user, now) || !session_ok {
-        state.store.delete_mfa_challenge(ch.id).await?;
+    let Some(user) = still_valid(state, ch, current).await? else {
         return Ok(Outcome::Gone);
-    }
+    };
     // The try is counted before the code is looked at (one atomic UPDATE), so that of
     // any number of parallel submissions no more than `max_attempts` are checked.
     let Some(attempts) = state.store.add_mfa_challenge_attempt(ch.id).await? else {
@@ -164,29 +157,52 @@ pub async fn submit(
     if !ok {
         return wrong(state, ch, &user, attempts, malformed, meta).await;
     }
-    // Exactly one request finishes a challenge.
-    if !state.store.delete_mfa_challenge(ch.id).await? {
-        return Ok(Outcome::Gone);
-    }
     let ctx = match factor {
         Factor::Totp => AuthContext::totp(),
         Factor::BackupCode => AuthContext::backup_code(),
     };
-    let backup_codes_left = match factor {
-        Factor::Totp => None,
-        Factor::BackupCode => {
-            let left = state.store.count_unused_backup_codes(user.id).await?;
-            audit::record(
-                state,
-                &Actor::user(user.id),
-                Some(user.id),
-                action::MFA_BACKUP_CODE_USED,
-                meta,
-                serde_json::json!({ "remaining": left, "step_up": ch.session_id.is_some() }),
-            )
-            .await?;
-            Some(left)
-        }
+    complete(
+        state,
+        ch,
+        &user,
+        &ctx,
+        factor == Factor::BackupCode,
+        current,
+        meta,
+    )
+    .await
+}
+
+/// A second factor was verified for `ch` (a code above, or a passkey): finishes the
+/// sign-in with a new session, or upgrades the step-up session. Exactly one request
+/// finishes a challenge.
+pub async fn complete(
+    state: &Core,
+    ch: &MfaChallenge,
+    user: &User,
+    ctx: &AuthContext,
+    backup_code: bool,
+    current: Option<&Session>,
+    meta: &RequestMeta,
+) -> AppResult<Outcome> {
+    let now = state.clock.now();
+    if !state.store.delete_mfa_challenge(ch.id).await? {
+        return Ok(Outcome::Gone);
+    }
+    let backup_codes_left = if backup_code {
+        let left = state.store.count_unused_backup_codes(user.id).await?;
+        audit::record(
+            state,
+            &Actor::user(user.id),
+            Some(user.id),
+            action::MFA_BACKUP_CODE_USED,
+            meta,
+            serde_json::json!({ "remaining": left, "step_up": ch.session_id.is_some() }),
+        )
+        .await?;
+        Some(left)
+    } else {
+        None
     };
     let session_token = match (ch.session_id, current) {
         (Some(_), Some(s)) => {
@@ -214,7 +230,7 @@ pub async fn submit(
             if let Some(old) = current {
                 sessions::end(state, old.id, "replaced").await?;
             }
-            let (_, token) = login::finish(state, &user, &ctx, meta, &ch.login).await?;
+            let (_, token) = login::finish(state, user, ctx, meta, &ch.login).await?;
             Some(token)
         }
     };
@@ -223,6 +239,39 @@ pub async fn submit(
         return_to: ch.return_to.clone(),
         backup_codes_left,
     })
+}
+
+/// Whether `ch` can still be finished by the browser whose live session is `current`:
+/// the account can sign in and, for a step-up, it is the session that started it.
+/// When not, the challenge is dropped.
+pub async fn still_valid(
+    state: &Core,
+    ch: &MfaChallenge,
+    current: Option<&Session>,
+) -> AppResult<Option<User>> {
+    let user = state.store.get_user(ch.user_id).await?;
+    let session_ok = match ch.session_id {
+        None => true,
+        Some(id) => current.is_some_and(|s| s.id == id),
+    };
+    if !can_sign_in(&user, state.clock.now()) || !session_ok {
+        state.store.delete_mfa_challenge(ch.id).await?;
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
+/// A passkey assertion for `ch` that failed verification: counted like a wrong code.
+pub async fn passkey_failed(
+    state: &Core,
+    ch: &MfaChallenge,
+    user: &User,
+    meta: &RequestMeta,
+) -> AppResult<Outcome> {
+    let Some(attempts) = state.store.add_mfa_challenge_attempt(ch.id).await? else {
+        return Ok(Outcome::Gone);
+    };
+    wrong(state, ch, user, attempts, false, meta).await
 }
 
 /// (accepted, malformed)

@@ -2,7 +2,8 @@
 //! MFA policy, and the domain functions the account pages, the second sign-in step,
 //! SSO (OIDC/SAML) and the admin API call.
 //!
-//! - MFA is on for a user while they have a confirmed TOTP credential.
+//! - MFA is on for a user while they have a confirmed TOTP credential or a passkey
+//!   ([`crate::authn::passkeys`]).
 //! - Changing it (enrol, regenerate codes, disable) needs a password entered within
 //!   `mfa.reauth_window_secs` ([`recently_authenticated`]) and, while MFA is on, a
 //!   session that did the second step ([`session_has_mfa`]).
@@ -58,7 +59,7 @@ pub fn step_up_path(return_to: &str) -> String {
     )
 }
 
-/// Did this session do a second step (TOTP or backup code)?
+/// Did this session do a second step (passkey, TOTP or backup code)?
 pub fn session_has_mfa(session: &Session) -> bool {
     session.amr.split_whitespace().any(|v| v == "mfa")
 }
@@ -66,26 +67,42 @@ pub fn session_has_mfa(session: &Session) -> bool {
 /// What admins and the account page see.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MfaStatus {
+    /// A second factor is on: an authenticator app or a passkey.
     pub enabled: bool,
+    /// An authenticator app (TOTP) is enrolled.
+    pub totp: bool,
+    /// When the authenticator app was enrolled.
     pub enrolled_at: Option<DateTime<Utc>>,
     pub backup_codes_remaining: i64,
+    pub passkeys: Vec<crate::authn::passkeys::view::PasskeyView>,
 }
 
 pub async fn status(state: &Core, user_id: Uuid) -> AppResult<MfaStatus> {
     let cred = state.store.get_totp(user_id).await?;
-    let remaining = if cred.is_some() {
+    let passkeys = crate::authn::passkeys::view::list(state, user_id).await?;
+    let enabled = cred.is_some() || (!passkeys.is_empty() && state.passkeys.webauthn().is_some());
+    let remaining = if enabled {
         state.store.count_unused_backup_codes(user_id).await?
     } else {
         0
     };
     Ok(MfaStatus {
-        enabled: cred.is_some(),
+        enabled,
+        totp: cred.is_some(),
         enrolled_at: cred.map(|c| c.enrolled_at),
         backup_codes_remaining: remaining,
+        passkeys,
     })
 }
 
+/// Is a second factor on: an authenticator app, or a passkey (while passkeys are on)?
 pub async fn is_enabled(state: &Core, user_id: Uuid) -> AppResult<bool> {
+    Ok(state.store.get_totp(user_id).await?.is_some()
+        || crate::authn::passkeys::view::has_usable(state, user_id).await?)
+}
+
+/// Is an authenticator app (TOTP) enrolled?
+pub async fn has_totp(state: &Core, user_id: Uuid) -> AppResult<bool> {
     Ok(state.store.get_totp(user_id).await?.is_some())
 }
 
@@ -372,7 +389,11 @@ pub async fn sso_requirement(
     return_to: &str,
 ) -> AppResult<Option<String>> {
     if is_enabled(state, user.id).await? {
-        return Ok((!session_has_mfa(session)).then(|| step_up_path(return_to)));
+        if !session_has_mfa(session) {
+            // A user with a passkey is asked for it first (the page offers the others).
+            return Ok(Some(step_up_path(return_to)));
+        }
+        return Ok(None);
     }
     Ok(match enforcement(state, user).await? {
         Enforcement::Required => Some(enrol_path(return_to)),

@@ -34,6 +34,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct StepQuery {
     step_up: Option<String>,
     return_to: Option<String>,
+    /// A step-up that only a passkey satisfies (a phishing-resistant sign-in).
+    passkey: Option<String>,
+}
+
+/// Which second factors the page offers.
+#[derive(Clone, Copy)]
+struct Offer {
+    passkey: bool,
+    totp: bool,
+    backup: bool,
+}
+
+impl Offer {
+    /// What `user_id` has; `passkey_only` for a step-up that needs a passkey.
+    async fn of(state: &Core, user_id: uuid::Uuid, passkey_only: bool) -> AppResult<Offer> {
+        let passkey = crate::authn::passkeys::view::has_usable(state, user_id).await?;
+        let totp = !passkey_only && super::has_totp(state, user_id).await?;
+        let backup = !passkey_only && state.store.count_unused_backup_codes(user_id).await? > 0;
+        Ok(Offer {
+            passkey,
+            totp,
+            backup,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,6 +73,7 @@ fn see_other(target: &str) -> HttpResponse {
         .finish()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_step(
     req: &HttpRequest,
     state: &Core,
@@ -56,15 +81,22 @@ fn render_step(
     factor: Factor,
     error_key: Option<&str>,
     step_up: bool,
+    offer: Offer,
     challenge_cookie: Option<Cookie<'static>>,
 ) -> HttpResponse {
     let locale = http::locale(req, state);
     let token = csrf::issue(req, state);
     let product = &state.cfg.ui.product_name;
+    if offer.passkey {
+        http::csp::allow_own_script(req);
+    }
     let view = templates_mfa::SecondStepView {
         csrf: &token.token,
         error: error_key.map(|k| locale.t(k)),
         step_up,
+        passkey: offer.passkey,
+        totp: offer.totp,
+        backup: offer.backup,
     };
     let page = match factor {
         Factor::Totp => templates_mfa::second_step_totp(locale, product, &view),
@@ -104,11 +136,17 @@ fn start_again(req: &HttpRequest, state: &Core, message_key: &str) -> HttpRespon
         .body(page.into_string())
 }
 
-async fn page(req: HttpRequest, state: &Core, factor: Factor) -> AppResult<HttpResponse> {
+async fn page(
+    req: HttpRequest,
+    state: &Core,
+    factor: Factor,
+    passkey_only: bool,
+) -> AppResult<HttpResponse> {
     Ok(match challenge::current(&req, state).await? {
         None => start_again(&req, state, "mfa.no_challenge"),
         Some(ch) => {
             http::csp::allow_return_to(&req, ch.return_to.as_deref());
+            let offer = Offer::of(state, ch.user_id, passkey_only).await?;
             render_step(
                 &req,
                 state,
@@ -116,6 +154,7 @@ async fn page(req: HttpRequest, state: &Core, factor: Factor) -> AppResult<HttpR
                 factor,
                 None,
                 ch.session_id.is_some(),
+                offer,
                 None,
             )
         }
@@ -127,14 +166,15 @@ async fn totp_page(
     state: web::Data<AppState>,
     q: web::Query<StepQuery>,
 ) -> AppResult<HttpResponse> {
+    let passkey_only = q.passkey.as_deref() == Some("1");
     if q.step_up.as_deref() == Some("1") {
-        return step_up(req, &state, q.return_to.as_deref()).await;
+        return step_up(req, &state, q.return_to.as_deref(), passkey_only).await;
     }
-    page(req, &state, Factor::Totp).await
+    page(req, &state, Factor::Totp, passkey_only).await
 }
 
 async fn backup_page(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    page(req, &state, Factor::BackupCode).await
+    page(req, &state, Factor::BackupCode, false).await
 }
 
 /// Starts a step-up for the current session (see [`super::step_up_path`]).
@@ -142,12 +182,21 @@ async fn step_up(
     req: HttpRequest,
     state: &Core,
     return_to: Option<&str>,
+    passkey_only: bool,
 ) -> AppResult<HttpResponse> {
     let return_to = return_to.and_then(safe_local_path).unwrap_or("/account");
     let Some((session, user)) = http::current_session(&req, state).await? else {
         return Ok(crate::account::to_login(return_to));
     };
-    if super::session_has_mfa(&session) {
+    if passkey_only {
+        // Only a passkey sign-in will do (the application or the policy asked).
+        if session.acr == crate::sessions::ACR_PHR {
+            return Ok(see_other(return_to));
+        }
+        if !crate::authn::passkeys::view::has_usable(state, user.id).await? {
+            return Ok(see_other(&crate::authn::passkeys::enrol_path(return_to)));
+        }
+    } else if super::session_has_mfa(&session) {
         return Ok(see_other(return_to));
     }
     if !super::is_enabled(state, user.id).await? {
@@ -156,6 +205,7 @@ async fn step_up(
     let cookie =
         challenge::begin(state, &user, &user.email, Some(return_to), Some(session.id)).await?;
     http::csp::allow_return_to(&req, Some(return_to));
+    let offer = Offer::of(state, user.id, passkey_only).await?;
     Ok(render_step(
         &req,
         state,
@@ -163,6 +213,7 @@ async fn step_up(
         Factor::Totp,
         None,
         true,
+        offer,
         Some(cookie),
     ))
 }
@@ -247,6 +298,7 @@ async fn submit(
                 (Factor::BackupCode, false) => "mfa.backup_wrong",
             };
             http::csp::allow_return_to(&req, ch.return_to.as_deref());
+            let offer = Offer::of(state, ch.user_id, false).await?;
             render_step(
                 &req,
                 state,
@@ -254,6 +306,7 @@ async fn submit(
                 factor,
                 Some(key),
                 ch.session_id.is_some(),
+                offer,
                 None,
             )
         }

@@ -37,7 +37,7 @@ async fn device_user(
             "a device cannot be connected in a support session",
         ));
     }
-    let gate = crate::authn::gate::before_sso(state, &user, &session, back).await?;
+    let gate = crate::authn::gate::before_sso(state, &user, &session, back, false).await?;
     if let Some(path) = gate {
         return Ok(Err(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, path))

@@ -145,6 +145,68 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// `POST /session/{id}/webauthn/authenticator` (WebDriver, WebAuthn Level 2 §11.3):
+/// adds a virtual authenticator to the browser — here a platform authenticator
+/// (internal transport, CTAP2) that stores discoverable credentials, verifies the user
+/// and always consents, like a laptop's fingerprint reader.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session.unwrap_or_default()
+        ))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(
+                json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserConsenting": true,
+                    "isUserVerified": true,
+                })
+                .to_string(),
+            ),
+        )
+    }
+}
+
+/// Another WebDriver virtual-authenticator command on
+/// `session/{id}/webauthn/authenticator/{path}` (credentials of an authenticator).
+#[derive(Debug)]
+struct VirtualAuthenticatorCmd {
+    path: String,
+    method: http::Method,
+    body: Option<String>,
+}
+
+impl WebDriverCompatibleCommand for VirtualAuthenticatorCmd {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/authenticator/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (self.method.clone(), self.body.clone())
+    }
+}
+
 /// Kills the Chromium processes started with this profile directory (a test that
 /// panics never ends its WebDriver session, and chromedriver leaves its browser
 /// running when it is stopped).
@@ -256,6 +318,62 @@ impl Browser {
             _driver: driver,
             profile,
         })
+    }
+
+    /// Adds a virtual platform authenticator (see [`AddVirtualAuthenticator`]);
+    /// returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        match self.c.issue_cmd(AddVirtualAuthenticator).await {
+            Ok(Value::String(id)) => id,
+            Ok(other) => panic!("unexpected virtual authenticator answer: {other}"),
+            Err(e) => panic!("cannot add a virtual authenticator: {e}"),
+        }
+    }
+
+    /// The credentials the virtual authenticator `id` holds (WebDriver's JSON, with
+    /// their private keys).
+    pub async fn virtual_credentials(&self, id: &str) -> Vec<Value> {
+        let cmd = VirtualAuthenticatorCmd {
+            path: format!("{id}/credentials"),
+            method: http::Method::GET,
+            body: None,
+        };
+        match self.c.issue_cmd(cmd).await {
+            Ok(Value::Array(a)) => a,
+            Ok(other) => panic!("unexpected credentials answer: {other}"),
+            Err(e) => panic!("cannot read the virtual credentials: {e}"),
+        }
+    }
+
+    /// Takes every credential out of the virtual authenticator `id` (the device is
+    /// "away"); [`Browser::put_back_credentials`] returns them.
+    pub async fn take_away_credentials(&self, id: &str) -> Vec<Value> {
+        let creds = self.virtual_credentials(id).await;
+        let cmd = VirtualAuthenticatorCmd {
+            path: format!("{id}/credentials"),
+            method: http::Method::DELETE,
+            body: None,
+        };
+        self.c
+            .issue_cmd(cmd)
+            .await
+            .unwrap_or_else(|e| panic!("cannot remove the virtual credentials: {e}"));
+        creds
+    }
+
+    /// Puts credentials read by [`Browser::take_away_credentials`] back.
+    pub async fn put_back_credentials(&self, id: &str, creds: &[Value]) {
+        for c in creds {
+            let cmd = VirtualAuthenticatorCmd {
+                path: format!("{id}/credential"),
+                method: http::Method::POST,
+                body: Some(c.to_string()),
+            };
+            self.c
+                .issue_cmd(cmd)
+                .await
+                .unwrap_or_else(|e| panic!("cannot add a virtual credential: {e}"));
+        }
     }
 
     /// The console entries logged since the last call.

@@ -72,7 +72,24 @@ notify-account_unsuspended-body = An administrator has lifted the suspension of 
 
 notify-mfa_reset-subject = Two-step sign-in has been reset
 notify-mfa_reset-body =
-    An administrator has turned off two-step sign-in (MFA) for your { $product } account: your authenticator app and backup codes no longer work. Please set up two-step sign-in again after you sign in.
+    An administrator has turned off two-step sign-in (MFA) for your { $product } account: your authenticator app, passkeys and backup codes no longer work. Please set up two-step sign-in again after you sign in.
+
+    { -contact-admin }
+
+# $key_name: the name the user gave the passkey.
+notify-passkey_added-subject = A passkey was added to your account
+notify-passkey_added-body =
+    A passkey or security key named "{ $key_name }" was added to your { $product } account. It can now be used to sign in.
+
+    If you did not add it, remove it from your account page and contact your administrator immediately.
+
+# $key_name: the name of the passkey; $by: admin or user.
+notify-passkey_removed-subject = A passkey was removed from your account
+notify-passkey_removed-body =
+    { $by ->
+        [admin] An administrator removed
+       *[user] You removed
+    } the passkey "{ $key_name }" from your { $product } account. It can no longer be used to sign in.
 
     { -contact-admin }
 

@@ -72,7 +72,24 @@ notify-account_unsuspended-body = 管理者により { $product } アカウン�
 
 notify-mfa_reset-subject = 2段階認証がリセットされました
 notify-mfa_reset-body =
-    管理者により { $product } アカウントの2段階認証（MFA）がリセットされました。これまでの認証アプリとバックアップコードは使用できません。サインイン後、2段階認証を改めて設定してください。
+    管理者により { $product } アカウントの2段階認証（MFA）がリセットされました。これまでの認証アプリ、パスキー、バックアップコードは使用できません。サインイン後、2段階認証を改めて設定してください。
+
+    { -contact-admin }
+
+# $key_name: ユーザーが付けたパスキーの名前。
+notify-passkey_added-subject = アカウントにパスキーが追加されました
+notify-passkey_added-body =
+    { $product } アカウントにパスキー（セキュリティキー）「{ $key_name }」が追加されました。今後このパスキーでサインインできます。
+
+    追加した覚えがない場合は、アカウントのページから削除し、至急管理者にご連絡ください。
+
+# $key_name: パスキーの名前。$by: admin または user。
+notify-passkey_removed-subject = アカウントからパスキーが削除されました
+notify-passkey_removed-body =
+    { $by ->
+        [admin] 管理者により
+       *[user] お客様の操作により
+    } { $product } アカウントからパスキー「{ $key_name }」が削除されました。このパスキーではサインインできなくなります。
 
     { -contact-admin }
 

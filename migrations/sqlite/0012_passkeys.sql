@@ -1,0 +1,39 @@
+-- Passkeys and security keys (WebAuthn) and their half-finished ceremonies.
+-- SQLite dialect; keep in step with migrations/postgres/0012_passkeys.sql.
+
+-- A user's registered credential. credential: webauthn-rs's Passkey as JSON (public
+-- key, algorithm, counter, backup flags); no secret is stored. sign_count is the
+-- authenticator's signature counter, compared and raised in one conditional UPDATE
+-- at each use (a counter that goes back is a cloned authenticator).
+CREATE TABLE passkeys (
+    id              BLOB PRIMARY KEY NOT NULL,
+    user_id         BLOB NOT NULL REFERENCES users(id),
+    credential_id   BLOB NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    -- RFC 8176: hwk (device-bound key) or swk (synced, backup-eligible passkey).
+    kind            TEXT NOT NULL,
+    aaguid          TEXT,
+    credential      TEXT NOT NULL,
+    sign_count      BIGINT NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL,
+    last_used_at    TEXT
+);
+CREATE INDEX passkeys_user ON passkeys(user_id);
+
+-- A registration or authentication started and not yet finished: single-use (taken
+-- by one DELETE … RETURNING), bound to the browser by a cookie whose keyed hash is
+-- token_hash, and to the session (registration) or half-finished sign-in (second
+-- step) that started it.
+CREATE TABLE webauthn_ceremonies (
+    id                BLOB PRIMARY KEY NOT NULL,
+    token_hash        BLOB NOT NULL UNIQUE,
+    purpose           TEXT NOT NULL,   -- register | second_step | passwordless
+    user_id           BLOB,
+    session_id        BLOB,
+    mfa_challenge_id  BLOB,
+    return_to         TEXT,
+    state             TEXT NOT NULL,
+    created_at        TEXT NOT NULL,
+    expires_at        TEXT NOT NULL
+);
+CREATE INDEX webauthn_ceremonies_expires ON webauthn_ceremonies(expires_at);
