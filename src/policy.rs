@@ -156,6 +156,15 @@ pub async fn current(state: &Core) -> AppResult<OrgPolicy> {
 
 pub async fn update(state: &Core, p: &OrgPolicy) -> AppResult<()> {
     p.validate()?;
+    // A policy that needs passkeys cannot be met while they are off.
+    if let Some(why) = state.passkeys.off_reason() {
+        if p.phishing_resistant != PhishingResistant::Off || p.passkey_attestation.required {
+            return Err(AppError::conflict(
+                "passkeys_off",
+                format!("passkeys are off, so the policy cannot ask for them: {why}"),
+            ));
+        }
+    }
     let json = serde_json::to_string(p).map_err(AppError::internal)?;
     state
         .store

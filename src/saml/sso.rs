@@ -434,21 +434,28 @@ async fn proceed(req: &HttpRequest, state: &Core, p: PendingRequest) -> AppResul
     // A read-only grant says so in the assertion (as `support:readonly` does in OIDC
     // tokens). A grant that vanished is not covered: no assertion at all.
     let support_readonly = grant.as_ref().is_some_and(|g| g.readonly);
-    if !user.is_usable(state.clock.now()) || !covered {
+    // A Responder error to the SP, posted to its ACS.
+    let deny = |second: &str, message: &str| {
         let body = assertion::error_response(
             state,
             &p.acs_url,
             irt,
             assertion::STATUS_RESPONDER,
-            Some(assertion::STATUS_REQUEST_DENIED),
-            "the account cannot sign in",
+            Some(second),
+            message,
         );
-        return Ok(post_form(
+        post_form(
             state,
             &p.acs_url,
             "SAMLResponse",
             body,
             p.relay_state.as_deref(),
+        )
+    };
+    if !user.is_usable(state.clock.now()) || !covered {
+        return Ok(deny(
+            assertion::STATUS_REQUEST_DENIED,
+            "the account cannot sign in",
         ));
     }
     let context_class = match &p.authn_context {
@@ -459,20 +466,9 @@ async fn proceed(req: &HttpRequest, state: &Core, p: PendingRequest) -> AppResul
             .find(|c| meets(rc, c)),
     };
     let Some(context_class) = context_class else {
-        let body = assertion::error_response(
-            state,
-            &p.acs_url,
-            irt,
-            assertion::STATUS_RESPONDER,
-            Some(assertion::STATUS_NO_AUTHN_CONTEXT),
+        return Ok(deny(
+            assertion::STATUS_NO_AUTHN_CONTEXT,
             "the sign-in does not meet the requested authentication context",
-        );
-        return Ok(post_form(
-            state,
-            &p.acs_url,
-            "SAMLResponse",
-            body,
-            p.relay_state.as_deref(),
         ));
     };
     let (name_id, format) = assertion::name_id(state, &sp, &user, p.name_id_format.as_deref());

@@ -61,7 +61,7 @@ pub trait PasskeyStore {
     async fn rename_passkey(&self, user_id: Uuid, id: Uuid, name: &str) -> StoreResult<bool>;
     /// The removed passkey (None when the user has no such passkey).
     async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<PasskeyRow>>;
-    /// Records a use: the new counter and credential, in one conditional UPDATE that
+    /// Records a use: the new counter, credential and kind, in one conditional UPDATE that
     /// succeeds only while the stored counter is below `sign_count` (or both are 0,
     /// an authenticator without a counter). False: the counter did not go up (a cloned
     /// authenticator, or a racing use of the same assertion).
@@ -70,6 +70,7 @@ pub trait PasskeyStore {
         id: Uuid,
         sign_count: i64,
         credential: &str,
+        kind: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
@@ -167,16 +168,18 @@ macro_rules! impl_passkey_store {
                     id: Uuid,
                     sign_count: i64,
                     credential: &str,
+                    kind: &str,
                     now: DateTime<Utc>,
                 ) -> StoreResult<bool> {
                     let r = sqlx::query::<$db>(
-                        "UPDATE passkeys SET sign_count = $2, credential = $3, last_used_at = $4 \
+                        "UPDATE passkeys SET sign_count = $2, credential = $3, last_used_at = $4, kind = $5 \
                          WHERE id = $1 AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))",
                     )
                     .bind(id)
                     .bind(sign_count)
                     .bind(credential)
                     .bind(now)
+                    .bind(kind)
                     .execute(&self.pool)
                     .await?;
                     Ok(r.rows_affected() == 1)

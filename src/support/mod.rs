@@ -340,6 +340,15 @@ pub async fn check_redeemer(
                 "sign in with two-factor authentication to use this link",
             ));
         }
+        // Staff the organisation asks for a passkey use one for this too.
+        if session.acr != sessions::ACR_PHR
+            && crate::authn::passkeys::view::policy_requires(state, engineer).await?
+        {
+            return Err(refuse(
+                "support_passkey_required",
+                "sign in with a passkey to use this link",
+            ));
+        }
         let g = resolve(state, engineer, via)
             .await?
             .filter(|g| g.org_id == state.org.id)
@@ -422,9 +431,8 @@ pub async fn redeem(
                 _ => "pwd",
             })
             .collect(),
-        acr: if session.acr == sessions::ACR_PHR {
-            sessions::ACR_PHR
-        } else if crate::authn::mfa::session_has_mfa(session) {
+        // At most `mfa`: the user never used a passkey in this session.
+        acr: if crate::authn::mfa::session_has_mfa(session) {
             sessions::ACR_MFA
         } else {
             sessions::ACR_PASSWORD

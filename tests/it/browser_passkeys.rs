@@ -62,11 +62,13 @@ async fn enrol_then_second_step_then_passwordless_in_chromium() {
     );
     b.look("passkeys page (one passkey)", &[]).await;
     // The same page in Japanese.
-    b.goto(&format!("{base}/account/passkeys?ui_locales=ja")).await;
+    b.goto(&format!("{base}/account/passkeys?ui_locales=ja"))
+        .await;
     assert_eq!(b.text("h1").await, "パスキーとセキュリティキー");
     assert!(b.text("#passkeys").await.contains("端末固有のキー"));
     b.look("passkeys page (ja)", &[]).await;
-    b.goto(&format!("{base}/account/passkeys?ui_locales=en")).await;
+    b.goto(&format!("{base}/account/passkeys?ui_locales=en"))
+        .await;
     assert_eq!(b.virtual_credentials(&authenticator).await.len(), 1);
     let rows = app.state.store.list_passkeys(user.id).await.unwrap();
     assert_eq!(rows.len(), 1);

@@ -5,55 +5,9 @@
 use crate::common;
 use crate::mfa_support;
 
-use base64::Engine;
 use chrono::Duration;
-use common::{query_param, Backend, TestApp, REDIRECT};
+use common::{authz, claims_of, exchange, query_param, Backend, TestApp};
 use mfa_support::{enrolled_user, location, submit_code, PW};
-use serde_json::Value;
-
-fn claims_of(jwt: &str) -> Value {
-    let p = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-fn authz(app: &TestApp, client_id: &str, extra: &str) -> (String, String) {
-    let verifier = monban::util::random_token(32);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
-    );
-    (
-        format!(
-            "{}?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256{extra}",
-            app.url("/authorize"),
-            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
-        ),
-        verifier,
-    )
-}
-
-async fn exchange(app: &TestApp, id: &str, secret: &str, redirect: &str, verifier: &str) -> Value {
-    let code = query_param(redirect, "code").expect("code");
-    reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 on_both_backends!(
     totp_sign_in_through_authorize_gives_mfa_amr_and_acr,

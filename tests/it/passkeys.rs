@@ -8,9 +8,8 @@
 use crate::common;
 use crate::mfa_support;
 
-use base64::Engine;
 use chrono::Duration;
-use common::{query_param, Backend, TestApp, REDIRECT};
+use common::{authz, claims_of, exchange, query_param, Backend, TestApp};
 use mfa_support::{audit_actions, location, PW};
 use monban::clock::Clock;
 use serde_json::{json, Value};
@@ -320,6 +319,20 @@ async fn passwordless_sign_in_from_the_login_page(b: Backend) {
         c.get(app.url("/account")).send().await.unwrap().status(),
         200
     );
+    // A passwordless sign-in is not a recent password: changing passkeys asks for it.
+    let t = csrf(&app, &c).await;
+    let (s, body) = post_json(
+        &app,
+        &c,
+        "/account/passkeys/options",
+        json!({ "csrf_token": t }),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        body["redirect"],
+        "/account/reauth?return_to=%2Faccount%2Fpasskeys"
+    );
 
     // A user handle that is not the credential's owner: refused, nobody signed in.
     let other = app.create_user("other@example.com", PW).await;
@@ -469,7 +482,7 @@ async fn cloned_authenticator_is_refused_and_audited(b: Backend) {
     assert!(app
         .state
         .store
-        .use_passkey(row.id, 100, &cred.to_string(), app.clock.now())
+        .use_passkey(row.id, 100, &cred.to_string(), "hwk", app.clock.now())
         .await
         .unwrap());
     let c2 = app.client();
@@ -505,7 +518,7 @@ async fn cloned_authenticator_is_refused_and_audited(b: Backend) {
     assert!(app
         .state
         .store
-        .use_passkey(row.id, 100, &cred.to_string(), app.clock.now())
+        .use_passkey(row.id, 100, &cred.to_string(), "hwk", app.clock.now())
         .await
         .is_ok());
     let c3 = app.client();
@@ -521,7 +534,7 @@ async fn cloned_authenticator_is_refused_and_audited(b: Backend) {
     // Between the options and the answer, the stored counter moves past this one.
     app.state
         .store
-        .use_passkey(row.id, 1000, &row.credential, app.clock.now())
+        .use_passkey(row.id, 1000, &row.credential, "hwk", app.clock.now())
         .await
         .unwrap();
     let rcr: RequestChallengeResponse = serde_json::from_value(opts).unwrap();
@@ -874,56 +887,41 @@ async fn policy_requires_a_passkey_for_staff(b: Backend) {
     .await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["redirect"].as_str().unwrap(), rt);
-    // Registering the first second factor made this session a passkey sign-in.
+    // Registering proves no possession of a key: the session is not upgraded, and the
+    // sign-on asks for the new passkey once.
+    assert_eq!(
+        newest_session(&app, staff.id).await.acr,
+        monban::sessions::ACR_PASSWORD
+    );
+    let r = s.get(app.url(&rt)).send().await.unwrap();
+    let step = location(&r);
+    assert!(step.starts_with("/login/mfa?step_up=1"), "{step}");
+    s.get(app.url(&step)).send().await.unwrap();
+    let (st, body, _) = second_step(&app, &s, &mut auth).await;
+    assert_eq!(st, 200, "{body}");
     assert_eq!(
         newest_session(&app, staff.id).await.acr,
         monban::sessions::ACR_PHR
     );
-    assert!(app.browse(&s, &app.url(&rt), None, true).await.is_ok());
-}
+    assert!(app
+        .browse(&s, &app.url(body["redirect"].as_str().unwrap()), None, true)
+        .await
+        .is_ok());
 
-fn claims_of(jwt: &str) -> Value {
-    let p = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(p)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
-fn authz(app: &TestApp, client_id: &str, extra: &str) -> (String, String) {
-    let verifier = monban::util::random_token(32);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
-    );
-    (
-        format!(
-            "{}?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256{extra}",
-            app.url("/authorize"),
-            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
-        ),
-        verifier,
-    )
-}
-
-async fn exchange(app: &TestApp, id: &str, secret: &str, redirect: &str, verifier: &str) -> Value {
-    let code = query_param(redirect, "code").expect("code");
-    reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-        ])
+    // Their only passkey cannot be removed by themselves while the policy needs it.
+    let pid = app.state.store.list_passkeys(staff.id).await.unwrap()[0].id;
+    let t = csrf(&app, &s).await;
+    let r = s
+        .post(app.url(&format!("/account/passkeys/{pid}/remove")))
+        .form(&[("csrf_token", t.as_str())])
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .unwrap();
+    assert_eq!(location(&r), "/account/passkeys?error=last");
+    assert_eq!(
+        app.state.store.list_passkeys(staff.id).await.unwrap().len(),
+        1
+    );
 }
 
 /// An issuer whose host is an IP address: passkeys are off, the server says why, and
@@ -967,6 +965,36 @@ async fn passkeys_are_off_on_an_ip_issuer_and_say_why() {
     .await;
     assert_eq!(s, 409, "{body}");
     assert_eq!(body["code"], "passkeys_off");
+    // Nor can the policy ask for passkeys.
+    let admin = app.admin().await;
+    let (_, mut p) = admin.get("/policy").await;
+    p["phishing_resistant"] = json!("everyone");
+    let (s, body) = admin.put("/policy", p).await;
+    assert_eq!(s, 409, "{body}");
+    assert_eq!(body["code"], "passkeys_off");
+}
+
+/// Passkeys switched off after users registered them (here: the issuer became an IP
+/// address): their second step is still asked for, never skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_switched_off_still_ask_for_the_second_step() {
+    let app = spawn(Backend::Sqlite).await.unwrap();
+    let setup = app.client();
+    user_with_passkey(&app, &setup, "off@example.com").await;
+    let db = app.stop_and_take_db().await;
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    assert!(app.state.passkeys.off_reason().is_some());
+    let c = app.client();
+    let r = app.login(&c, "off@example.com", PW).await;
+    assert_eq!(
+        location(&r),
+        "/login/mfa",
+        "the password alone is not enough"
+    );
+    assert_eq!(
+        c.get(app.url("/account")).send().await.unwrap().status(),
+        303
+    );
 }
 
 /// The PEM of a software token's attestation CA.

@@ -80,7 +80,7 @@ pub struct MfaStatus {
 pub async fn status(state: &Core, user_id: Uuid) -> AppResult<MfaStatus> {
     let cred = state.store.get_totp(user_id).await?;
     let passkeys = crate::authn::passkeys::view::list(state, user_id).await?;
-    let enabled = cred.is_some() || (!passkeys.is_empty() && state.passkeys.webauthn().is_some());
+    let enabled = cred.is_some() || !passkeys.is_empty();
     let remaining = if enabled {
         state.store.count_unused_backup_codes(user_id).await?
     } else {
@@ -95,10 +95,13 @@ pub async fn status(state: &Core, user_id: Uuid) -> AppResult<MfaStatus> {
     })
 }
 
-/// Is a second factor on: an authenticator app, or a passkey (while passkeys are on)?
+/// Is a second factor on: an authenticator app or a passkey? A passkey counts even
+/// while passkeys are off (configuration, an IP issuer): the second step is then asked
+/// for and only a backup code or an admin's reset gets the user in, rather than the
+/// password alone (fail closed).
 pub async fn is_enabled(state: &Core, user_id: Uuid) -> AppResult<bool> {
     Ok(state.store.get_totp(user_id).await?.is_some()
-        || crate::authn::passkeys::view::has_usable(state, user_id).await?)
+        || state.store.count_passkeys(user_id).await? > 0)
 }
 
 /// Is an authenticator app (TOTP) enrolled?
@@ -151,10 +154,16 @@ pub async fn disable(state: &Core, user: &User, meta: &RequestMeta) -> AppResult
 }
 
 /// Was the password entered (at sign-in or at `/account/reauth`) recently enough to
-/// change MFA? A step-up does not count: it proves the code, not the password.
+/// change MFA? A step-up does not count: it proves the code, not the password; nor
+/// does a passwordless sign-in.
 pub async fn recently_authenticated(state: &Core, session: &Session) -> AppResult<bool> {
     let reauth = state.store.get_session_reauth(session.id).await?;
-    let last = reauth.map_or(session.created_at, |r| r.max(session.created_at));
+    // The sign-in counts only when it took the password (not a passwordless passkey).
+    let signed_in_with_password = session.amr.split_whitespace().any(|a| a == "pwd");
+    let sign_in = signed_in_with_password.then_some(session.created_at);
+    let Some(last) = reauth.max(sign_in) else {
+        return Ok(false);
+    };
     let window = Duration::seconds(state.cfg.mfa.reauth_window_secs);
     Ok(state.clock.now() - last <= window)
 }

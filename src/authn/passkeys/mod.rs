@@ -20,7 +20,7 @@ pub mod routes;
 pub mod rp;
 pub mod view;
 
-pub use view::{has_usable, list, PasskeyView};
+pub use view::{has_usable, list, policy_requires, PasskeyView};
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::HttpRequest;
@@ -269,9 +269,9 @@ pub fn clean_name(core: &Core, name: &str) -> String {
 }
 
 /// Finishes a registration with the authenticator's answer: stores the passkey,
-/// records it, tells the user. When this is the user's first second factor, the
-/// session that registered it counts as a passkey sign-in from now on (it has just
-/// shown the password recently and the new key with user verification).
+/// records it, tells the user. The registering session is not upgraded (a
+/// registration proves no possession of an existing key): the next sign-on that needs
+/// the passkey asks for it once.
 pub async fn finish_registration(
     core: &Core,
     req: &HttpRequest,
@@ -292,6 +292,15 @@ pub async fn finish_registration(
     };
     if c.user_id != Some(user.id) || c.session_id != Some(session.id) {
         return Ok(Err(Refusal::Stale));
+    }
+    // Attestation switched on while this ceremony ran: it no longer qualifies.
+    if c.purpose == purpose::REGISTER
+        && crate::policy::current(core)
+            .await?
+            .passkey_attestation
+            .required
+    {
+        return Ok(Err(Refusal::NotAllowed));
     }
     let (pk, aaguid) = if c.purpose == purpose::REGISTER_ATTESTED {
         let reg: AttestedPasskeyRegistration = state_of(&c)?;
@@ -327,7 +336,6 @@ pub async fn finish_registration(
     } else {
         sessions::AMR_HWK
     };
-    let had_mfa = crate::authn::mfa::is_enabled(core, user.id).await?;
     let now = core.clock.now();
     let row = PasskeyRow {
         id: Uuid::new_v4(),
@@ -347,13 +355,6 @@ pub async fn finish_registration(
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Ok(Err(Refusal::Duplicate)),
         Err(e) => return Err(e.into()),
-    }
-    if !had_mfa {
-        let ctx = AuthContext::passkey(kind, true);
-        core.store
-            .upgrade_session_auth(session.id, &ctx.amr.join(" "), ctx.acr, now)
-            .await?;
-        crate::cache::session_changed(core, session).await;
     }
     crate::cache::user_changed(core, user.id).await;
     audit::record(
@@ -402,9 +403,28 @@ pub async fn rename(
     Ok(true)
 }
 
+/// Whether the user may remove passkey `id` themselves: not their last second factor
+/// while the organisation requires MFA, nor their last passkey while it requires a
+/// passkey of them (an admin can still remove it). Err: the refusal.
+pub async fn user_may_remove(core: &Core, user: &User, id: Uuid) -> AppResult<()> {
+    let keys = core.store.list_passkeys(user.id).await?;
+    if !keys.iter().any(|k| k.id == id) || keys.len() > 1 {
+        return Ok(());
+    }
+    let policy = crate::policy::current(core).await?;
+    let last_factor = !crate::authn::mfa::has_totp(core, user.id).await?;
+    if (policy.mfa_required && last_factor) || policy_requires(core, user).await? {
+        return Err(AppError::conflict(
+            "last_passkey_required",
+            "your organisation requires this sign-in method: add another before removing this one",
+        ));
+    }
+    Ok(())
+}
+
 /// Removes a passkey of `user`, by the user (from the account page; the handler
-/// checked re-authentication) or by an admin (`actor`). Recorded, and the user told.
-/// False when the user has no such passkey.
+/// checked re-authentication and [`user_may_remove`]) or by an admin (`actor`).
+/// Recorded, and the user told. False when the user has no such passkey.
 pub async fn remove(
     core: &Core,
     user: &User,
@@ -525,7 +545,7 @@ async fn verify(
     row: &PasskeyRow,
     result: Result<webauthn_rs::prelude::AuthenticationResult, WebauthnError>,
     meta: &RequestMeta,
-) -> AppResult<Result<(), SignIn>> {
+) -> AppResult<Result<&'static str, SignIn>> {
     let res = match result {
         Ok(r) => r,
         Err(WebauthnError::CredentialPossibleCompromise) => {
@@ -541,15 +561,25 @@ async fn verify(
     pk.update_credential(&res);
     let count = i64::from(res.counter());
     let json = serde_json::to_string(&pk).map_err(AppError::internal)?;
+    // A key that became backup-eligible (synced) is a software key from now on.
+    let kind = if res.backup_eligible() {
+        sessions::AMR_SWK
+    } else {
+        row.kind.as_str()
+    };
     if !core
         .store
-        .use_passkey(row.id, count, &json, core.clock.now())
+        .use_passkey(row.id, count, &json, kind, core.clock.now())
         .await?
     {
         cloned(core, row, meta).await?;
         return Ok(Err(SignIn::Cloned));
     }
-    Ok(Ok(()))
+    Ok(Ok(if kind == sessions::AMR_SWK {
+        sessions::AMR_SWK
+    } else {
+        sessions::AMR_HWK
+    }))
 }
 
 /// Records a counter that went back (or stood still): a security event and a
@@ -608,7 +638,7 @@ pub async fn finish_second_step(
         ));
     };
     let auth: PasskeyAuthentication = state_of(&c)?;
-    if let Err(refused) = verify(
+    let kind = match verify(
         core,
         &row,
         wa.finish_passkey_authentication(answer, &auth),
@@ -616,15 +646,18 @@ pub async fn finish_second_step(
     )
     .await?
     {
-        if let SignIn::Refused = refused {
+        Ok(kind) => kind,
+        Err(SignIn::Refused) => {
             return Ok(from_challenge(
                 challenge::passkey_failed(core, ch, &user, meta).await?,
             ));
         }
-        challenge::passkey_failed(core, ch, &user, meta).await?;
-        return Ok(refused);
-    }
-    let ctx = AuthContext::passkey(&row.kind, true);
+        Err(refused) => {
+            challenge::passkey_failed(core, ch, &user, meta).await?;
+            return Ok(refused);
+        }
+    };
+    let ctx = AuthContext::passkey(kind, true);
     Ok(from_challenge(
         challenge::complete(core, ch, &user, &ctx, false, current, meta).await?,
     ))
@@ -679,7 +712,7 @@ pub async fn finish_passwordless(
     }
     let auth: DiscoverableAuthentication = state_of(&c)?;
     let pk = passkey_of(&row)?;
-    if let Err(refused) = verify(
+    let kind = match verify(
         core,
         &row,
         wa.finish_discoverable_authentication_v2(answer, auth, &pk),
@@ -687,23 +720,26 @@ pub async fn finish_passwordless(
     )
     .await?
     {
-        if let SignIn::Refused = refused {
-            login::record(
-                core,
-                Some(user.id),
-                "",
-                result::BAD_SECOND_FACTOR,
-                meta,
-                None,
-            )
-            .await?;
+        Ok(kind) => kind,
+        Err(refused) => {
+            if let SignIn::Refused = refused {
+                login::record(
+                    core,
+                    Some(user.id),
+                    "",
+                    result::BAD_SECOND_FACTOR,
+                    meta,
+                    None,
+                )
+                .await?;
+            }
+            return Ok(refused);
         }
-        return Ok(refused);
-    }
+    };
     if let Some(old) = current {
         sessions::end(core, old.id, "replaced").await?;
     }
-    let ctx = AuthContext::passkey(&row.kind, false);
+    let ctx = AuthContext::passkey(kind, false);
     let (_, token) = login::finish(core, &user, &ctx, meta, &user.email).await?;
     Ok(SignIn::Done {
         session_token: Some(token),
@@ -713,24 +749,6 @@ pub async fn finish_passwordless(
 
 // ---------------------------------------------------------------------------------
 // Policy: phishing-resistant sign-in
-
-/// Whether the organisation's policy asks `user` for a phishing-resistant sign-in.
-pub async fn policy_requires(core: &Core, user: &User) -> AppResult<bool> {
-    use crate::policy::PhishingResistant;
-    let p = crate::policy::current(core).await?;
-    Ok(match p.phishing_resistant {
-        PhishingResistant::Off => false,
-        PhishingResistant::Everyone => true,
-        PhishingResistant::Staff => user.roles.split_whitespace().any(|r| {
-            [
-                crate::store::ADMIN_ROLE,
-                crate::store::AUDITOR_ROLE,
-                crate::store::SUPPORT_ROLE,
-            ]
-            .contains(&r)
-        }),
-    })
-}
 
 /// The step-up that asks for a passkey, then goes to `return_to`.
 pub fn step_up_path(return_to: &str) -> String {

@@ -26,7 +26,7 @@ use crate::error::AppResult;
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_passkeys, OwnSession};
 use crate::ratelimit::Action;
-use crate::store::{Session, User};
+use crate::store::{MfaChallenge, Session, User};
 use crate::util::safe_local_path;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -197,24 +197,41 @@ async fn passwordless_finish(
     Ok(signed_in(&req, &state, outcome, "/account"))
 }
 
+/// The common start of the second-step endpoints: the rate limit, the body, its CSRF
+/// token, and the browser's half-finished sign-in (Err: the answer when there is none).
+async fn half_finished<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+    csrf_token: fn(&T) -> Option<&str>,
+) -> AppResult<Result<(T, MfaChallenge, crate::sessions::RequestMeta), HttpResponse>> {
+    let meta = http::request_meta(req);
+    state.limits.check_ip(Action::MfaIp, meta.ip.as_deref())?;
+    let body: T = json_body(body)?;
+    csrf::verify(req, state, csrf_token(&body))?;
+    Ok(match challenge::current(req, state).await? {
+        Some(ch) => Ok((body, ch, meta)),
+        None => Err(refused(
+            req,
+            state,
+            StatusCode::UNAUTHORIZED,
+            "passkey_expired",
+            "mfa.no_challenge",
+        )),
+    })
+}
+
 async fn second_step_options(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let meta = http::request_meta(&req);
-    state.limits.check_ip(Action::MfaIp, meta.ip.as_deref())?;
-    let body: OptionsBody = json_body(&body)?;
-    csrf::verify(&req, &state, body.csrf_token.as_deref())?;
-    let Some(ch) = challenge::current(&req, &state).await? else {
-        return Ok(refused(
-            &req,
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "passkey_expired",
-            "mfa.no_challenge",
-        ));
-    };
+    let (_, ch, _) =
+        match half_finished::<OptionsBody>(&req, &state, &body, |b| b.csrf_token.as_deref()).await?
+        {
+            Ok(v) => v,
+            Err(res) => return Ok(res),
+        };
     let Some((rcr, cookie)) = super::start_second_step(&state, &ch).await? else {
         return Ok(refused(
             &req,
@@ -235,18 +252,13 @@ async fn second_step_finish(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    let meta = http::request_meta(&req);
-    state.limits.check_ip(Action::MfaIp, meta.ip.as_deref())?;
-    let body: SignInBody = json_body(&body)?;
-    csrf::verify(&req, &state, body.csrf_token.as_deref())?;
-    let Some(ch) = challenge::current(&req, &state).await? else {
-        return Ok(refused(
-            &req,
-            &state,
-            StatusCode::UNAUTHORIZED,
-            "passkey_expired",
-            "mfa.no_challenge",
-        ));
+    let (body, ch, meta) = match half_finished::<SignInBody>(&req, &state, &body, |b| {
+        b.csrf_token.as_deref()
+    })
+    .await?
+    {
+        Ok(v) => v,
+        Err(res) => return Ok(res),
     };
     state
         .limits
@@ -398,6 +410,7 @@ async fn account_page(
     };
     let error = match q.error.as_deref() {
         Some("unknown") => Some(locale.t("passkeys.unknown")),
+        Some("last") => Some(locale.t("passkeys.last")),
         _ => None,
     };
     let body = templates_passkeys::account(
@@ -483,10 +496,13 @@ async fn remove(
     };
     crate::sessions::refuse_impersonation(&session)?;
     let meta = http::request_meta(&req);
-    let found = match passkey_id(&req) {
-        Some(id) => super::remove(&state, &user, id, &Actor::user(user.id), &meta).await?,
-        None => false,
+    let Some(id) = passkey_id(&req) else {
+        return Ok(see_other("/account/passkeys?error=unknown"));
     };
+    if super::user_may_remove(&state, &user, id).await.is_err() {
+        return Ok(see_other("/account/passkeys?error=last"));
+    }
+    let found = super::remove(&state, &user, id, &Actor::user(user.id), &meta).await?;
     Ok(see_other(if found {
         "/account/passkeys?done=removed"
     } else {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::core::Core;
 use crate::error::AppResult;
-use crate::store::PasskeyRow;
+use crate::store::{PasskeyRow, User};
 
 /// What the account page, the admin API and the console show of a passkey.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -46,4 +46,22 @@ pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<PasskeyView>> {
 /// Does the user have a passkey they can use now (passkeys on)?
 pub async fn has_usable(core: &Core, user_id: Uuid) -> AppResult<bool> {
     Ok(core.passkeys.webauthn().is_some() && core.store.count_passkeys(user_id).await? > 0)
+}
+
+/// Whether the organisation's policy asks `user` for a phishing-resistant sign-in.
+pub async fn policy_requires(core: &Core, user: &User) -> AppResult<bool> {
+    use crate::policy::PhishingResistant;
+    let p = crate::policy::current(core).await?;
+    Ok(match p.phishing_resistant {
+        PhishingResistant::Off => false,
+        PhishingResistant::Everyone => true,
+        PhishingResistant::Staff => user.roles.split_whitespace().any(|r| {
+            [
+                crate::store::ADMIN_ROLE,
+                crate::store::AUDITOR_ROLE,
+                crate::store::SUPPORT_ROLE,
+            ]
+            .contains(&r)
+        }),
+    })
 }

@@ -9,6 +9,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::web;
+use base64::Engine;
 use monban::clock::FakeClock;
 use monban::store::User;
 use monban::{AppState, Application, Config};
@@ -293,6 +294,60 @@ macro_rules! on_both_backends {
 // ------------------------------------------------------------------ OIDC helpers
 
 pub const REDIRECT: &str = "https://rp.example.com/cb";
+
+/// The claims of a JWT (not verified: the tests that read them verify elsewhere).
+pub fn claims_of(jwt: &str) -> serde_json::Value {
+    let p = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(p)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// An authorization request for `client_id` with PKCE (S256), `state` and `nonce`, plus
+/// `extra` query text; returns the URL and the code verifier.
+pub fn authz(app: &TestApp, client_id: &str, extra: &str) -> (String, String) {
+    let verifier = monban::util::random_token(32);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()),
+    );
+    (
+        format!(
+            "{}?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256{extra}",
+            app.url("/authorize"),
+            url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        ),
+        verifier,
+    )
+}
+
+/// Exchanges the code in `redirect` at `/token` (client_secret_basic); the JSON answer.
+pub async fn exchange(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    redirect: &str,
+    verifier: &str,
+) -> serde_json::Value {
+    let code = query_param(redirect, "code").expect("code");
+    reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
 
 impl TestApp {
     /// Registers a client through the same code path as `monban client add`.

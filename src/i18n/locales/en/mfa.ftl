@@ -142,4 +142,5 @@ passkeys-use_backup = Can't use your passkey? Use a backup code instead
 passkeys-no_backup_codes = You have no backup codes. If you lose your passkeys, backup codes let you sign in:
 passkeys-make_backup_codes = create backup codes
 passkeys-not_allowed = Your organisation only allows certain security keys, and this one is not among them (or could not prove which model it is).
+passkeys-last = Your organisation requires this way of signing in: add another passkey (or an authenticator app) before removing this one.
 passkeys-manage = Passkeys and security keys

@@ -142,4 +142,5 @@ passkeys-use_backup = パスキーを使用できない場合は、バックア�
 passkeys-no_backup_codes = バックアップコードがありません。パスキーをなくしたときにサインインするために：
 passkeys-make_backup_codes = バックアップコードを作成
 passkeys-not_allowed = 組織が許可しているセキュリティキーのみ登録できます。このキーは許可されていないか、機種を確認できませんでした。
+passkeys-last = 組織のポリシーでこのサインイン方法が必要です。削除する前に、別のパスキー（または認証アプリ）を追加してください。
 passkeys-manage = パスキーとセキュリティキー
