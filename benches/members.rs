@@ -653,6 +653,7 @@ async fn admin(inst: &Instance) -> Result<(String, String)> {
             login_id: None,
             display_name: Some("Bench Admin".into()),
             password: Some("members-Bench-2026-pass!".into()),
+            ..Default::default()
         },
     )
     .await

@@ -165,6 +165,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .configure(crate::authn::routes::routes)
         .configure(crate::account::routes)
+        .configure(crate::federation::routes::routes)
         .configure(crate::oidc::routes)
         .configure(crate::admin::routes)
         .configure(crate::console::routes)

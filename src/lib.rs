@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod core;
 pub mod error;
+pub mod federation;
 pub mod http;
 pub mod i18n;
 pub mod keys;

@@ -388,6 +388,7 @@ async fn user_add(cfg: Config, clock: SharedClock, a: UserAdd) -> anyhow::Result
             login_id: a.login_id,
             display_name: a.display_name,
             password,
+            ..Default::default()
         },
     )
     .await

@@ -19,6 +19,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(password::routes);
 }
 
+/// Before a change that guards the account (passkeys, linked logins): signed in (own
+/// session), a two-step session while MFA is on, a password entered recently. Ok: the
+/// session and user; Err: the local page to visit first, coming back to `here`.
+pub async fn sensitive_gate(
+    own: http::OwnSession,
+    state: &crate::core::Core,
+    here: &str,
+) -> AppResult<Result<(crate::store::Session, crate::store::User), String>> {
+    use crate::authn::mfa;
+    let Some((session, user)) = own.0 else {
+        return Ok(Err(format!(
+            "/login?return_to={}",
+            percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
+        )));
+    };
+    if mfa::is_enabled(state, user.id).await? && !mfa::session_has_mfa(&session) {
+        return Ok(Err(mfa::step_up_path(here)));
+    }
+    if !mfa::recently_authenticated(state, &session).await? {
+        return Ok(Err(reauth::path(here)));
+    }
+    Ok(Ok((session, user)))
+}
+
 /// Redirect to the login page, coming back to `path` afterwards.
 pub fn to_login(path: &str) -> HttpResponse {
     let target = format!(

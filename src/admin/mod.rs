@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod device;
+pub mod idp;
 pub mod ops;
 pub mod org;
 pub mod saml;
@@ -25,7 +26,8 @@ use utoipa::{Modify, OpenApi};
         users::set_password, users::request_password_change, users::bulk_password_change,
         users::block_apps, users::unblock_apps, users::change_login_id,
         users::list_sessions, users::logout_all, users::logout_one, users::access_history, users::devices,
-        users::security, users::get_mfa, users::reset_mfa, users::remove_passkey,
+        users::security, users::get_mfa, users::reset_mfa, users::remove_passkey, idp::unlink,
+        idp::list, idp::create, idp::get, idp::patch,
         org::get_policy, org::put_policy, org::audit_events, org::app_blocks,
         org::create_client, org::list_clients, org::get_client, org::rotate_client_secret, org::delete_client,
         saml::list, saml::create, saml::delete,
@@ -204,6 +206,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{id}/passkeys/{passkey_id}")
                     .route(web::delete().to(users::remove_passkey)),
+            )
+            .service(
+                web::resource("/users/{id}/linked-logins/{provider}")
+                    .route(web::delete().to(idp::unlink)),
+            )
+            .service(
+                web::resource("/identity-providers")
+                    .route(web::get().to(idp::list))
+                    .route(web::post().to(idp::create)),
+            )
+            .service(
+                web::resource("/identity-providers/{slug}")
+                    .route(web::get().to(idp::get))
+                    .route(web::patch().to(idp::patch)),
             )
             .service(
                 web::resource("/policy")

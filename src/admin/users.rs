@@ -42,6 +42,7 @@ pub async fn create_user(
             login_id: b.login_id,
             display_name: b.display_name,
             password: b.password,
+            ..Default::default()
         },
     )
     .await?;

@@ -270,8 +270,8 @@ pub struct SecurityView {
     pub mfa: MfaView,
     pub lock: LockView,
     pub app_block: AppBlockView,
-    /// External identity providers linked to the account (none supported yet).
-    pub linked_logins: Vec<String>,
+    /// Upstream accounts linked to the account (sign-in with an external provider).
+    pub linked_logins: Vec<crate::federation::LinkedLoginView>,
 }
 
 #[derive(Serialize, ToSchema)]

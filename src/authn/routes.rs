@@ -44,7 +44,8 @@ pub struct LoginForm {
     return_to: Option<String>,
 }
 
-/// Renders the login form with a fresh CSRF token (and its cookie when new).
+/// Renders the login form with a fresh CSRF token (and its cookie when new), and the
+/// upstream providers offered.
 fn render_login(
     req: &HttpRequest,
     state: &Core,
@@ -52,6 +53,7 @@ fn render_login(
     username: &str,
     return_to: Option<&str>,
     error_key: Option<&str>,
+    providers: &[(String, String)],
 ) -> HttpResponse {
     let locale = http::locale(req, state);
     let token = csrf::issue(req, state);
@@ -65,6 +67,7 @@ fn render_login(
             return_to: return_to.and_then(safe_local_path),
             error: error_key.map(|k| locale.t(k)),
             passkeys: state.passkeys.webauthn().is_some(),
+            providers,
         },
     );
     if state.passkeys.webauthn().is_some() {
@@ -100,6 +103,7 @@ async fn login_page(
     state: web::Data<AppState>,
     q: web::Query<LoginQuery>,
 ) -> AppResult<HttpResponse> {
+    let providers = crate::federation::providers::offered(&state).await?;
     Ok(render_login(
         &req,
         &state,
@@ -111,6 +115,7 @@ async fn login_page(
             .unwrap_or(""),
         q.return_to.as_deref(),
         None,
+        &providers,
     ))
 }
 
@@ -138,6 +143,7 @@ async fn login_submit(
     let username = form.username.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     let return_to = form.return_to.as_deref().and_then(safe_local_path);
+    let providers = crate::federation::providers::offered(&state).await?;
     let fail = |key: &str| {
         render_login(
             &req,
@@ -146,6 +152,7 @@ async fn login_submit(
             &username,
             return_to,
             Some(key),
+            &providers,
         )
     };
     if username.trim().is_empty() || password.is_empty() {

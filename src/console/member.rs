@@ -34,6 +34,7 @@ const ACTIONS: &[(&str, &str, bool)] = &[
     ("unlock", scope::SECURITY, false),
     ("reset-mfa", scope::SECURITY, true),
     ("remove-passkey", scope::SECURITY, true),
+    ("unlink-login", scope::SECURITY, true),
     ("app-block", scope::SECURITY, false),
     ("app-unblock", scope::SECURITY, false),
     ("request-password-change", scope::SECURITY, false),
@@ -174,7 +175,18 @@ async fn member_page(
                         } @else { (l.t("console.members.not_blocked")) }
                     }
                     dt { (l.t("console.member.linked_logins")) }
-                    dd { @if security.linked_logins.is_empty() { "—" } @else { (security.linked_logins.join(", ")) } }
+                    dd #linked-logins { @if security.linked_logins.is_empty() { "—" } @else {
+                        @for ll in &security.linked_logins {
+                            div data-provider=(ll.provider) {
+                                (ll.provider) @if let Some(e) = &ll.email { " (" (e) ")" }
+                                " · " (l.t("federation.col_linked")) " " (ops::when(ll.linked_at))
+                                @if let Some(t) = ll.last_used_at { " · " (l.t("federation.col_used")) " " (ops::when(t)) }
+                                @if can("unlink-login") {
+                                    (form("unlink-login", l.t("federation.unlink"), html! { input type="hidden" name="provider" value=(ll.provider); }))
+                                }
+                            }
+                        }
+                    } }
                 }
                 div.actions {
                     @if can("reset-mfa") && security.mfa.enabled { (form("reset-mfa", l.t("console.action.reset_mfa"), html!{})) }
@@ -359,6 +371,10 @@ async fn run(
         }
         "reset-mfa" => {
             ops::reset_mfa(state, ctx, id).await?;
+        }
+        "unlink-login" => {
+            let provider = f.get("provider").map(String::as_str).unwrap_or("");
+            ops::unlink(state, ctx, id, provider).await?;
         }
         "remove-passkey" => {
             let pid = f.get("passkey_id").map(String::as_str).unwrap_or("");

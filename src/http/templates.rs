@@ -62,6 +62,8 @@ pub struct LoginView<'a> {
     pub error: Option<&'a str>,
     /// Offer passwordless sign-in with a passkey (button and autofill).
     pub passkeys: bool,
+    /// Upstream providers to sign in with: (slug, display name).
+    pub providers: &'a [(String, String)],
 }
 
 pub fn login(locale: Locale, product: &str, v: &LoginView) -> Markup {
@@ -85,6 +87,16 @@ pub fn login(locale: Locale, product: &str, v: &LoginView) -> Markup {
                 autocomplete="current-password" maxlength="1024" required;
             button type="submit" { (locale.t("login.submit")) }
         }
+        @if !v.providers.is_empty() {
+            section.federation {
+                h2 { (locale.t("federation.or_sign_in_with")) }
+                ul {
+                    @for (slug, name) in v.providers {
+                        li { a.button data-provider=(slug) href=(federation_href(slug, v.return_to)) { (name) } }
+                    }
+                }
+            }
+        }
         @if v.passkeys {
             (super::templates_passkeys::signin_button(
                 locale,
@@ -97,6 +109,82 @@ pub fn login(locale: Locale, product: &str, v: &LoginView) -> Markup {
         }
     };
     layout(locale, product, locale.t("login.title"), body)
+}
+
+/// The link that starts a sign-in at an upstream provider.
+fn federation_href(slug: &str, return_to: Option<&str>) -> String {
+    let slug: String = url::form_urlencoded::byte_serialize(slug.as_bytes()).collect();
+    match return_to {
+        Some(r) => format!(
+            "/login/federation/{slug}?return_to={}",
+            url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+        ),
+        None => format!("/login/federation/{slug}"),
+    }
+}
+
+/// `/account/linked-logins`: linked upstream accounts (unlink) and providers to link.
+pub fn linked_logins(
+    locale: Locale,
+    csrf: &str,
+    links: &[crate::federation::LinkedLoginView],
+    offered: &[(String, String)],
+    notice: Option<&str>,
+    date: impl Fn(chrono::DateTime<chrono::Utc>) -> String,
+) -> Markup {
+    let name_of = |slug: &str| {
+        offered
+            .iter()
+            .find(|(s, _)| s == slug)
+            .map_or(slug.to_string(), |(_, n)| n.clone())
+    };
+    html! {
+        h1 { (locale.t("federation.account_title")) }
+        p { (locale.t("federation.account_intro")) }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        @if links.is_empty() {
+            p #linked-none { (locale.t("federation.none")) }
+        } @else {
+            div.table-wrap tabindex="0" {
+                table #linked-logins {
+                    thead { tr {
+                        th { (locale.t("federation.col_provider")) }
+                        th { (locale.t("federation.col_email")) }
+                        th { (locale.t("federation.col_linked")) }
+                        th { (locale.t("federation.col_used")) }
+                        th { span.visually-hidden { (locale.t("federation.col_actions")) } }
+                    } }
+                    tbody {
+                        @for l in links {
+                            tr data-provider=(l.provider) {
+                                td { (name_of(&l.provider)) }
+                                td { (l.email.as_deref().unwrap_or("—")) }
+                                td { (date(l.linked_at)) }
+                                td { @match l.last_used_at { Some(t) => (date(t)), None => "—" } }
+                                td {
+                                    form.action method="post" action=(format!("/account/linked-logins/{}/unlink", l.provider)) {
+                                        input type="hidden" name="csrf_token" value=(csrf);
+                                        button.danger type="submit" data-action="unlink-login" { (locale.t("federation.unlink")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @let linkable: Vec<&(String, String)> = offered.iter().filter(|(s, _)| !links.iter().any(|l| &l.provider == s)).collect();
+        @if !linkable.is_empty() {
+            h2 { (locale.t("federation.link_more")) }
+            @for (slug, name) in linkable {
+                form.action method="post" action=(format!("/account/linked-logins/{slug}/link")) {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    button type="submit" data-action="link-login" data-provider=(slug) { (name) }
+                }
+            }
+        }
+        p { a href="/account" { (locale.t("mfa.back_to_account")) } }
+    }
 }
 
 pub struct SessionRow {

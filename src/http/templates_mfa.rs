@@ -270,6 +270,7 @@ pub fn summary(locale: Locale, enabled: bool, remaining: i64, manage_link: bool)
                 p { a href="/account/mfa" { (locale.t("mfa.summary.manage")) } }
             }
             p { a href="/account/passkeys" { (locale.t("passkeys.manage")) } }
+            p { a href="/account/linked-logins" { (locale.t("federation.manage")) } }
         }
     }
 }

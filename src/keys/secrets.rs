@@ -101,6 +101,18 @@ impl Secrets {
         Some(out)
     }
 
+    /// Encrypts a secret that belongs to `owner` (e.g. an upstream provider's client
+    /// secret), as [`Secrets::seal_totp_secret`] does with the owner's id as associated
+    /// data.
+    pub fn seal_secret(&self, owner: Uuid, secret: &[u8]) -> Option<Vec<u8>> {
+        self.seal_totp_secret(owner, secret)
+    }
+
+    /// Decrypts what [`Secrets::seal_secret`] produced for `owner`.
+    pub fn open_secret(&self, owner: Uuid, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.open_totp_secret(owner, sealed)
+    }
+
     /// Decrypts what [`Secrets::seal_totp_secret`] produced for this user; `None` when
     /// it was tampered with, belongs to another user or another master key.
     pub fn open_totp_secret(&self, user_id: Uuid, sealed: &[u8]) -> Option<Vec<u8>> {

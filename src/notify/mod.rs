@@ -82,6 +82,11 @@ pub enum Message {
     PasskeyAdded {
         name: String,
     },
+    /// An upstream sign-in (e.g. a company Google account) was unlinked.
+    LinkedLoginRemoved {
+        provider: String,
+        by_admin: bool,
+    },
     /// A passkey was removed, by the user or (`by_admin`) an admin.
     PasskeyRemoved {
         name: String,
@@ -130,6 +135,7 @@ impl Message {
             Message::AccountUnsuspended => "account_unsuspended",
             Message::MfaReset => "mfa_reset",
             Message::PasskeyAdded { .. } => "passkey_added",
+            Message::LinkedLoginRemoved { .. } => "linked_login_removed",
             Message::PasskeyRemoved { .. } => "passkey_removed",
             Message::SupportGrantRedeemed { .. } => "support_grant_redeemed",
             Message::SupportSessionEnded { .. } => "support_session_ended",

@@ -68,6 +68,10 @@ fn variables(locale: Locale, msg: &Message) -> Vec<(&'static str, String)> {
         }
         Message::AccountLocked { until: None } => vec![("unlock", "manual".into())],
         Message::PasskeyAdded { name } => vec![("key_name", name.clone())],
+        Message::LinkedLoginRemoved { provider, by_admin } => vec![
+            ("provider", provider.clone()),
+            ("by", if *by_admin { "admin" } else { "user" }.into()),
+        ],
         Message::PasskeyRemoved { name, by_admin } => vec![
             ("key_name", name.clone()),
             ("by", if *by_admin { "admin" } else { "user" }.into()),
@@ -151,6 +155,10 @@ mod tests {
             Message::MfaReset,
             Message::PasskeyAdded {
                 name: "YubiKey".into(),
+            },
+            Message::LinkedLoginRemoved {
+                provider: "Google".into(),
+                by_admin: true,
             },
             Message::PasskeyRemoved {
                 name: "iPhone".into(),

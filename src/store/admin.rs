@@ -524,6 +524,7 @@ macro_rules! impl_admin_store {
                             "DELETE FROM mfa_backup_codes WHERE user_id = $1",
                             "DELETE FROM mfa_totp WHERE user_id = $1",
                             "DELETE FROM passkeys WHERE user_id = $1",
+                            "DELETE FROM linked_logins WHERE user_id = $1",
                             "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
                             "DELETE FROM mfa_grace WHERE user_id = $1",
                             "DELETE FROM login_events WHERE user_id = $1",

@@ -14,6 +14,7 @@ use crate::config::Config;
 mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod federation;
 pub mod mfa;
 pub mod oidc;
 pub mod outbox;
@@ -26,6 +27,7 @@ pub mod sqlite;
 pub mod support;
 
 pub use audit::{AuditEvent, AuditStore};
+pub use federation::{FederationState, FederationStore, IdentityProvider, LinkedLogin};
 pub use mfa::{MfaChallenge, MfaStore, PendingEnrolment, TotpCredential};
 pub use outbox::{OutboxMessage, OutboxStore};
 pub use passkeys::{PasskeyRow, PasskeyStore, WebauthnCeremony};
@@ -352,6 +354,7 @@ pub trait Backend:
     + LoginEventStore
     + MfaStore
     + PasskeyStore
+    + FederationStore
     + AuditStore
     + admin::AdminStore
     + OutboxStore

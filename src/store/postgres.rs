@@ -172,6 +172,7 @@ super::queue::impl_queue!(PostgresStore, sqlx::Postgres);
 super::oidc::impl_oidc_store!(PostgresStore, sqlx::Postgres);
 super::mfa::impl_mfa_store!(PostgresStore, sqlx::Postgres);
 super::passkeys::impl_passkey_store!(PostgresStore, sqlx::Postgres);
+super::federation::impl_federation_store!(PostgresStore, sqlx::Postgres);
 super::audit::impl_audit_store!(PostgresStore, sqlx::Postgres);
 super::admin::impl_admin_store!(PostgresStore, sqlx::Postgres, USER_COLS, SESSION_COLS);
 super::outbox::impl_outbox_store!(PostgresStore, sqlx::Postgres);

@@ -82,6 +82,7 @@ super::queue::impl_queue!(SqliteStore, sqlx::Sqlite);
 super::oidc::impl_oidc_store!(SqliteStore, sqlx::Sqlite);
 super::mfa::impl_mfa_store!(SqliteStore, sqlx::Sqlite);
 super::passkeys::impl_passkey_store!(SqliteStore, sqlx::Sqlite);
+super::federation::impl_federation_store!(SqliteStore, sqlx::Sqlite);
 super::audit::impl_audit_store!(SqliteStore, sqlx::Sqlite);
 super::admin::impl_admin_store!(SqliteStore, sqlx::Sqlite, USER_COLS, SESSION_COLS);
 super::outbox::impl_outbox_store!(SqliteStore, sqlx::Sqlite);

@@ -16,6 +16,9 @@ pub struct CreateUser {
     pub display_name: Option<String>,
     /// None: the user is `pending` until a password is set.
     pub password: Option<String>,
+    /// Without a password, active at once (a user created by an upstream provider's
+    /// sign-in, who signs in there).
+    pub active_without_password: bool,
 }
 
 /// Lower-cased, trimmed e-mail if it is plausible (one `@`, sane lengths, a dotted or
@@ -145,7 +148,7 @@ pub async fn create(state: &Core, req: CreateUser) -> AppResult<User> {
         }
         None => None,
     };
-    let status = if password_hash.is_some() {
+    let status = if password_hash.is_some() || req.active_without_password {
         user_status::ACTIVE
     } else {
         user_status::PENDING

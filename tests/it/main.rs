@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod console;
 mod device;
+mod federation;
 mod http_basics;
 mod keepalive;
 mod keys;

@@ -140,7 +140,7 @@ pub async fn member_security(
             since: u.app_blocked_at,
             by: u.app_blocked_by.clone(),
         },
-        linked_logins: Vec::new(),
+        linked_logins: crate::federation::links_of(core, u.id).await?,
     };
     Ok((view, u, security))
 }
@@ -254,6 +254,19 @@ pub async fn remove_passkey(
         return Err(AppError::not_found("the member has no such passkey"));
     }
     Ok(MfaView::from(crate::authn::mfa::status(core, id).await?))
+}
+
+/// Unlinks the member's account at upstream provider `provider` (a taken-over upstream
+/// account): the sessions that came through it end; audited; the member is told.
+pub async fn unlink(core: &Core, ctx: &AdminCtx, id: Uuid, provider: &str) -> AppResult<()> {
+    ctx.require(scope::SECURITY)?;
+    let u = actions::get(core, id).await?;
+    if !crate::federation::unlink(core, &u, provider, &ctx.actor, &ctx.meta).await? {
+        return Err(AppError::not_found(
+            "the member has no login linked at this provider",
+        ));
+    }
+    Ok(())
 }
 
 /// Asks each of `ids` to change their password at the next sign-in.

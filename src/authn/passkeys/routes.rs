@@ -20,7 +20,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::{Refusal, SignIn, ACCOUNT_PATH};
 use crate::audit::Actor;
-use crate::authn::mfa::{self, challenge};
+use crate::authn::mfa::challenge;
 use crate::core::Core;
 use crate::error::AppResult;
 use crate::http::state::AppState;
@@ -270,26 +270,13 @@ async fn second_step_finish(
     Ok(signed_in(&req, &state, outcome, "/account"))
 }
 
-/// Signed in, a two-step session when MFA is on, a recent password: the session and
-/// user, or the page to visit first (`here`: where to come back to).
+/// The account gate ([`crate::account::sensitive_gate`]).
 async fn gate(
     own: OwnSession,
     state: &Core,
     here: &str,
 ) -> AppResult<Result<(Session, User), String>> {
-    let Some((session, user)) = own.0 else {
-        return Ok(Err(format!(
-            "/login?return_to={}",
-            percent_encoding::utf8_percent_encode(here, percent_encoding::NON_ALPHANUMERIC)
-        )));
-    };
-    if mfa::is_enabled(state, user.id).await? && !mfa::session_has_mfa(&session) {
-        return Ok(Err(mfa::step_up_path(here)));
-    }
-    if !mfa::recently_authenticated(state, &session).await? {
-        return Ok(Err(crate::account::reauth::path(here)));
-    }
-    Ok(Ok((session, user)))
+    crate::account::sensitive_gate(own, state, here).await
 }
 
 fn here(return_to: Option<&str>) -> String {

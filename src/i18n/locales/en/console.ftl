@@ -104,6 +104,7 @@ console-done-suspend = The member is suspended.
 console-done-unsuspend = The suspension was lifted.
 console-done-unlock = The account was unlocked.
 console-done-reset_mfa = Two-step verification was reset.
+console-done-unlink_login = The sign-in with the other service was unlinked; the sessions that came through it have ended.
 console-done-remove_passkey = The passkey was removed.
 console-done-app_block = Apps are blocked.
 console-done-app_unblock = Apps are unblocked.

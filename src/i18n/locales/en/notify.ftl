@@ -93,6 +93,16 @@ notify-passkey_removed-body =
 
     { -contact-admin }
 
+# $provider: the upstream provider's name; $by: admin or user.
+notify-linked_login_removed-subject = A sign-in method was unlinked from your account
+notify-linked_login_removed-body =
+    { $by ->
+        [admin] An administrator unlinked
+       *[user] You unlinked
+    } your { $provider } account from your { $product } account. You can no longer sign in with it, and the sessions that came through it have ended.
+
+    { -contact-admin }
+
 # $support_name: the support engineer; $expires_at: when the access ends.
 notify-support_grant_redeemed-subject = Support staff are accessing your account
 notify-support_grant_redeemed-body =

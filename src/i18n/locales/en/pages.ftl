@@ -85,3 +85,29 @@ form_post-continue = Continue
 ## The admin console (/admin/)
 
 error-console_forbidden = The admin console is for administrators only.
+
+## Sign-in through an upstream provider.
+
+federation-title = Sign in
+federation-or_sign_in_with = Or sign in with
+federation-denied = The sign-in at the other service was cancelled or refused. Nothing was changed.
+federation-bad_state = This sign-in has expired or was started in another browser. Start again from the sign-in page.
+federation-upstream = The other service could not be reached or answered with an error. Try again later, or sign in another way.
+federation-invalid_token = The other service's answer could not be verified, so it was not accepted. Try again, or contact your administrator.
+federation-unknown_account = This account of the other service is not linked to an account here, and cannot be linked automatically. Sign in with your password and link it from your account page, or ask your administrator.
+federation-unusable = This account cannot sign in now. Contact your administrator.
+federation-no_provider = This way of signing in is not available.
+federation-linked_elsewhere = That account of the other service is already linked to another account here, or yours is already linked to another account there. Unlink the other first.
+federation-account_title = Sign-in with other services
+federation-account_intro = Accounts of other services (for example your company's) that you can sign in with.
+federation-none = No other service is linked.
+federation-col_provider = Service
+federation-col_email = E-mail there
+federation-col_linked = Linked
+federation-col_used = Last used
+federation-col_actions = Actions
+federation-unlink = Unlink
+federation-link_more = Link an account of
+federation-linked = The account was linked.
+federation-unlinked = The account was unlinked; the sessions that came through it have ended.
+federation-manage = Sign-in with other services

@@ -104,6 +104,7 @@ console-done-suspend = 利用停止にしました。
 console-done-unsuspend = 利用停止を解除しました。
 console-done-unlock = ロックを解除しました。
 console-done-reset_mfa = 2段階認証をリセットしました。
+console-done-unlink_login = 外部サービスとの連携を解除しました。これを使ったセッションは終了しました。
 console-done-remove_passkey = パスキーを削除しました。
 console-done-app_block = アプリをブロックしました。
 console-done-app_unblock = アプリのブロックを解除しました。

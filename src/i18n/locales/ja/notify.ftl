@@ -93,6 +93,16 @@ notify-passkey_removed-body =
 
     { -contact-admin }
 
+# $provider: 外部プロバイダーの名前。$by: admin または user。
+notify-linked_login_removed-subject = アカウントから外部サービスのログインが解除されました
+notify-linked_login_removed-body =
+    { $by ->
+        [admin] 管理者により
+       *[user] お客様の操作により
+    } { $product } アカウントと { $provider } アカウントの連携が解除されました。今後 { $provider } ではサインインできません。これを使ったセッションは終了しました。
+
+    { -contact-admin }
+
 # $support_name: サポート担当者。$expires_at: アクセスの終了日時。
 notify-support_grant_redeemed-subject = サポート担当者がアカウントにアクセスしています
 notify-support_grant_redeemed-body =

@@ -86,3 +86,29 @@ form_post-continue = 続ける
 ## The admin console (/admin/)
 
 error-console_forbidden = 管理コンソールは管理者のみ利用できます。
+
+## 外部サービスによるサインイン。
+
+federation-title = サインイン
+federation-or_sign_in_with = 他の方法でサインイン
+federation-denied = 外部サービスでのサインインがキャンセルまたは拒否されました。変更は行われていません。
+federation-bad_state = このサインインは有効期限が切れたか、別のブラウザで開始されました。サインインページからやり直してください。
+federation-upstream = 外部サービスに接続できないか、エラーが返されました。時間をおいて再度お試しいただくか、別の方法でサインインしてください。
+federation-invalid_token = 外部サービスからの応答を検証できなかったため、受け付けませんでした。再度お試しいただくか、管理者にお問い合わせください。
+federation-unknown_account = この外部サービスのアカウントは、ここでのアカウントに連携されておらず、自動的に連携することもできません。パスワードでサインインしてアカウントのページから連携するか、管理者にお問い合わせください。
+federation-unusable = このアカウントは現在サインインできません。管理者にお問い合わせください。
+federation-no_provider = このサインイン方法は利用できません。
+federation-linked_elsewhere = その外部サービスのアカウントは既に別のアカウントに連携されているか、あなたのアカウントが既にそのサービスの別のアカウントと連携されています。先にそちらの連携を解除してください。
+federation-account_title = 外部サービスを使用したログイン
+federation-account_intro = サインインに使用できる外部サービス（会社のアカウントなど）のアカウントです。
+federation-none = 連携している外部サービスはありません。
+federation-col_provider = サービス
+federation-col_email = サービス側のメールアドレス
+federation-col_linked = 連携日時
+federation-col_used = 最終使用
+federation-col_actions = 操作
+federation-unlink = 解除
+federation-link_more = 次のサービスのアカウントを連携
+federation-linked = アカウントを連携しました。
+federation-unlinked = 連携を解除しました。これを使ったセッションは終了しました。
+federation-manage = 外部サービスを使用したログイン
