@@ -42,6 +42,9 @@ pub mod result {
     /// A passkey sign-in with a credential nobody has registered (or a user handle
     /// that does not match it).
     pub const PASSKEY_UNKNOWN: &str = "passkey_unknown";
+    /// A sign-in through an upstream provider that was refused (account not known,
+    /// not linkable, linked elsewhere).
+    pub const FEDERATION_REFUSED: &str = "federation_refused";
     /// A passkey whose signature counter did not go up (possible clone): refused.
     pub const PASSKEY_CLONED: &str = "passkey_cloned";
     /// Too many wrong codes: the half-finished sign-in was dropped (one failure).

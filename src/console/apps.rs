@@ -22,7 +22,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::resource("/admin/apps/clients/{id}/{action}").route(web::post().to(client_action)),
         )
         .service(web::resource("/admin/apps/saml").route(web::post().to(create_sp)))
-        .service(web::resource("/admin/apps/saml/disable").route(web::post().to(disable_sp)));
+        .service(web::resource("/admin/apps/saml/disable").route(web::post().to(disable_sp)))
+        .service(web::resource("/admin/apps/identity-providers").route(web::post().to(create_idp)))
+        .service(
+            web::resource("/admin/apps/identity-providers/{slug}/{action}")
+                .route(web::post().to(idp_action)),
+        );
 }
 
 #[derive(Deserialize)]
@@ -52,6 +57,7 @@ async fn page(
     let l = c.locale;
     let clients = apps::clients(state, &c.ctx).await?;
     let sps = apps::service_providers(state, &c.ctx).await?;
+    let idps = crate::federation::providers::list(state, &c.ctx).await?;
     let page = Page::new(req, state);
     let kept = |k: &str| -> String {
         failed
@@ -137,6 +143,45 @@ async fn page(
                 label for="sp-metadata" { (l.t("console.apps.metadata")) }
                 textarea #sp-metadata name="metadata" rows="6" required { (kept("metadata")) }
                 button type="submit" data-action="register-sp" { (l.t("console.apps.register")) }
+            }
+        }
+        section aria-labelledby="idps-h" {
+            h2 #idps-h { (l.t("console.idp.title")) }
+            p.hint { (l.t("console.idp.hint")) }
+            (table("idps", &[Col::Text(l.t("console.members.name")), Col::Text("slug"), Col::Text(l.t("console.idp.issuer")), Col::Text(l.t("console.idp.redirect_uri")), Col::Hidden(l.t("console.actions"))], html! {
+                    @for p in &idps {
+                        tr data-provider=(p.slug) {
+                            td { (p.display_name) @if p.disabled { " (" (l.t("console.idp.disabled")) ")" } }
+                            td { code.small { (p.slug) } }
+                            td { code.small { (p.issuer) } }
+                            td { code.small { (p.redirect_uri) } }
+                            td { @if p.disabled {
+                                (small_form(&format!("/admin/apps/identity-providers/{}/enable", urlencode(&p.slug)), "enable-idp", l.t("console.idp.enable"), html!{}))
+                            } @else {
+                                (small_form(&format!("/admin/apps/identity-providers/{}/disable", urlencode(&p.slug)), "disable-idp", l.t("console.apps.disable"), html!{}))
+                            } }
+                        }
+                    }
+                }))
+            h3 { (l.t("console.idp.register")) }
+            form method="post" action="/admin/apps/identity-providers" {
+                (page.token())
+                label for="idp-slug" { "slug" }
+                input #idp-slug type="text" name="slug" value=(kept("slug")) maxlength="40" pattern="[a-z0-9][a-z0-9-]*" required;
+                label for="idp-name" { (l.t("console.members.name")) }
+                input #idp-name type="text" name="display_name" value=(kept("display_name")) maxlength="100" required;
+                label for="idp-issuer" { (l.t("console.idp.issuer")) }
+                input #idp-issuer type="url" name="issuer" value=(kept("issuer")) maxlength="500" required;
+                label for="idp-client-id" { "client_id" }
+                input #idp-client-id type="text" name="client_id" value=(kept("client_id")) maxlength="200" required;
+                label for="idp-client-secret" { "client_secret" }
+                input #idp-client-secret type="password" name="client_secret" autocomplete="off" maxlength="500" required;
+                label for="idp-scopes" { (l.t("console.idp.scopes")) }
+                input #idp-scopes type="text" name="scopes" value=(if failed.is_some() { kept("scopes") } else { "openid email profile".into() }) maxlength="500";
+                label.check { input type="checkbox" name="create_users" value="1" checked[!kept("create_users").is_empty()]; " " (l.t("console.idp.create_users")) }
+                label.check { input type="checkbox" name="link_by_verified_email" value="1" checked[!kept("link_by_verified_email").is_empty()]; " " (l.t("console.idp.link_by_verified_email")) }
+                label.check { input type="checkbox" name="require_local_mfa" value="1" checked[!kept("require_local_mfa").is_empty()]; " " (l.t("console.idp.require_local_mfa")) }
+                button type="submit" data-action="register-idp" { (l.t("console.apps.register")) }
             }
         }
     };
@@ -255,4 +300,60 @@ async fn disable_sp(
     }
     apps::disable_sp(&state, &c.ctx, &entity).await?;
     Ok(done("/admin/apps", "sp_disabled"))
+}
+
+async fn create_idp(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ConsoleForm(c, f): ConsoleForm,
+) -> AppResult<HttpResponse> {
+    let get = |k: &str| f.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let on = |k: &str| f.get(k).is_some_and(|v| !v.is_empty());
+    let n = crate::federation::providers::NewProvider {
+        slug: get("slug"),
+        display_name: get("display_name"),
+        issuer: get("issuer"),
+        client_id: get("client_id"),
+        client_secret: f.get("client_secret").cloned().unwrap_or_default(),
+        scopes: get("scopes")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        claim_email: None,
+        claim_name: None,
+        create_users: on("create_users"),
+        link_by_verified_email: on("link_by_verified_email"),
+        require_local_mfa: on("require_local_mfa"),
+    };
+    match crate::federation::providers::create(&state, &c.ctx, n).await {
+        Ok(_) => Ok(done("/admin/apps", "idp_registered")),
+        Err(e) if typed(&e) => page(&req, &c, &state, None, None, Some((&e, &f))).await,
+        Err(e) => Err(e),
+    }
+}
+
+async fn idp_action(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    ConsoleForm(c, _): ConsoleForm,
+) -> AppResult<HttpResponse> {
+    let (slug, action) = path.into_inner();
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(AppError::not_found("no such action")),
+    };
+    let patch = crate::federation::providers::ProviderPatch {
+        disabled: Some(disabled),
+        ..Default::default()
+    };
+    crate::federation::providers::update(&state, &c.ctx, &slug, patch).await?;
+    Ok(done(
+        "/admin/apps",
+        if disabled {
+            "idp_disabled"
+        } else {
+            "idp_enabled"
+        },
+    ))
 }

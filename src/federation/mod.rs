@@ -14,7 +14,9 @@ pub mod routes;
 
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use chrono::Duration;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
@@ -278,19 +280,42 @@ pub async fn finish(
             return Ok(Err(Failure::BadState));
         }
         let user = core.store.get_user(user_id).await?;
-        return Ok(match link(core, &p, &user, &up, meta).await? {
-            Ok(()) => Ok(SignedIn {
-                session_token: None,
-                return_to: st.return_to,
-            }),
-            Err(f) => Err(f),
-        });
+        return Ok(
+            match link(core, &p, &user, &up, "account_page", meta).await? {
+                Ok(()) => Ok(SignedIn {
+                    session_token: None,
+                    return_to: st.return_to,
+                }),
+                Err(f) => Err(f),
+            },
+        );
     }
+    let login_name = format!("{}:{}", p.slug, up.subject);
     let user = match resolve_user(core, &p, &up, meta).await? {
         Ok(u) => u,
-        Err(f) => return Ok(Err(f)),
+        Err(f) => {
+            login::record(
+                core,
+                None,
+                &login_name,
+                login::result::FEDERATION_REFUSED,
+                meta,
+                None,
+            )
+            .await?;
+            return Ok(Err(f));
+        }
     };
     if !crate::authn::mfa::challenge::can_sign_in(&user, core.clock.now()) {
+        login::record(
+            core,
+            Some(user.id),
+            &login_name,
+            login::result::INACTIVE,
+            meta,
+            None,
+        )
+        .await?;
         return Ok(Err(Failure::AccountUnusable));
     }
     if let Some(old) = current {
@@ -365,7 +390,19 @@ async fn verify_upstream(
     let id_token = tr
         .id_token()
         .ok_or_else(|| Failure::InvalidToken("no ID token".into()))?;
-    let verifier = client.id_token_verifier();
+    // Any asymmetric algorithm (the upstream's JWKS holds the key); never `none`, and
+    // no HMAC with the client secret.
+    let verifier = client.id_token_verifier().set_allowed_algs(vec![
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ]);
     let claims = id_token
         .claims(&verifier, &Nonce::new(st.nonce.clone()))
         .map_err(|e| Failure::InvalidToken(e.to_string()))?;
@@ -384,13 +421,17 @@ async fn verify_upstream(
         .unwrap_or_default();
     let text =
         |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    // `email_verified` speaks of the standard `email` claim only: an e-mail read from
+    // another claim (which the upstream may let users edit) is never "verified".
+    let standard_email = p.claim_email == "email";
     let mut up = Upstream {
         subject: claims.subject().to_string(),
         email: text(&raw, &p.claim_email),
-        email_verified: raw
-            .get("email_verified")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false),
+        email_verified: standard_email
+            && raw
+                .get("email_verified")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
         name: text(&raw, &p.claim_name),
         amr: claims
             .auth_method_refs()
@@ -405,11 +446,11 @@ async fn verify_upstream(
                 .request_async::<openidconnect::EmptyAdditionalClaims, _, openidconnect::core::CoreGenderClaim>(http())
                 .await
             {
-                if up.email.is_none() {
+                if up.email.is_none() && standard_email {
                     up.email = info.email().map(|e| e.to_string());
                     up.email_verified = info.email_verified().unwrap_or(false);
                 }
-                if up.name.is_none() {
+                if up.name.is_none() && p.claim_name == "name" {
                     up.name = info.name().and_then(|n| n.get(None)).map(|n| n.to_string());
                 }
             }
@@ -430,16 +471,28 @@ async fn resolve_user(
         core.store.touch_link(link.id, now).await?;
         return Ok(Ok(core.store.get_user(link.user_id).await?));
     }
+    let mut created = false;
     let email = up.email.as_deref().and_then(crate::users::normalize_email);
     let existing = match &email {
         Some(e) => core.store.find_user_by_login(core.org.id, e).await?,
         None => None,
     };
     let user = match existing {
-        // Linking to an existing account needs an e-mail the upstream verified.
-        Some(u) if p.link_by_verified_email && up.email_verified => u,
+        // Linking to an existing account needs an e-mail the upstream verified, an
+        // account that can sign in now, and one with a password of its own: an
+        // account created by another provider's first sign-in (perhaps from an
+        // unverified e-mail, by someone else) is never joined by e-mail.
+        Some(u)
+            if p.link_by_verified_email
+                && up.email_verified
+                && u.password_hash.is_some()
+                && crate::authn::mfa::challenge::can_sign_in(&u, now) =>
+        {
+            u
+        }
         Some(_) => return Ok(Err(Failure::UnknownAccount)),
         None if p.create_users && email.is_some() => {
+            created = true;
             let u = crate::users::create(
                 core,
                 crate::users::CreateUser {
@@ -463,7 +516,8 @@ async fn resolve_user(
         }
         None => return Ok(Err(Failure::UnknownAccount)),
     };
-    match link(core, p, &user, up, meta).await? {
+    let how = if created { "created" } else { "verified_email" };
+    match link(core, p, &user, up, how, meta).await? {
         Ok(()) => Ok(Ok(user)),
         Err(f) => Ok(Err(f)),
     }
@@ -476,6 +530,7 @@ async fn link(
     p: &IdentityProvider,
     user: &User,
     up: &Upstream,
+    how: &str,
     meta: &RequestMeta,
 ) -> AppResult<Result<(), Failure>> {
     let now = core.clock.now();
@@ -508,7 +563,16 @@ async fn link(
         Some(user.id),
         action::LINKED,
         meta,
-        serde_json::json!({ "provider": p.slug, "subject": up.subject, "email": up.email }),
+        serde_json::json!({ "provider": p.slug, "subject": up.subject, "email": up.email, "by": how }),
+    )
+    .await?;
+    // A link is a new way into the account: the user hears of it.
+    crate::notify::send(
+        core,
+        &crate::notify::Recipient::user(user),
+        crate::notify::Message::LinkedLoginAdded {
+            provider: p.display_name.clone(),
+        },
     )
     .await?;
     Ok(Ok(()))
@@ -566,6 +630,10 @@ pub async fn unlink(
     for id in &sessions {
         sessions::end(core, *id, "federation_unlinked").await?;
     }
+    // Support sessions opened from one of those sessions go too.
+    if !sessions.is_empty() {
+        sessions::end_impersonations_by(core, user.id, "federation_unlinked").await?;
+    }
     audit::record(
         core,
         actor,
@@ -585,6 +653,22 @@ pub async fn unlink(
     )
     .await?;
     Ok(true)
+}
+
+/// Drops every link of provider `p` (its issuer changed), ending the sessions that
+/// came through it; each is audited. Returns how many.
+pub(crate) async fn drop_links_of(
+    core: &Core,
+    p: &IdentityProvider,
+    actor: &Actor,
+    meta: &RequestMeta,
+) -> AppResult<usize> {
+    let users = core.store.users_linked_to(p.id).await?;
+    for user_id in &users {
+        let user = core.store.get_user(*user_id).await?;
+        unlink(core, &user, &p.slug, actor, meta).await?;
+    }
+    Ok(users.len())
 }
 
 /// A bad request about a provider field.

@@ -46,9 +46,14 @@ pub struct NewProvider {
     /// says it verified that e-mail?
     #[serde(default)]
     pub link_by_verified_email: bool,
-    /// Is Monban's own second step still asked of users who have one?
-    #[serde(default)]
+    /// Is Monban's own second step still asked of users who have one (the upstream's
+    /// word that it did MFA not taken)? Default true.
+    #[serde(default = "yes")]
     pub require_local_mfa: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_scopes() -> Vec<String> {
@@ -59,6 +64,8 @@ fn default_scopes() -> Vec<String> {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderPatch {
+    /// A new slug: the redirect URI changes with it (register the new one upstream).
+    pub slug: Option<String>,
     pub display_name: Option<String>,
     pub issuer: Option<String>,
     pub client_id: Option<String>,
@@ -203,7 +210,9 @@ pub async fn create(core: &Core, ctx: &AdminCtx, n: NewProvider) -> AppResult<Pr
         org_id: core.org.id,
         slug: n.slug.clone(),
         display_name: n.display_name.trim().to_string(),
-        issuer: n.issuer.trim_end_matches('/').to_string(),
+        // Exactly as given: discovery compares the document's issuer with it, byte
+        // for byte (some issuers end in `/`).
+        issuer: n.issuer.trim().to_string(),
         client_id: n.client_id.trim().to_string(),
         client_secret_enc: seal(core, id, &n.client_secret)?,
         scopes: scopes_text(&n.scopes)?,
@@ -269,13 +278,24 @@ pub async fn update(
 ) -> AppResult<ProviderView> {
     ctx.require(scope::CLIENTS)?;
     let mut p = find(core, slug).await?;
+    if let Some(v) = &patch.slug {
+        check_slug(v)?;
+        if v != &p.slug && core.store.get_provider(core.org.id, v).await?.is_some() {
+            return Err(AppError::conflict(
+                "identity_provider_exists",
+                "a provider with this slug exists",
+            ));
+        }
+        p.slug = v.clone();
+    }
     if let Some(v) = &patch.display_name {
         check_text("display_name", v, 100)?;
         p.display_name = v.trim().to_string();
     }
+    let before = p.clone();
     if let Some(v) = &patch.issuer {
         check_issuer(v)?;
-        p.issuer = v.trim_end_matches('/').to_string();
+        p.issuer = v.trim().to_string();
     }
     if let Some(v) = &patch.client_id {
         check_text("client_id", v, 200)?;
@@ -300,7 +320,19 @@ pub async fn update(
     p.require_local_mfa = patch.require_local_mfa.unwrap_or(p.require_local_mfa);
     p.disabled = patch.disabled.unwrap_or(p.disabled);
     p.updated_at = core.clock.now();
-    core.store.update_provider(&p).await?;
+    core.store.update_provider(&p).await.map_err(|e| match e {
+        StoreError::Conflict(_) => AppError::conflict(
+            "identity_provider_exists",
+            "a provider with this slug exists",
+        ),
+        e => e.into(),
+    })?;
+    // Another issuer is another set of accounts: the links to the old one's subjects
+    // (and their sessions) go, so that the new issuer cannot sign in as them.
+    let mut links_dropped = 0;
+    if before.issuer != p.issuer {
+        links_dropped = super::drop_links_of(core, &p, &ctx.actor, &ctx.meta).await?;
+    }
     audit::record(
         core,
         &ctx.actor,
@@ -309,8 +341,14 @@ pub async fn update(
         &ctx.meta,
         serde_json::json!({
             "slug": p.slug,
+            "before": { "slug": before.slug, "issuer": before.issuer, "client_id": before.client_id,
+                "create_users": before.create_users, "link_by_verified_email": before.link_by_verified_email,
+                "require_local_mfa": before.require_local_mfa, "disabled": before.disabled },
+            "after": { "issuer": p.issuer, "client_id": p.client_id, "create_users": p.create_users,
+                "link_by_verified_email": p.link_by_verified_email,
+                "require_local_mfa": p.require_local_mfa, "disabled": p.disabled },
             "secret_changed": patch.client_secret.is_some(),
-            "disabled": p.disabled,
+            "links_dropped": links_dropped,
             "by": ctx.label,
         }),
     )

@@ -384,6 +384,10 @@ code.backup-code, #totp-key { font-size: 1.1rem; letter-spacing: .06em; }
 a { color: #0b57d0; }
 @media (prefers-color-scheme: dark) { a { color: #8ab4f8; } .error { color: #ff8a80; } }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+section.federation ul { list-style: none; padding: 0; margin: 0; display: grid; gap: .5rem; }
+a.button { display: block; text-align: center; padding: .6rem 1rem; border: 1px solid #767676; border-radius: 4px; text-decoration: none; color: inherit; background: #f0f0f0; }
+@media (prefers-color-scheme: dark) { a.button { background: #2a2a2a; } }
+section.passkey { margin-top: 1rem; }
 .notice { border-left: 4px solid #1e8e3e; padding: .4rem .75rem; background: #1e8e3e1a; }
 .muted, .hint { opacity: .75; font-size: .85rem; }
 /* The admin console: wider pages, a menu, tables, forms side by side. */

@@ -82,6 +82,10 @@ pub enum Message {
     PasskeyAdded {
         name: String,
     },
+    /// An upstream account was linked to the user's (a new way to sign in).
+    LinkedLoginAdded {
+        provider: String,
+    },
     /// An upstream sign-in (e.g. a company Google account) was unlinked.
     LinkedLoginRemoved {
         provider: String,
@@ -136,6 +140,7 @@ impl Message {
             Message::MfaReset => "mfa_reset",
             Message::PasskeyAdded { .. } => "passkey_added",
             Message::LinkedLoginRemoved { .. } => "linked_login_removed",
+            Message::LinkedLoginAdded { .. } => "linked_login_added",
             Message::PasskeyRemoved { .. } => "passkey_removed",
             Message::SupportGrantRedeemed { .. } => "support_grant_redeemed",
             Message::SupportSessionEnded { .. } => "support_session_ended",

@@ -68,6 +68,7 @@ fn variables(locale: Locale, msg: &Message) -> Vec<(&'static str, String)> {
         }
         Message::AccountLocked { until: None } => vec![("unlock", "manual".into())],
         Message::PasskeyAdded { name } => vec![("key_name", name.clone())],
+        Message::LinkedLoginAdded { provider } => vec![("provider", provider.clone())],
         Message::LinkedLoginRemoved { provider, by_admin } => vec![
             ("provider", provider.clone()),
             ("by", if *by_admin { "admin" } else { "user" }.into()),
@@ -159,6 +160,9 @@ mod tests {
             Message::LinkedLoginRemoved {
                 provider: "Google".into(),
                 by_admin: true,
+            },
+            Message::LinkedLoginAdded {
+                provider: "Google".into(),
             },
             Message::PasskeyRemoved {
                 name: "iPhone".into(),

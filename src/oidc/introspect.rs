@@ -97,6 +97,11 @@ pub async fn introspect(
         if let Some(a) = c.acr {
             body["acr"] = json!(a);
         }
+        // How the user signed in (e.g. `fed` through an upstream provider, `hwk` a
+        // passkey), as the token says.
+        if let Some(a) = c.amr {
+            body["amr"] = json!(a);
+        }
         return Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(body));

@@ -64,7 +64,7 @@ pub struct FederationState {
 pub trait FederationStore {
     /// `Conflict("slug")` when the organisation has a provider with that slug.
     async fn insert_provider(&self, p: &IdentityProvider) -> StoreResult<()>;
-    /// Writes every field but id, org and created_at.
+    /// Writes every field but id, org and created_at (a new slug: `Conflict` when taken).
     async fn update_provider(&self, p: &IdentityProvider) -> StoreResult<bool>;
     async fn get_provider(&self, org_id: Uuid, slug: &str)
         -> StoreResult<Option<IdentityProvider>>;
@@ -74,6 +74,8 @@ pub trait FederationStore {
     async fn find_link(&self, provider_id: Uuid, subject: &str)
         -> StoreResult<Option<LinkedLogin>>;
     async fn list_links(&self, user_id: Uuid) -> StoreResult<Vec<LinkedLogin>>;
+    /// The users linked at a provider.
+    async fn users_linked_to(&self, provider_id: Uuid) -> StoreResult<Vec<Uuid>>;
     /// `Conflict("id")` when that upstream account or this user and provider are
     /// already linked.
     async fn insert_link(&self, l: &LinkedLogin) -> StoreResult<()>;
@@ -139,13 +141,14 @@ macro_rules! impl_federation_store {
                 async fn update_provider(&self, p: &IdentityProvider) -> StoreResult<bool> {
                     let r = named_query!(
                         $db,
-                        "UPDATE identity_providers SET display_name = :display_name, issuer = :issuer, \
+                        "UPDATE identity_providers SET slug = :slug, display_name = :display_name, issuer = :issuer, \
                          client_id = :client_id, client_secret_enc = :client_secret_enc, scopes = :scopes, \
                          claim_email = :claim_email, claim_name = :claim_name, create_users = :create_users, \
                          link_by_verified_email = :link_by_verified_email, \
                          require_local_mfa = :require_local_mfa, disabled = :disabled, \
                          updated_at = :updated_at WHERE id = :id",
                         {
+                            slug: &p.slug,
                             display_name: &p.display_name,
                             issuer: &p.issuer,
                             client_id: &p.client_id,
@@ -162,7 +165,8 @@ macro_rules! impl_federation_store {
                         }
                     )
                     .execute(&self.pool)
-                    .await?;
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
                     Ok(r.rows_affected() == 1)
                 }
 
@@ -203,6 +207,18 @@ macro_rules! impl_federation_store {
                         user_id)
                     .fetch_all(&self.pool)
                     .await?)
+                }
+
+                async fn users_linked_to(&self, provider_id: Uuid) -> StoreResult<Vec<Uuid>> {
+                    Ok(sqlx::query_as::<$db, (Uuid,)>(
+                        "SELECT user_id FROM linked_logins WHERE provider_id = $1",
+                    )
+                    .bind(provider_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(|(id,)| id)
+                    .collect())
                 }
 
                 async fn insert_link(&self, l: &LinkedLogin) -> StoreResult<()> {

@@ -154,6 +154,8 @@ fn unreachable_database_is_a_clear_start_up_error() {
         "postgres://postgres@127.0.0.1:1/nothing",
     )
     .env("MONBAN_DATABASE__CONNECT_TIMEOUT_SECS", "2")
+    // Any free port: the default (8080) may be taken on the machine running the tests.
+    .env("MONBAN_SERVER__LISTEN", "127.0.0.1:0")
     .arg("serve");
     let (code, out, err) = run(c, "");
     assert_eq!(code, 1);

@@ -10,6 +10,7 @@ mod admin;
 mod architecture;
 mod browser;
 mod browser_console;
+mod browser_federation;
 mod browser_passkeys;
 mod cli;
 mod config;

@@ -1019,6 +1019,12 @@ const ROUTES: &[(&str, &str, Support)] = {
         ("POST", "/admin/apps/clients/{id}/{action}", Refused),
         ("POST", "/admin/apps/saml", Refused),
         ("POST", "/admin/apps/saml/disable", Refused),
+        ("POST", "/admin/apps/identity-providers", Refused),
+        (
+            "POST",
+            "/admin/apps/identity-providers/{slug}/{action}",
+            Refused,
+        ),
         ("GET", "/admin/app-blocks", Refused),
         ("GET", "/admin/app-blocks/export", Refused),
         ("GET", "/admin/support", Refused),

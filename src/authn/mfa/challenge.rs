@@ -206,9 +206,19 @@ pub async fn complete(
     };
     let session_token = match (ch.session_id, current) {
         (Some(_), Some(s)) => {
+            // A step-up adds to how the session began: one that came through an
+            // upstream provider stays `fed` and gains no `pwd` of Monban's.
+            let amr = if s.amr.split_whitespace().any(|a| a == "fed") {
+                std::iter::once("fed")
+                    .chain(ctx.amr.iter().copied().filter(|a| *a != "pwd"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                ctx.amr.join(" ")
+            };
             if !state
                 .store
-                .upgrade_session_auth(s.id, &ctx.amr.join(" "), ctx.acr, now)
+                .upgrade_session_auth(s.id, &amr, ctx.acr, now)
                 .await?
             {
                 return Ok(Outcome::Gone);
@@ -220,7 +230,7 @@ pub async fn complete(
                 Some(user.id),
                 action::MFA_STEP_UP,
                 meta,
-                serde_json::json!({ "session_id": s.id, "amr": ctx.amr.join(" ") }),
+                serde_json::json!({ "session_id": s.id, "amr": amr }),
             )
             .await?;
             None

@@ -159,7 +159,9 @@ pub async fn disable(state: &Core, user: &User, meta: &RequestMeta) -> AppResult
 pub async fn recently_authenticated(state: &Core, session: &Session) -> AppResult<bool> {
     let reauth = state.store.get_session_reauth(session.id).await?;
     // The sign-in counts only when it took the password (not a passwordless passkey).
-    let signed_in_with_password = session.amr.split_whitespace().any(|a| a == "pwd");
+    // (Through an upstream provider, `pwd` is the upstream's password, not Monban's.)
+    let amr: Vec<&str> = session.amr.split_whitespace().collect();
+    let signed_in_with_password = amr.contains(&"pwd") && !amr.contains(&"fed");
     let sign_in = signed_in_with_password.then_some(session.created_at);
     let Some(last) = reauth.max(sign_in) else {
         return Ok(false);

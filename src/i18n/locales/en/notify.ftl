@@ -103,6 +103,13 @@ notify-linked_login_removed-body =
 
     { -contact-admin }
 
+# $provider: the upstream provider's name.
+notify-linked_login_added-subject = A sign-in method was linked to your account
+notify-linked_login_added-body =
+    Your { $provider } account was linked to your { $product } account: it can now be used to sign in.
+
+    { -contact-admin }
+
 # $support_name: the support engineer; $expires_at: when the access ends.
 notify-support_grant_redeemed-subject = Support staff are accessing your account
 notify-support_grant_redeemed-body =

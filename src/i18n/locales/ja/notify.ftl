@@ -103,6 +103,13 @@ notify-linked_login_removed-body =
 
     { -contact-admin }
 
+# $provider: 外部プロバイダーの名前。
+notify-linked_login_added-subject = アカウントに外部サービスのログインが連携されました
+notify-linked_login_added-body =
+    { $provider } アカウントが { $product } アカウントに連携されました。今後 { $provider } でサインインできます。
+
+    { -contact-admin }
+
 # $support_name: サポート担当者。$expires_at: アクセスの終了日時。
 notify-support_grant_redeemed-subject = サポート担当者がアカウントにアクセスしています
 notify-support_grant_redeemed-body =
