@@ -50,6 +50,7 @@ pub async fn get(
     responses((status = 200, body = ProviderView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the new slug is taken", body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:clients"])))]

@@ -21,7 +21,8 @@ pub async fn get_policy(admin: Admin, state: web::Data<AppState>) -> AppResult<H
 }
 
 #[utoipa::path(put, path = "/admin/v1/policy", tag = "policy", request_body = OrgPolicy,
-    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = OrgPolicy)),
+    responses((status = 415, body = Problem, content_type = "application/problem+json"), (status = 200, body = OrgPolicy),
+        (status = 409, description = "the policy asks for passkeys while they are off (`passkeys_off`)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = ["admin:security"])))]
 pub async fn put_policy(
     admin: Admin,
