@@ -478,17 +478,33 @@ async fn resolve_user(
         None => None,
     };
     let user = match existing {
-        // Linking to an existing account needs an e-mail the upstream verified, an
-        // account that can sign in now, and one with a password of its own: an
-        // account created by another provider's first sign-in (perhaps from an
-        // unverified e-mail, by someone else) is never joined by e-mail.
+        // Linking to an existing account needs an e-mail the upstream verified, and
+        // an account that can sign in now or is waiting for its invitation (the
+        // verified e-mail answers the invitation: it becomes active). An account made
+        // by another provider's first sign-in (no password of its own, already
+        // linked; perhaps from an unverified e-mail, by someone else) is never joined
+        // by e-mail.
         Some(u)
             if p.link_by_verified_email
                 && up.email_verified
-                && u.password_hash.is_some()
-                && crate::authn::mfa::challenge::can_sign_in(&u, now) =>
+                && (u.password_hash.is_some() || core.store.list_links(u.id).await?.is_empty())
+                && (crate::authn::mfa::challenge::can_sign_in(&u, now)
+                    || u.status == crate::store::user_status::PENDING) =>
         {
-            u
+            if u.status == crate::store::user_status::PENDING {
+                core.store
+                    .set_user_status(
+                        u.id,
+                        &[crate::store::user_status::PENDING],
+                        crate::store::user_status::ACTIVE,
+                        now,
+                    )
+                    .await?;
+                crate::cache::user_changed(core, u.id).await;
+                core.store.get_user(u.id).await?
+            } else {
+                u
+            }
         }
         Some(_) => return Ok(Err(Failure::UnknownAccount)),
         None if p.create_users && email.is_some() => {

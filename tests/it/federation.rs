@@ -372,6 +372,26 @@ async fn an_existing_account_is_linked_only_by_a_verified_email(b: Backend) {
     let links = w.down.state.store.list_links(local.id).await.unwrap();
     assert_eq!(links.len(), 1);
     assert_eq!(links[0].email.as_deref(), Some("alice@corp.example"));
+
+    // An invited member (no password yet) whose e-mail the upstream verified: linked,
+    // and the invitation is answered (active).
+    let invited = monban::users::create(
+        &w.down.state,
+        monban::users::CreateUser {
+            email: "ivan@corp.example".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(invited.status, "pending");
+    upstream_user(&w, "ivan@corp.example", true).await;
+    let browser = w.down.client();
+    let r = sign_in_through(&w, &browser, "ivan@corp.example").await;
+    assert_eq!(r.status(), 303);
+    assert!(signed_in(&w, &browser).await);
+    let ivan = w.down.state.store.get_user(invited.id).await.unwrap();
+    assert_eq!(ivan.status, "active");
 }
 
 async fn refusals_change_nothing(b: Backend) {
