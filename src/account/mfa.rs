@@ -19,6 +19,7 @@ use super::to_login;
 use crate::authn::mfa::{self, backup_codes::CodeFormat, ConfirmOutcome, Enforcement};
 use crate::core::Core;
 use crate::error::{AppError, AppResult};
+use crate::http::see_other;
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_mfa, OwnSession};
 use crate::store::{Session, User};
@@ -45,13 +46,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(disable_page))
                 .route(web::post().to(disable_submit)),
         );
-}
-
-fn see_other(target: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, target))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
 }
 
 fn page(

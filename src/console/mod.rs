@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use crate::audit::Actor;
 use crate::authn::login::{self, Check};
 use crate::error::{AppError, AppResult};
+use crate::http::see_other;
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates};
 use crate::i18n::Locale;
@@ -60,14 +61,6 @@ impl Console {
     pub fn allows(&self, s: &str) -> bool {
         self.ctx.allows(s)
     }
-}
-
-/// Where a browser that may not (yet) use the console goes instead.
-fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
 }
 
 /// The console gate (see the module documentation).
@@ -106,7 +99,7 @@ async fn enter(req: &HttpRequest, state: &AppState) -> Result<Console, actix_web
         return Err(respond(crate::account::to_login(&here)));
     }
     if user.password_change_required {
-        return Err(respond(redirect(&format!(
+        return Err(respond(see_other(&format!(
             "/account/password?return_to={}",
             encode(&here)
         ))));
@@ -114,16 +107,16 @@ async fn enter(req: &HttpRequest, state: &AppState) -> Result<Console, actix_web
     // Two steps, whatever the organisation's policy.
     if crate::authn::mfa::is_enabled(state, user.id).await? {
         if !crate::authn::mfa::session_has_mfa(&session) {
-            return Err(respond(redirect(&crate::authn::mfa::step_up_path(&here))));
+            return Err(respond(see_other(&crate::authn::mfa::step_up_path(&here))));
         }
     } else {
-        return Err(respond(redirect(&crate::authn::mfa::enrol_path(&here))));
+        return Err(respond(see_other(&crate::authn::mfa::enrol_path(&here))));
     }
     // A passkey, where the organisation requires a phishing-resistant sign-in.
     if let Some(path) =
         crate::authn::passkeys::requirement(state, &user, &session, &here, false).await?
     {
-        return Err(respond(redirect(&path)));
+        return Err(respond(see_other(&path)));
     }
     let locale = http::locale(req, state);
     Ok(Console {
@@ -327,11 +320,11 @@ pub fn error_text(l: Locale, e: &AppError) -> String {
 /// Back to a console page after a successful action, saying what was done.
 pub fn done(path: &str, what: &str) -> HttpResponse {
     let sep = if path.contains('?') { '&' } else { '?' };
-    redirect(&format!("{path}{sep}done={what}"))
+    see_other(&format!("{path}{sep}done={what}"))
 }
 
 async fn to_home() -> HttpResponse {
-    redirect("/admin/")
+    see_other("/admin/")
 }
 
 /// `/admin/`: where to go, and what is waiting.

@@ -322,14 +322,7 @@ pub async fn finish(
         sessions::end(core, old.id, "replaced").await?;
     }
     let ctx = context(&up.amr, !p.require_local_mfa);
-    let (session, token) = login::finish(
-        core,
-        &user,
-        &ctx,
-        meta,
-        &format!("{}:{}", p.slug, up.subject),
-    )
-    .await?;
+    let (session, token) = login::finish(core, &user, &ctx, meta, &login_name).await?;
     core.store.set_session_federated(session.id, p.id).await?;
     audit::record(
         core,

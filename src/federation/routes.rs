@@ -2,13 +2,14 @@
 //! `GET /login/federation/{slug}/callback` (back from it). Refusals are a page in the
 //! user's language with a way back to the sign-in page; nothing changes.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::{Callback, Failure};
 use crate::audit::Actor;
 use crate::error::AppResult;
+use crate::http::see_other;
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates, OwnSession};
 use crate::ratelimit::Action;
@@ -37,6 +38,14 @@ struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+}
+
+/// `res` setting `cookie` too.
+fn with_cookie(mut res: HttpResponse, cookie: actix_web::cookie::Cookie<'static>) -> HttpResponse {
+    // Adding a cookie to a response only fails for an invalid header value, which a
+    // cookie built here cannot be.
+    let _ = res.add_cookie(&cookie);
+    res
 }
 
 /// The refusal page.
@@ -82,11 +91,7 @@ async fn start(
         .unwrap_or(StartQuery { return_to: None });
     Ok(
         match super::start(&state, &slug, q.return_to.as_deref(), None).await? {
-            Ok((url, cookie)) => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, url))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .cookie(cookie)
-                .finish(),
+            Ok((url, cookie)) => with_cookie(see_other(&url), cookie),
             Err(f) => failed(&req, &state, &f),
         },
     )
@@ -124,24 +129,14 @@ async fn callback(
     Ok(match outcome {
         Ok(done) => {
             let target = done.return_to.unwrap_or_else(|| "/account".into());
-            let mut res = HttpResponse::SeeOther();
-            res.insert_header((header::LOCATION, target))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .cookie(super::removal_cookie(&state));
+            let mut res = with_cookie(see_other(&target), super::removal_cookie(&state));
             if let Some(token) = done.session_token {
-                res.cookie(crate::http::cookies::session_cookie(&state, token));
+                res = with_cookie(res, crate::http::cookies::session_cookie(&state, token));
             }
-            res.finish()
+            res
         }
         Err(f) => failed(&req, &state, &f),
     })
-}
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
 }
 
 #[derive(Deserialize)]
@@ -210,11 +205,7 @@ async fn link(
     let back = format!("{ACCOUNT_PATH}?done=linked");
     Ok(
         match super::start(&state, &slug, Some(&back), Some(&session)).await? {
-            Ok((url, cookie)) => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, url))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .cookie(cookie)
-                .finish(),
+            Ok((url, cookie)) => with_cookie(see_other(&url), cookie),
             Err(f) => failed(&req, &state, &f),
         },
     )

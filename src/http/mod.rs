@@ -104,6 +104,14 @@ pub async fn banner_scope(
 }
 
 /// Client address and user agent of a request.
+/// `303 See Other` to `to`, not cached: where a page or form sends the browser next.
+pub fn see_other(to: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
         ip: client_ip(req).map(|ip| ip.to_string()),

@@ -12,6 +12,7 @@ use super::backup_codes::CodeFormat;
 use super::challenge::{self, Factor, Outcome};
 use crate::core::Core;
 use crate::error::AppResult;
+use crate::http::see_other;
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_mfa};
 use crate::ratelimit::Action;
@@ -64,13 +65,6 @@ impl Offer {
 pub struct CodeForm {
     code: Option<String>,
     csrf_token: Option<String>,
-}
-
-fn see_other(target: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, target))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
 }
 
 #[allow(clippy::too_many_arguments)]

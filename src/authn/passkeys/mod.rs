@@ -52,8 +52,6 @@ pub const MAX_NAME_CHARS: usize = 64;
 /// What a ceremony row is for.
 pub mod purpose {
     pub const REGISTER: &str = "register";
-    /// A registration whose attestation must chain to the policy's CAs.
-    pub const REGISTER_ATTESTED: &str = "register_attested";
     pub const SECOND_STEP: &str = "second_step";
     pub const PASSWORDLESS: &str = "passwordless";
 }
@@ -146,15 +144,6 @@ fn passkey_of(row: &PasskeyRow) -> AppResult<Passkey> {
     serde_json::from_str(&row.credential).map_err(AppError::internal)
 }
 
-/// A field of the stored credential (webauthn-rs keeps these private).
-fn credential_field(pk: &Passkey, field: &str) -> Option<serde_json::Value> {
-    serde_json::to_value(pk)
-        .ok()?
-        .get("cred")?
-        .get(field)
-        .cloned()
-}
-
 // ---------------------------------------------------------------------------------
 // Registration
 
@@ -179,7 +168,7 @@ pub async fn start_registration(
     let att = crate::policy::current(core).await?.passkey_attestation;
     let failed =
         |e: WebauthnError| AppError::internal(format!("starting a passkey registration: {e}"));
-    let (mut ccr, cookie) = if att.required {
+    let (mut ccr, reg) = if att.required {
         // Only the models the organisation allows: their attestation is verified.
         let cas = rp::ca_list(&att).map_err(AppError::internal)?;
         let (ccr, reg) = wa
@@ -192,33 +181,23 @@ pub async fn start_registration(
                 None,
             )
             .map_err(failed)?;
-        let c = begin(
-            core,
-            purpose::REGISTER_ATTESTED,
-            Some(user.id),
-            Some(session.id),
-            None,
-            None,
-            &reg,
-        )
-        .await?;
-        (ccr, c)
+        (ccr, Registration::Attested(reg))
     } else {
         let (ccr, reg) = wa
             .start_passkey_registration(user.id, &user.email, display, Some(exclude))
             .map_err(failed)?;
-        let c = begin(
-            core,
-            purpose::REGISTER,
-            Some(user.id),
-            Some(session.id),
-            None,
-            None,
-            &reg,
-        )
-        .await?;
-        (ccr, c)
+        (ccr, Registration::Plain(reg))
     };
+    let cookie = begin(
+        core,
+        purpose::REGISTER,
+        Some(user.id),
+        Some(session.id),
+        None,
+        None,
+        &reg,
+    )
+    .await?;
     // A discoverable credential, so that it can also sign in without a user name
     // (webauthn-rs asks for none by default; its state does not depend on this).
     if let Some(sel) = ccr.public_key.authenticator_selection.as_mut() {
@@ -226,6 +205,14 @@ pub async fn start_registration(
         sel.require_resident_key = true;
     }
     Ok((ccr, cookie))
+}
+
+/// A registration's state between its two requests: plain, or one whose attestation
+/// must chain to the policy's CAs.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Registration {
+    Plain(PasskeyRegistration),
+    Attested(AttestedPasskeyRegistration),
 }
 
 /// Why a registration was refused (a message key of the account pages).
@@ -283,52 +270,51 @@ pub async fn finish_registration(
 ) -> AppResult<Result<PasskeyView, Refusal>> {
     sessions::refuse_impersonation(session)?;
     let wa = relying_party(core)?;
-    let c = match take(core, req, purpose::REGISTER).await? {
-        Some(c) => c,
-        None => match take(core, req, purpose::REGISTER_ATTESTED).await? {
-            Some(c) => c,
-            None => return Ok(Err(Refusal::Stale)),
-        },
+    let Some(c) = take(core, req, purpose::REGISTER).await? else {
+        return Ok(Err(Refusal::Stale));
     };
     if c.user_id != Some(user.id) || c.session_id != Some(session.id) {
         return Ok(Err(Refusal::Stale));
     }
-    // Attestation switched on while this ceremony ran: it no longer qualifies.
-    if c.purpose == purpose::REGISTER
-        && crate::policy::current(core)
-            .await?
-            .passkey_attestation
-            .required
-    {
-        return Ok(Err(Refusal::NotAllowed));
-    }
-    let (pk, aaguid) = if c.purpose == purpose::REGISTER_ATTESTED {
-        let reg: AttestedPasskeyRegistration = state_of(&c)?;
-        match wa.finish_attested_passkey_registration(answer, &reg) {
-            Ok(att) => {
-                let aaguid = match &att.attestation().metadata {
-                    AttestationMetadata::Packed { aaguid }
-                    | AttestationMetadata::Tpm { aaguid, .. } => Some(aaguid.to_string()),
-                    _ => None,
-                };
-                (Passkey::from(att), aaguid)
-            }
-            Err(e) => {
-                tracing::info!(user = %user.id, error = %e, "passkey attestation refused");
-                return Ok(Err(Refusal::NotAllowed));
-            }
+    let (pk, aaguid) = match state_of::<Registration>(&c)? {
+        // Attestation switched on while this ceremony ran: it no longer qualifies.
+        Registration::Plain(_)
+            if crate::policy::current(core)
+                .await?
+                .passkey_attestation
+                .required =>
+        {
+            return Ok(Err(Refusal::NotAllowed));
         }
-    } else {
-        let reg: PasskeyRegistration = state_of(&c)?;
-        match wa.finish_passkey_registration(answer, &reg) {
+        Registration::Plain(reg) => match wa.finish_passkey_registration(answer, &reg) {
             Ok(pk) => (pk, None),
             Err(e) => {
                 tracing::info!(user = %user.id, error = %e, "passkey registration refused");
                 return Ok(Err(Refusal::Rejected));
             }
+        },
+        Registration::Attested(reg) => {
+            match wa.finish_attested_passkey_registration(answer, &reg) {
+                Ok(att) => {
+                    let aaguid = match &att.attestation().metadata {
+                        AttestationMetadata::Packed { aaguid }
+                        | AttestationMetadata::Tpm { aaguid, .. } => Some(aaguid.to_string()),
+                        _ => None,
+                    };
+                    (Passkey::from(att), aaguid)
+                }
+                Err(e) => {
+                    tracing::info!(user = %user.id, error = %e, "passkey attestation refused");
+                    return Ok(Err(Refusal::NotAllowed));
+                }
+            }
         }
     };
-    let backup_eligible = credential_field(&pk, "backup_eligible")
+    // webauthn-rs keeps the credential's fields private: read them from its JSON, the
+    // form it is stored in.
+    let stored = serde_json::to_value(&pk).map_err(AppError::internal)?;
+    let field = |f: &str| stored.get("cred").and_then(|c| c.get(f));
+    let backup_eligible = field("backup_eligible")
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
     let kind = if backup_eligible {
@@ -344,10 +330,8 @@ pub async fn finish_registration(
         name: clean_name(core, name),
         kind: kind.to_string(),
         aaguid,
-        credential: serde_json::to_string(&pk).map_err(AppError::internal)?,
-        sign_count: credential_field(&pk, "counter")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0),
+        sign_count: field("counter").and_then(|v| v.as_i64()).unwrap_or(0),
+        credential: stored.to_string(),
         created_at: now,
         last_used_at: None,
     };
@@ -405,21 +389,15 @@ pub async fn rename(
 
 /// Whether the user may remove passkey `id` themselves: not their last second factor
 /// while the organisation requires MFA, nor their last passkey while it requires a
-/// passkey of them (an admin can still remove it). Err: the refusal.
-pub async fn user_may_remove(core: &Core, user: &User, id: Uuid) -> AppResult<()> {
+/// passkey of them (an admin can still remove it).
+pub async fn user_may_remove(core: &Core, user: &User, id: Uuid) -> AppResult<bool> {
     let keys = core.store.list_passkeys(user.id).await?;
     if !keys.iter().any(|k| k.id == id) || keys.len() > 1 {
-        return Ok(());
+        return Ok(true);
     }
     let policy = crate::policy::current(core).await?;
     let last_factor = !crate::authn::mfa::has_totp(core, user.id).await?;
-    if (policy.mfa_required && last_factor) || policy_requires(core, user).await? {
-        return Err(AppError::conflict(
-            "last_passkey_required",
-            "your organisation requires this sign-in method: add another before removing this one",
-        ));
-    }
-    Ok(())
+    Ok(!((policy.mfa_required && last_factor) || policy_requires(core, user).await?))
 }
 
 /// Removes a passkey of `user`, by the user (from the account page; the handler
@@ -562,10 +540,10 @@ async fn verify(
     let count = i64::from(res.counter());
     let json = serde_json::to_string(&pk).map_err(AppError::internal)?;
     // A key that became backup-eligible (synced) is a software key from now on.
-    let kind = if res.backup_eligible() {
+    let kind = if res.backup_eligible() || row.kind == sessions::AMR_SWK {
         sessions::AMR_SWK
     } else {
-        row.kind.as_str()
+        sessions::AMR_HWK
     };
     if !core
         .store
@@ -575,11 +553,7 @@ async fn verify(
         cloned(core, row, meta).await?;
         return Ok(Err(SignIn::Cloned));
     }
-    Ok(Ok(if kind == sessions::AMR_SWK {
-        sessions::AMR_SWK
-    } else {
-        sessions::AMR_HWK
-    }))
+    Ok(Ok(kind))
 }
 
 /// Records a counter that went back (or stood still): a security event and a

@@ -23,10 +23,11 @@ use crate::audit::Actor;
 use crate::authn::mfa::challenge;
 use crate::core::Core;
 use crate::error::AppResult;
+use crate::http::see_other;
 use crate::http::state::AppState;
 use crate::http::{self, csrf, templates_passkeys, OwnSession};
 use crate::ratelimit::Action;
-use crate::store::{MfaChallenge, Session, User};
+use crate::store::MfaChallenge;
 use crate::util::safe_local_path;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,14 +60,13 @@ fn json(status: StatusCode, body: serde_json::Value) -> HttpResponse {
         .json(body)
 }
 
-/// A builder for `{"redirect": …}` (cookies may be added before [`redirect_json`]).
-fn redirect(_to: &str) -> actix_web::HttpResponseBuilder {
+/// `{"redirect": to}`, setting `cookies`.
+fn redirect_json(to: &str, cookies: &[actix_web::cookie::Cookie<'static>]) -> HttpResponse {
     let mut b = HttpResponse::Ok();
     b.insert_header((header::CACHE_CONTROL, "no-store"));
-    b
-}
-
-fn redirect_json(mut b: actix_web::HttpResponseBuilder, to: &str) -> HttpResponse {
+    for c in cookies {
+        b.cookie(c.clone());
+    }
     b.json(serde_json::json!({ "redirect": to }))
 }
 
@@ -142,13 +142,14 @@ fn signed_in(req: &HttpRequest, state: &Core, outcome: SignIn, default_to: &str)
             return_to,
         } => {
             let to = return_to.unwrap_or_else(|| default_to.to_string());
-            let mut b = redirect(&to);
-            b.cookie(challenge::removal_cookie(state))
-                .cookie(super::removal_cookie(state));
+            let mut cookies = vec![
+                challenge::removal_cookie(state),
+                super::removal_cookie(state),
+            ];
             if let Some(t) = session_token {
-                b.cookie(crate::http::cookies::session_cookie(state, t));
+                cookies.push(crate::http::cookies::session_cookie(state, t));
             }
-            redirect_json(b, &to)
+            redirect_json(&to, &cookies)
         }
         SignIn::Refused => refused(
             req,
@@ -270,15 +271,6 @@ async fn second_step_finish(
     Ok(signed_in(&req, &state, outcome, "/account"))
 }
 
-/// The account gate ([`crate::account::sensitive_gate`]).
-async fn gate(
-    own: OwnSession,
-    state: &Core,
-    here: &str,
-) -> AppResult<Result<(Session, User), String>> {
-    crate::account::sensitive_gate(own, state, here).await
-}
-
 fn here(return_to: Option<&str>) -> String {
     match return_to.and_then(safe_local_path) {
         Some(r) => super::enrol_path(r),
@@ -294,9 +286,15 @@ async fn register_options(
 ) -> AppResult<HttpResponse> {
     let body: OptionsBody = json_body(&body)?;
     csrf::verify(&req, &state, body.csrf_token.as_deref())?;
-    let (session, user) = match gate(own, &state, &here(body.return_to.as_deref())).await? {
+    let (session, user) = match crate::account::sensitive_gate(
+        own,
+        &state,
+        &here(body.return_to.as_deref()),
+    )
+    .await?
+    {
         Ok(ok) => ok,
-        Err(to) => return Ok(redirect_json(redirect(&to), &to)),
+        Err(to) => return Ok(redirect_json(&to, &[])),
     };
     let (ccr, cookie) = super::start_registration(&state, &user, &session).await?;
     Ok(HttpResponse::Ok()
@@ -314,10 +312,11 @@ async fn register_finish(
     let body: RegisterBody = json_body(&body)?;
     csrf::verify(&req, &state, body.csrf_token.as_deref())?;
     let return_to = body.return_to.as_deref().and_then(safe_local_path);
-    let (session, user) = match gate(own, &state, &here(return_to)).await? {
-        Ok(ok) => ok,
-        Err(to) => return Ok(redirect_json(redirect(&to), &to)),
-    };
+    let (session, user) =
+        match crate::account::sensitive_gate(own, &state, &here(return_to)).await? {
+            Ok(ok) => ok,
+            Err(to) => return Ok(redirect_json(&to, &[])),
+        };
     let meta = http::request_meta(&req);
     match super::finish_registration(
         &state,
@@ -334,26 +333,17 @@ async fn register_finish(
             let to = return_to
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("{ACCOUNT_PATH}?done=added"));
-            let mut b = redirect(&to);
-            b.cookie(super::removal_cookie(&state));
-            Ok(redirect_json(b, &to))
+            Ok(redirect_json(&to, &[super::removal_cookie(&state)]))
         }
-        Err(r) => Ok(refused(
-            &req,
-            &state,
-            match r {
-                Refusal::Duplicate => StatusCode::CONFLICT,
-                Refusal::NotAllowed => StatusCode::FORBIDDEN,
-                Refusal::Stale | Refusal::Rejected => StatusCode::BAD_REQUEST,
-            },
-            match r {
-                Refusal::Duplicate => "passkey_duplicate",
-                Refusal::Stale => "passkey_expired",
-                Refusal::Rejected => "passkey_rejected",
-                Refusal::NotAllowed => "passkey_not_allowed",
-            },
-            r.key(),
-        )),
+        Err(r) => {
+            let (status, code) = match r {
+                Refusal::Duplicate => (StatusCode::CONFLICT, "passkey_duplicate"),
+                Refusal::NotAllowed => (StatusCode::FORBIDDEN, "passkey_not_allowed"),
+                Refusal::Stale => (StatusCode::BAD_REQUEST, "passkey_expired"),
+                Refusal::Rejected => (StatusCode::BAD_REQUEST, "passkey_rejected"),
+            };
+            Ok(refused(&req, &state, status, code, r.key()))
+        }
     }
 }
 
@@ -431,13 +421,6 @@ pub struct NameForm {
     name: Option<String>,
 }
 
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
 /// The passkey id of the path (parsed after the session gate, so that a malformed
 /// id is answered like an unknown one).
 fn passkey_id(req: &HttpRequest) -> Option<Uuid> {
@@ -453,7 +436,7 @@ async fn rename(
     form: web::Form<NameForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (session, user) = match gate(own, &state, ACCOUNT_PATH).await? {
+    let (session, user) = match crate::account::sensitive_gate(own, &state, ACCOUNT_PATH).await? {
         Ok(ok) => ok,
         Err(to) => return Ok(see_other(&to)),
     };
@@ -477,16 +460,15 @@ async fn remove(
     form: web::Form<NameForm>,
 ) -> AppResult<HttpResponse> {
     csrf::verify(&req, &state, form.csrf_token.as_deref())?;
-    let (session, user) = match gate(own, &state, ACCOUNT_PATH).await? {
+    let (_, user) = match crate::account::sensitive_gate(own, &state, ACCOUNT_PATH).await? {
         Ok(ok) => ok,
         Err(to) => return Ok(see_other(&to)),
     };
-    crate::sessions::refuse_impersonation(&session)?;
     let meta = http::request_meta(&req);
     let Some(id) = passkey_id(&req) else {
         return Ok(see_other("/account/passkeys?error=unknown"));
     };
-    if super::user_may_remove(&state, &user, id).await.is_err() {
+    if !super::user_may_remove(&state, &user, id).await? {
         return Ok(see_other("/account/passkeys?error=last"));
     }
     let found = super::remove(&state, &user, id, &Actor::user(user.id), &meta).await?;
