@@ -55,6 +55,8 @@ pub struct Application {
     server: Server,
     port: u16,
     state: web::Data<AppState>,
+    /// `/metrics` on its own address (`metrics.listen`), if configured.
+    metrics: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -80,6 +82,7 @@ impl Application {
         crate::saml::init(&core);
         crate::cache::spawn_listener(core.clone()).await?;
         let server = server(state.clone(), listener)?;
+        let metrics = metrics_server(state.clone())?;
         spawn_key_reloader(core.clone());
         crate::oidc::backchannel::spawn_worker(core.clone());
         spawn_purger(core.clone());
@@ -90,11 +93,17 @@ impl Application {
             server,
             port,
             state,
+            metrics,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate metrics listener (`metrics.listen`), if any.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, p)| *p)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -105,22 +114,98 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM stop gracefully), then closes the database.
+    /// Serves until stopped, then stops the background work and closes the database.
+    ///
+    /// SIGTERM or SIGINT: first `server.drain_secs` of draining (`/readyz` answers
+    /// 503 so a load balancer stops sending; requests are still accepted and
+    /// answered, with `Connection: close`), then the listener closes and in-flight
+    /// requests get `server.shutdown_timeout_secs` to finish. The notification worker
+    /// then finishes the message it is sending and gives back its other claims.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
+        let handle = self.server.handle();
+        let metrics_handle = self.metrics.as_ref().map(|(m, _)| m.handle());
+        if let Some((m, _)) = self.metrics {
+            tokio::spawn(m);
+        }
+        let signals = tokio::spawn(drain_on_signal(state.clone(), handle));
         let r = self.server.await;
-        state.notify.shutdown();
+        signals.abort();
+        if let Some(m) = metrics_handle {
+            m.stop(true).await;
+        }
+        let wait = Duration::from_secs(state.cfg.server.shutdown_timeout_secs);
+        state.notify.shutdown(wait).await;
         state.store.close().await;
         r
     }
 }
 
+/// Waits for SIGTERM or SIGINT, drains for `server.drain_secs`, then stops the
+/// server gracefully.
+async fn drain_on_signal(state: web::Data<AppState>, handle: ServerHandle) {
+    let term = async {
+        #[cfg(unix)]
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = term => {}
+        r = tokio::signal::ctrl_c() => if r.is_err() { std::future::pending::<()>().await },
+    }
+    let drain = state.cfg.server.drain_secs;
+    tracing::info!(drain_secs = drain, "shutting down: draining, then stopping");
+    state.start_draining();
+    tokio::time::sleep(Duration::from_secs(drain)).await;
+    handle.stop(true).await;
+}
+
+/// `/metrics` on `metrics.listen`, when metrics are on and that address is set.
+fn metrics_server(state: web::Data<AppState>) -> anyhow::Result<Option<(Server, u16)>> {
+    let m = &state.cfg.metrics;
+    if !m.enabled || m.listen.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(&m.listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (metrics.listen): {e}", m.listen))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(crate::http::basics::metrics))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok(Some((server, port)))
+}
+
 fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
     let cfg = state.cfg.clone();
     let limit = cfg.server.body_limit_bytes;
+    let metrics_here = cfg.metrics.enabled && cfg.metrics.listen.is_empty();
+    let tls = if cfg.server.tls.cert_file.is_empty() {
+        None
+    } else {
+        let cert = crate::http::tls::Certificate::open(&cfg.server.tls)?;
+        cert.spawn_reloader(Duration::from_secs(cfg.server.tls.reload_interval_secs));
+        Some(cert.server_config()?)
+    };
     let mut http = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
+        let app = App::new();
+        let app = if metrics_here {
+            app.route("/metrics", web::get().to(crate::http::basics::metrics))
+        } else {
+            app
+        };
+        app.app_data(state.clone())
             .app_data(web::PayloadConfig::new(limit))
             .app_data(
                 web::FormConfig::default()
@@ -145,7 +230,12 @@ fn server(state: web::Data<AppState>, listener: TcpListener) -> anyhow::Result<S
             .configure(routes)
     })
     .shutdown_timeout(cfg.server.shutdown_timeout_secs)
-    .listen(listener)?;
+    // Signals are handled by `Application::run_until_stopped` (drain first).
+    .disable_signals();
+    http = match tls {
+        Some(tls) => http.listen_rustls_0_23(listener, tls)?,
+        None => http.listen(listener)?,
+    };
     if cfg.server.workers > 0 {
         http = http.workers(cfg.server.workers);
     }

@@ -130,7 +130,23 @@ pub async fn record(
     meta: &RequestMeta,
     details: serde_json::Value,
 ) -> AppResult<()> {
-    let e = AuditEvent {
+    let e = event(state, actor, subject_user_id, action, meta, details);
+    state.store.insert_audit_event(&e).await?;
+    tracing::info!(action, subject = ?subject_user_id, actor = actor.kind.as_str(), "security event");
+    Ok(())
+}
+
+/// One security event, not yet stored: for a store method that writes it in the
+/// same transaction as the change it records.
+pub fn event(
+    state: &Core,
+    actor: &Actor,
+    subject_user_id: Option<Uuid>,
+    action: &str,
+    meta: &RequestMeta,
+    details: serde_json::Value,
+) -> AuditEvent {
+    AuditEvent {
         id: Uuid::new_v4(),
         org_id: state.org.id,
         actor_kind: actor.kind.as_str().to_string(),
@@ -144,8 +160,5 @@ pub async fn record(
             .map(|u| crate::util::truncate(u, 512)),
         details: details.to_string(),
         at: state.clock.now(),
-    };
-    state.store.insert_audit_event(&e).await?;
-    tracing::info!(action, subject = ?subject_user_id, actor = actor.kind.as_str(), "security event");
-    Ok(())
+    }
 }

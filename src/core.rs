@@ -17,6 +17,7 @@ use crate::cache::maps::Caches;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::keys::KeyManager;
+use crate::metrics::Metrics;
 use crate::notify::transport::NotifyState;
 use crate::oidc::state::OidcState;
 use crate::store::{Organization, Session, Store, StoreResult};
@@ -53,6 +54,8 @@ pub struct Core {
     pub cache: Caches,
     /// The WebAuthn relying party (passkeys), or why passkeys are off.
     pub passkeys: RelyingParty,
+    /// Prometheus metrics (served at `/metrics` when `metrics.enabled`).
+    pub metrics: Metrics,
     hooks: Hooks,
 }
 
@@ -81,6 +84,7 @@ impl Core {
             oidc: OidcState::new(&cfg)?,
             notify: NotifyState::new(&cfg)?,
             cache: Caches::new(&cfg),
+            metrics: Metrics::new(),
             cfg: Arc::new(cfg),
             store,
             keys: Arc::new(keys),

@@ -28,6 +28,8 @@ pub enum Kind {
     Unprocessable,
     /// Rate-limited; see [`AppError::retry_after`].
     TooManyRequests,
+    /// The client did not send its request in time.
+    RequestTimeout,
     /// A dependency (the database, the keys) is not available.
     Unavailable,
     /// An unexpected failure.
@@ -130,6 +132,13 @@ impl From<crate::store::StoreError> for AppError {
             crate::store::StoreError::Conflict(field) => {
                 AppError::conflict("conflict", format!("{field} is already in use"))
                     .with_field(field, "already in use")
+            }
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                let mut a =
+                    AppError::unavailable("the database is not reachable; try again shortly");
+                a.retry_after = Some(crate::store::RETRY_AFTER_SECS);
+                a
             }
             other => AppError::internal(other),
         }

@@ -18,6 +18,7 @@ pub mod federation;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod policy;

@@ -349,10 +349,18 @@ async fn serve(cfg: Config, clock: SharedClock) -> anyhow::Result<()> {
         .parse::<std::net::SocketAddr>()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
+    let scheme = if state.cfg.server.tls.cert_file.is_empty() {
+        "http"
+    } else {
+        "https"
+    };
     println!(
-        "Monban listening on http://{host}:{} (issuer {issuer})",
+        "Monban listening on {scheme}://{host}:{} (issuer {issuer})",
         app.port()
     );
+    if let Some(port) = app.metrics_port() {
+        println!("  metrics:  http://{host}:{port}/metrics");
+    }
     println!("  database: {db}");
     println!("  keys:     {}", state.keys.dir().display());
     if users == 0 {

@@ -35,7 +35,7 @@ pub async fn create_user(
             );
         }
     }
-    let user = users::create(
+    let user = users::create_audited(
         &state,
         users::CreateUser {
             email: b.email,
@@ -44,26 +44,12 @@ pub async fn create_user(
             password: b.password,
             ..Default::default()
         },
-    )
-    .await?;
-    let user = match b.roles {
-        Some(r) if !r.is_empty() => {
-            actions::update_profile(&state, &admin.ctx, user.id, None, None, Some(&r)).await?
-        }
-        _ => user,
-    };
-    crate::audit::record(
-        &state,
+        b.roles.as_deref().unwrap_or_default(),
         &admin.ctx.actor,
-        Some(user.id),
-        crate::audit::action::USER_CREATED,
         &admin.ctx.meta,
-        serde_json::json!({ "by": admin.ctx.label, "status": user.status }),
+        serde_json::json!({ "by": admin.ctx.label }),
     )
     .await?;
-    if user.status == crate::store::user_status::PENDING {
-        users::invite(&state, &user).await?;
-    }
     Ok(HttpResponse::Created()
         .insert_header(("location", format!("/admin/v1/users/{}", user.id)))
         .json(ops::user_view(&state, &user).await?))

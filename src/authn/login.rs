@@ -228,6 +228,7 @@ async fn lock_if_due(
     };
     crate::cache::user_changed(state, user.id).await;
     tracing::warn!(user = %user.id, ?until, extended = was_locked, "account locked after failed sign-ins");
+    state.metrics.lockouts.inc();
     crate::audit::record(
         state,
         &crate::audit::Actor::system(),
@@ -271,6 +272,16 @@ pub async fn finish(
     Ok((session, token))
 }
 
+/// The step a failed sign-in failed at, for the metrics (`amr`-like names).
+fn failed_step(result: &str) -> &'static str {
+    match result {
+        result::BAD_SECOND_FACTOR | result::SECOND_FACTOR_DROPPED => "mfa",
+        result::PASSKEY_UNKNOWN | result::PASSKEY_CLONED => "passkey",
+        result::FEDERATION_REFUSED => "fed",
+        _ => "pwd",
+    }
+}
+
 /// Writes one `login_events` row.
 pub(crate) async fn record(
     state: &Core,
@@ -295,6 +306,10 @@ pub(crate) async fn record(
         at: state.clock.now(),
     };
     state.store.insert_login_event(&e).await?;
+    // Successes are counted with their method where the session starts.
+    if result != result::SUCCESS {
+        state.metrics.sign_in(failed_step(result), result);
+    }
     // Every attempt is a security event too (the audit log is what admins search).
     let (actor, act) = match (result, user_id) {
         (result::SUCCESS, Some(u)) => (

@@ -135,6 +135,9 @@ pub struct Caches {
     pub(super) sps: Slot<String, ServiceProvider>,
     /// Instances in this process on the same database.
     pub(super) local: broadcast::Sender<Envelope>,
+    /// The bus listener lost its connection and is not back yet: another replica's
+    /// change could be missed, so nothing is read from or kept in the caches.
+    bus_down: std::sync::atomic::AtomicBool,
     pub stats: Stats,
 }
 
@@ -163,12 +166,27 @@ impl Caches {
             clients: Slot::new(c.max_clients, ttl),
             sps: Slot::new(c.max_sps, ttl),
             local: local_bus(cfg),
+            bus_down: std::sync::atomic::AtomicBool::new(false),
             stats: Stats::default(),
         }
     }
 
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// Enabled, and the bus is connected (see [`Caches::set_bus_down`]).
+    pub fn usable(&self) -> bool {
+        self.enabled && !self.bus_down.load(Ordering::SeqCst)
+    }
+
+    pub fn set_bus_down(&self, down: bool) {
+        self.bus_down.store(down, Ordering::SeqCst);
+    }
+
+    /// The bus listener is connected (or there is none to lose: SQLite).
+    pub fn bus_connected(&self) -> bool {
+        !self.bus_down.load(Ordering::SeqCst)
     }
 
     /// Drops whatever `event` concerns. Idempotent.

@@ -123,9 +123,16 @@ pub async fn spawn_listener(state: Arc<Core>) -> anyhow::Result<()> {
                         }
                     }
                 }
-                crate::store::BusSignal::Lost => {
-                    tracing::warn!("bus connection lost; flushing the caches");
+                crate::store::BusSignal::Down => {
+                    tracing::warn!("bus connection lost; caches bypassed until it is back");
+                    state.cache.set_bus_down(true);
                     state.cache.flush();
+                }
+                crate::store::BusSignal::Lost => {
+                    tracing::warn!("bus connection back; flushing the caches");
+                    state.cache.flush();
+                    state.cache.set_bus_down(false);
+                    state.metrics.bus_reconnects.inc();
                     reload_keys(&state).await;
                 }
             }
@@ -140,7 +147,7 @@ pub async fn spawn_listener(state: Arc<Core>) -> anyhow::Result<()> {
 /// expiry and idleness against the clock and goes to the database when in doubt.
 pub(crate) async fn cached_session(state: &Core, hash: &[u8]) -> Option<Session> {
     let c = &state.cache;
-    if !c.enabled {
+    if !c.usable() {
         return None;
     }
     let s = c.sessions.cache.get(hash).await;
@@ -156,7 +163,7 @@ pub(crate) async fn cached_session(state: &Core, hash: &[u8]) -> Option<Session>
 /// `epoch` taken before the database read). Impersonation sessions are never kept.
 pub(crate) async fn keep_session(state: &Core, epoch: u64, s: &Session) {
     let c = &state.cache;
-    if c.enabled && s.support_grant_id.is_none() && s.ended_at.is_none() {
+    if c.usable() && s.support_grant_id.is_none() && s.ended_at.is_none() {
         c.sessions
             .put_if(epoch, s.token_hash.clone(), s.clone())
             .await;
@@ -171,7 +178,7 @@ pub(crate) fn session_epoch(state: &Core) -> u64 {
 /// and then [`user_changed`].
 pub async fn user(state: &Core, id: Uuid) -> StoreResult<User> {
     let c = &state.cache;
-    if !c.enabled {
+    if !c.usable() {
         return state.store.get_user(id).await;
     }
     if let Some(u) = c.users.cache.get(&id).await {
@@ -188,7 +195,7 @@ pub async fn user(state: &Core, id: Uuid) -> StoreResult<User> {
 /// An OAuth client by id (cached; unknown ids are not remembered).
 pub async fn client(state: &Core, client_id: &str) -> StoreResult<Option<Client>> {
     let c = &state.cache;
-    if !c.enabled {
+    if !c.usable() {
         return state.store.get_client(client_id).await;
     }
     if let Some(cl) = c.clients.cache.get(client_id).await {
@@ -209,7 +216,7 @@ pub async fn client(state: &Core, client_id: &str) -> StoreResult<Option<Client>
 /// A SAML service provider by entity id (cached; unknown ids are not remembered).
 pub async fn sp(state: &Core, entity_id: &str) -> StoreResult<Option<ServiceProvider>> {
     let c = &state.cache;
-    if !c.enabled {
+    if !c.usable() {
         return state.store.get_sp(entity_id).await;
     }
     if let Some(sp) = c.sps.cache.get(entity_id).await {

@@ -13,8 +13,8 @@ mod validate;
 pub use ratelimit::{Limit, RatelimitConfig};
 pub use sections::{
     AdminConfig, CacheConfig, DataConfig, DatabaseConfig, KeysConfig, LockoutConfig, LogConfig,
-    MfaConfig, NotifyConfig, OidcConfig, PasswordConfig, RetentionConfig, SamlConfig, ServerConfig,
-    SessionConfig, SupportConfig, TokensConfig, UiConfig,
+    MetricsConfig, MfaConfig, NotifyConfig, OidcConfig, PasswordConfig, RetentionConfig,
+    SamlConfig, ServerConfig, SessionConfig, SupportConfig, TlsConfig, TokensConfig, UiConfig,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -39,6 +39,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub ui: UiConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

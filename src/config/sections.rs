@@ -18,8 +18,47 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// Seconds to let in-flight requests finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, seconds to keep accepting and answering (with `/readyz`
+    /// answering 503, so a load balancer stops sending) before the listener closes;
+    /// then in-flight requests get `shutdown_timeout_secs` to finish.
+    pub drain_secs: u64,
+    /// Seconds a client has to send a whole request body; then 408 and the
+    /// connection closes.
+    pub body_timeout_secs: u64,
     /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
+    /// Native TLS (HTTPS without a reverse proxy): PEM files, reloaded on change.
+    pub tls: TlsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first). Empty: plain HTTP.
+    pub cert_file: String,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: String,
+    /// Seconds between checks of the files for a renewed certificate.
+    pub reload_interval_secs: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert_file: String::new(),
+            key_file: String::new(),
+            reload_interval_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics at `/metrics`.
+    pub enabled: bool,
+    /// Another address for `/metrics` (e.g. `127.0.0.1:9090`); empty: the main listener.
+    pub listen: String,
 }
 
 impl Default for ServerConfig {
@@ -32,7 +71,10 @@ impl Default for ServerConfig {
             workers: 0,
             body_limit_bytes: 64 * 1024,
             shutdown_timeout_secs: 10,
+            drain_secs: 2,
+            body_timeout_secs: 10,
             trusted_proxies: Vec::new(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -47,6 +89,9 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Seconds to wait for a connection at start-up before giving up.
     pub connect_timeout_secs: u64,
+    /// Milliseconds a request waits for a database connection while serving; then
+    /// it is answered 503 with `Retry-After` (the database is down or saturated).
+    pub acquire_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -56,6 +101,7 @@ impl Default for DatabaseConfig {
             schema: String::new(),
             max_connections: 16,
             connect_timeout_secs: 5,
+            acquire_timeout_ms: 1000,
         }
     }
 }
@@ -249,6 +295,11 @@ pub struct TokensConfig {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
+    /// A client that retries a refresh whose answer it lost (a timeout, a 5xx on
+    /// the way) within this many seconds of the rotation gets a new token instead
+    /// of having the grant revoked as a replay, as long as the token it was not
+    /// given was never used (that one is retired). 0 = every second use is a replay.
+    pub refresh_retry_grace_secs: i64,
 }
 
 impl Default for TokensConfig {
@@ -258,6 +309,7 @@ impl Default for TokensConfig {
             access_token_ttl_secs: 300,
             id_token_ttl_secs: 3600,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_retry_grace_secs: 10,
         }
     }
 }

@@ -63,6 +63,24 @@ impl Config {
                 "only letters, digits and _ are allowed".into(),
             );
         }
+        if !(50..=60_000).contains(&self.database.acquire_timeout_ms) {
+            return bad("database.acquire_timeout_ms", "must be 50..=60000".into());
+        }
+        if self.server.body_timeout_secs == 0 {
+            return bad("server.body_timeout_secs", "must be at least 1".into());
+        }
+        if self.server.tls.cert_file.is_empty() != self.server.tls.key_file.is_empty() {
+            return bad(
+                "server.tls",
+                "cert_file and key_file go together: set both or neither".into(),
+            );
+        }
+        if self.server.tls.reload_interval_secs == 0 {
+            return bad(
+                "server.tls.reload_interval_secs",
+                "must be at least 1".into(),
+            );
+        }
         if self.database.max_connections == 0 {
             return bad("database.max_connections", "must be at least 1".into());
         }
@@ -139,6 +157,9 @@ impl Config {
             if v <= 0 {
                 return bad(k, "must be positive".into());
             }
+        }
+        if !(0..=300).contains(&self.tokens.refresh_retry_grace_secs) {
+            return bad("tokens.refresh_retry_grace_secs", "must be 0..=300".into());
         }
         if self.support.grant_lifetime_secs <= 0
             || self.support.grant_lifetime_secs > self.support.max_grant_lifetime_secs

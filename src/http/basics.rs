@@ -24,11 +24,18 @@ pub async fn healthz() -> HttpResponse {
         .json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers and there is a usable signing key.
+/// Ready when not shutting down, the database answers (within
+/// `database.acquire_timeout_ms`) and there is a usable signing key. Says whether the
+/// revocation bus is connected (while it is not, the caches are bypassed).
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    if state.is_draining() {
+        return Err(AppError::unavailable("shutting down"));
+    }
     if let Err(e) = state.store.ping().await {
         tracing::warn!(error = %e, "readiness: database not reachable");
-        return Err(AppError::unavailable("database not reachable"));
+        let mut e = AppError::unavailable("database not reachable");
+        e.retry_after = Some(crate::store::RETRY_AFTER_SECS);
+        return Err(e);
     }
     let now = state.clock.now();
     if state
@@ -41,7 +48,48 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     }
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "status": "ready", "database": state.store.dialect() })))
+        .json(serde_json::json!({
+            "status": "ready",
+            "database": state.store.dialect(),
+            "bus": if state.cache.bus_connected() { "connected" } else { "reconnecting" },
+        })))
+}
+
+/// Prometheus metrics in the text format (only routed when `metrics.enabled`).
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(render_metrics(&state).await)
+}
+
+/// The metrics text with the figures read now (queues, caches, the pool).
+pub async fn render_metrics(state: &crate::core::Core) -> String {
+    let depths = match state.store.queue_depths().await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: queue depths not readable");
+            Default::default()
+        }
+    };
+    let (pool_size, pool_idle, pool_max) = state.store.pool_stats();
+    let st = &state.cache.stats;
+    let snap = crate::metrics::Snapshot {
+        outbox_pending: depths.outbox_pending,
+        outbox_failed: depths.outbox_failed,
+        backchannel_pending: depths.backchannel_pending,
+        backchannel_failed: depths.backchannel_failed,
+        caches: vec![
+            ("sessions", st.sessions.hits(), st.sessions.misses()),
+            ("users", st.users.hits(), st.users.misses()),
+            ("clients", st.clients.hits(), st.clients.misses()),
+            ("sps", st.sps.hits(), st.sps.misses()),
+        ],
+        pool_size,
+        pool_idle,
+        pool_max,
+    };
+    state.metrics.render(&snap)
 }
 
 /// The JWKS: pre-serialised bytes, ETag, conditional GET.

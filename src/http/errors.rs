@@ -32,6 +32,7 @@ pub fn status(kind: Kind) -> StatusCode {
         Kind::Conflict => StatusCode::CONFLICT,
         Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
         Kind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Kind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         Kind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

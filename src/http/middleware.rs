@@ -62,24 +62,58 @@ pub async fn request_id(
         .and_then(sane_request_id)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    // `user_id` and `client_id` are filled in where they become known (the session
+    // lookup, client authentication): see [`record_user`], [`record_client`].
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path(),
+        user_id = tracing::field::Empty,
+        client_id = tracing::field::Empty,
+    );
     let start = Instant::now();
     let query = req.query_string().to_string();
     let mut res = PAGE_QUERY
         .scope(query, next.call(req).instrument(span.clone()))
         .await?;
     let status = res.status().as_u16();
+    let elapsed = start.elapsed().as_secs_f64();
     span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = start.elapsed().as_secs_f64() * 1000.0,
-            "request"
-        );
+        tracing::info!(status, elapsed_ms = elapsed * 1000.0, "request");
     });
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let route = res.request().match_pattern();
+        let route = route.as_deref().unwrap_or("unmatched");
+        let method = res.request().method().as_str();
+        state
+            .metrics
+            .observe_request(route, method, status, elapsed);
+        if status == 429 {
+            state.metrics.rate_limited.with_label_values(&[route]).inc();
+        }
+        if state.is_draining() {
+            // Shutting down: no connection is kept for another request, so none is
+            // idle (and closed under a client's next request) when the listener stops.
+            res.response_mut()
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
     }
     Ok(res)
+}
+
+/// Names the signed-in user in the current request's log lines.
+pub fn record_user(user: uuid::Uuid) {
+    tracing::Span::current().record("user_id", tracing::field::display(user));
+}
+
+/// Names the OAuth client in the current request's log lines.
+pub fn record_client(client_id: &str) {
+    tracing::Span::current().record("client_id", client_id);
 }
 
 /// Security headers on every response (the CSP comes from [`crate::http::csp`]).
@@ -121,6 +155,13 @@ pub async fn html_errors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
+    if let Some(e) = res.response().error() {
+        // Why it was refused, for whoever reads the log: a browser shows a page (or
+        // nothing) and an API client may not say.
+        if res.status().is_client_error() {
+            tracing::info!(status = res.status().as_u16(), reason = %e, "request refused");
+        }
+    }
     let Some(err) = res
         .response()
         .error()

@@ -14,6 +14,7 @@ pub mod state;
 pub mod templates;
 pub mod templates_mfa;
 pub mod templates_passkeys;
+pub mod tls;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -165,6 +166,7 @@ pub async fn current_session(
         return Ok(None);
     };
     let user = crate::cache::user(state, session.user_id).await?;
+    middleware::record_user(user.id);
     if matches!(
         user.status.as_str(),
         user_status::SUSPENDED | user_status::DELETED

@@ -3,6 +3,7 @@
 //! `web::Data<AppState>` and pass `&state` where a `&Core` is wanted (it derefs).
 
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub limits: Limits,
     /// `server.trusted_proxies`: whose `X-Forwarded-For` gives the client IP.
     pub proxies: TrustedProxies,
+    /// Set on SIGTERM/SIGINT: `/readyz` answers 503 and connections are not kept.
+    draining: AtomicBool,
 }
 
 impl AppState {
@@ -32,7 +35,17 @@ impl AppState {
             core: Arc::new(core),
             limits,
             proxies,
+            draining: AtomicBool::new(false),
         })
+    }
+
+    /// Shutting down (see `server.drain_secs`).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 }
 

@@ -163,6 +163,21 @@ pub fn locale_for(cfg: &Config, to: &Recipient) -> Locale {
 
 /// Renders `msg` for `to`, queues it and wakes the worker. Returns the outbox id.
 pub async fn send(state: &Core, to: &Recipient, msg: Message) -> AppResult<Uuid> {
+    let m = compose(state, to, &msg)?;
+    state.store.enqueue_outbox(&m).await?;
+    queued(state, &m);
+    Ok(m.id)
+}
+
+/// Wakes the delivery worker for a message just stored (by [`send`], or by a store
+/// method that wrote it in the same transaction as the change it tells of).
+pub fn queued(state: &Core, m: &OutboxMessage) {
+    state.notify.wake.notify_one();
+    tracing::debug!(id = %m.id, kind = %m.kind, "notification queued");
+}
+
+/// The outbox row of a message in the recipient's language, not yet stored.
+pub fn compose(state: &Core, to: &Recipient, msg: &Message) -> AppResult<OutboxMessage> {
     let email = to.email.trim();
     if email.parse::<lettre::Address>().is_err() {
         return Err(AppError::bad_request(
@@ -183,7 +198,7 @@ pub async fn send(state: &Core, to: &Recipient, msg: Message) -> AppResult<Uuid>
     } else {
         &display_name
     };
-    let r = templates::render(locale, &state.cfg.ui.product_name, name, &msg);
+    let r = templates::render(locale, &state.cfg.ui.product_name, name, msg);
     let now = state.clock.now();
     let m = OutboxMessage {
         id: Uuid::new_v4(),
@@ -204,10 +219,7 @@ pub async fn send(state: &Core, to: &Recipient, msg: Message) -> AppResult<Uuid>
         failed_at: None,
         last_error: None,
     };
-    state.store.enqueue_outbox(&m).await?;
-    state.notify.wake.notify_one();
-    tracing::debug!(id = %m.id, kind = %m.kind, "notification queued");
-    Ok(m.id)
+    Ok(m)
 }
 
 /// Wait before attempt `attempts + 1` after `attempts` failed ones: `retry_base_secs`
@@ -229,7 +241,8 @@ pub fn spawn_worker(state: std::sync::Arc<Core>) {
         transport = state.notify.transport_name(),
         "notification worker started"
     );
-    tokio::spawn(async move {
+    let notify = state.clone();
+    let worker = tokio::spawn(async move {
         loop {
             if state.notify.is_stopped() {
                 break;
@@ -248,6 +261,7 @@ pub fn spawn_worker(state: std::sync::Arc<Core>) {
         }
         tracing::debug!("notification worker stopped");
     });
+    notify.notify.set_worker(worker);
 }
 
 /// One round: claims due messages and delivers them. Returns how many were claimed.
@@ -256,8 +270,22 @@ pub async fn deliver_due(state: &Core) -> StoreResult<usize> {
     let claim_until = now + Duration::seconds(state.cfg.notify.claim_secs);
     let jobs = state.store.claim_outbox(now, claim_until, BATCH).await?;
     let n = jobs.len();
-    for m in jobs {
-        let result = state.notify.transport.send(&state.notify.from, &m).await;
+    let mut jobs = jobs.into_iter();
+    while let Some(m) = jobs.next() {
+        let result = tokio::select! {
+            r = state.notify.transport.send(&state.notify.from, &m) => r,
+            _ = state.notify.stopping() => {
+                // Shutting down: this message and the rest go back at once, rather
+                // than waiting out the claim (`notify.claim_secs`) for another worker.
+                for m in std::iter::once(m).chain(jobs.by_ref()) {
+                    if let Err(e) = state.store.outbox_release(m.id, claim_until).await {
+                        tracing::warn!(id = %m.id, error = %e, "could not give back a claimed notification");
+                    }
+                }
+                tracing::info!("notification worker stopping: unsent claims given back");
+                break;
+            }
+        };
         let now = state.clock.now();
         match result {
             Ok(()) => {
@@ -265,11 +293,21 @@ pub async fn deliver_due(state: &Core) -> StoreResult<usize> {
                 tracing::info!(id = %m.id, kind = %m.kind, attempts = m.attempts, "notification sent");
             }
             Err(err) if err.permanent || m.attempts >= i64::from(state.cfg.notify.max_attempts) => {
+                state
+                    .metrics
+                    .delivery_failures
+                    .with_label_values(&["outbox"])
+                    .inc();
                 state.store.outbox_failed(m.id, now, &err.message).await?;
                 tracing::error!(id = %m.id, kind = %m.kind, attempts = m.attempts,
                     error = %err.message, permanent = err.permanent, "notification given up");
             }
             Err(err) => {
+                state
+                    .metrics
+                    .delivery_failures
+                    .with_label_values(&["outbox"])
+                    .inc();
                 let next = now + backoff(&state.cfg, m.attempts);
                 state.store.outbox_retry(m.id, next, &err.message).await?;
                 tracing::warn!(id = %m.id, kind = %m.kind, attempts = m.attempts, error = %err.message,

@@ -170,6 +170,10 @@ pub struct NotifyState {
     pub(super) transport: Transport,
     pub(super) from: Mailbox,
     stopped: AtomicBool,
+    /// Turns true on shutdown: a send under way is abandoned.
+    stop: tokio::sync::watch::Sender<bool>,
+    /// The delivery worker, awaited on shutdown.
+    worker: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl NotifyState {
@@ -184,6 +188,8 @@ impl NotifyState {
             transport: Transport::from_config(cfg)?,
             from,
             stopped: AtomicBool::new(false),
+            stop: tokio::sync::watch::channel(false).0,
+            worker: std::sync::Mutex::new(None),
         })
     }
 
@@ -191,13 +197,33 @@ impl NotifyState {
         self.transport.name()
     }
 
-    /// Stops the worker after its current round (the server is shutting down).
-    pub fn shutdown(&self) {
+    /// Stops the worker (the server is shutting down): a send under way is
+    /// abandoned, and the claims it holds on messages not sent are given back (one
+    /// abandoned mid-send may have arrived: it goes again with the same
+    /// `Message-ID`, for the receiving side to drop). Waits at most `wait` for it.
+    pub async fn shutdown(&self, wait: std::time::Duration) {
         self.stopped.store(true, Ordering::SeqCst);
+        self.stop.send_replace(true);
         self.wake.notify_one();
+        let worker = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(w) = worker {
+            if tokio::time::timeout(wait, w).await.is_err() {
+                tracing::warn!("the notification worker did not stop in time");
+            }
+        }
+    }
+
+    pub(super) fn set_worker(&self, worker: tokio::task::JoinHandle<()>) {
+        *self.worker.lock().unwrap_or_else(|e| e.into_inner()) = Some(worker);
     }
 
     pub(super) fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when shutdown begins (at once if it has).
+    pub(super) async fn stopping(&self) {
+        let mut rx = self.stop.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
     }
 }

@@ -123,6 +123,11 @@ async fn deliver_due(state: &Core) -> StoreResult<()> {
                     Ok(r) => format!("HTTP {}", r.status()),
                     Err(e) => e.to_string(),
                 };
+                state
+                    .metrics
+                    .delivery_failures
+                    .with_label_values(&["backchannel"])
+                    .inc();
                 if job.attempts >= MAX_ATTEMPTS {
                     state.store.backchannel_failed(job.id, now, &err).await?;
                     tracing::warn!(client = %job.client_id, error = %err, "back-channel logout given up");

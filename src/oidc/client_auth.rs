@@ -100,6 +100,17 @@ pub async fn authenticate(
     p: &Params,
     endpoint: Endpoint,
 ) -> OAuthResult<Client> {
+    let client = authenticate_inner(req, state, p, endpoint).await?;
+    crate::http::middleware::record_client(&client.client_id);
+    Ok(client)
+}
+
+async fn authenticate_inner(
+    req: &HttpRequest,
+    state: &Core,
+    p: &Params,
+    endpoint: Endpoint,
+) -> OAuthResult<Client> {
     let basic = basic_credentials(req)?;
     let post_secret = p.get("client_secret");
     let assertion = p.get("client_assertion");

@@ -125,6 +125,17 @@ impl ResponseError for OAuthError {
 
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
+        if e.is_unavailable() {
+            // RFC 6749's code for a server that cannot handle the request now.
+            tracing::warn!(error = %e, "database unavailable in an OAuth endpoint");
+            return OAuthError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "the service is temporarily unavailable; try again shortly".into(),
+                www_authenticate: None,
+                retry_after: Some(crate::store::RETRY_AFTER_SECS),
+            };
+        }
         OAuthError::server_error(e)
     }
 }

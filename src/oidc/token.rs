@@ -19,7 +19,7 @@ use crate::core::Core;
 use crate::http::state::AppState;
 use crate::ratelimit::Action;
 use crate::sessions;
-use crate::store::oidc::{Consumed, RefreshToken, TokenFamily};
+use crate::store::oidc::{Consumed, RefreshToken, Rotation, TokenFamily};
 use crate::store::User;
 
 pub const TOKEN_PARAMS: &[&str] = &[
@@ -103,6 +103,7 @@ pub async fn token(
             ))
         }
     };
+    state.metrics.tokens.with_label_values(&[grant]).inc();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -247,25 +248,9 @@ async fn refresh_grant(state: &Core, client: &Client, p: &Params) -> OAuthResult
     let hash = sessions::hash_token(state, presented);
     let now = state.clock.now();
     // Bound to its client: another client's token is refused without touching it.
-    match state.store.find_refresh_token(&hash).await? {
-        Some(t) if t.client_id == client.client_id => {}
+    let t = match state.store.find_refresh_token(&hash).await? {
+        Some(t) if t.client_id == client.client_id => t,
         _ => return Err(OAuthError::invalid_grant("unknown refresh token")),
-    }
-    let t = match state.store.consume_refresh_token(&hash, now).await? {
-        Consumed::Fresh(t) => t,
-        Consumed::Reused(t) => {
-            if state
-                .store
-                .revoke_family(t.family_id, now, "refresh_reuse")
-                .await?
-            {
-                tracing::warn!(client = %client.client_id, family = %t.family_id, "refresh token reused: grant revoked");
-            }
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; the grant is revoked",
-            ));
-        }
-        Consumed::Unknown => return Err(OAuthError::invalid_grant("unknown refresh token")),
     };
     if t.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
@@ -311,8 +296,34 @@ async fn refresh_grant(state: &Core, client: &Client, p: &Params) -> OAuthResult
         scope
     };
     let mut res = issue(state, client, &user, &family, &scope, None, false).await?;
-    // The new refresh token keeps the whole grant's scope.
-    res.refresh_token = Some(new_refresh_token(state, client, &family, &t.scope).await?);
+    // The new refresh token keeps the whole grant's scope. Marking the old one used
+    // and storing the new one commit together: a failure leaves the old one usable.
+    let (token, new) = new_refresh_token(state, client, &family, &t.scope);
+    let grace = chrono::Duration::seconds(state.cfg.tokens.refresh_retry_grace_secs);
+    match state
+        .store
+        .rotate_refresh_token(&hash, &new, now, now - grace)
+        .await?
+    {
+        Rotation::Rotated(_) => {}
+        Rotation::Retried(_) => {
+            tracing::info!(client = %client.client_id, family = %family.id, "refresh retried within the grace window: the unused successor is retired");
+        }
+        Rotation::Reused(t) => {
+            if state
+                .store
+                .revoke_family(t.family_id, now, "refresh_reuse")
+                .await?
+            {
+                tracing::warn!(client = %client.client_id, family = %t.family_id, "refresh token reused: grant revoked");
+            }
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used; the grant is revoked",
+            ));
+        }
+        Rotation::Unknown => return Err(OAuthError::invalid_grant("unknown refresh token")),
+    }
+    res.refresh_token = Some(token);
     Ok(res)
 }
 
@@ -358,28 +369,27 @@ fn client_credentials(state: &Core, client: &Client, p: &Params) -> OAuthResult<
     })
 }
 
-async fn new_refresh_token(
+/// A new refresh token of `family` (not stored): the token and its row.
+fn new_refresh_token(
     state: &Core,
     client: &Client,
     family: &TokenFamily,
     scope: &str,
-) -> OAuthResult<String> {
+) -> (String, RefreshToken) {
     let token = crate::util::random_token(32);
     let now = state.clock.now();
-    state
-        .store
-        .insert_refresh_token(&RefreshToken {
-            id: Uuid::new_v4(),
-            token_hash: sessions::hash_token(state, &token),
-            family_id: family.id,
-            client_id: client.client_id.clone(),
-            scope: scope.to_string(),
-            created_at: now,
-            expires_at: now + Duration::seconds(state.cfg.tokens.refresh_token_ttl_secs),
-            used_at: None,
-        })
-        .await?;
-    Ok(token)
+    let row = RefreshToken {
+        id: Uuid::new_v4(),
+        token_hash: sessions::hash_token(state, &token),
+        family_id: family.id,
+        client_id: client.client_id.clone(),
+        scope: scope.to_string(),
+        created_at: now,
+        expires_at: now + Duration::seconds(state.cfg.tokens.refresh_token_ttl_secs),
+        used_at: None,
+        replaced_by: None,
+    };
+    (token, row)
 }
 
 /// Mints the access token, the ID token (when `openid` was granted) and, for a new
@@ -447,7 +457,9 @@ pub(super) async fn issue(
         None
     };
     let refresh_token = if first && client.allows_grant(clients::GRANT_REFRESH) {
-        Some(new_refresh_token(state, client, family, &family.scope).await?)
+        let (token, row) = new_refresh_token(state, client, family, &family.scope);
+        state.store.insert_refresh_token(&row).await?;
+        Some(token)
     } else {
         None
     };

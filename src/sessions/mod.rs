@@ -104,7 +104,9 @@ pub async fn create(
     ctx: &AuthContext,
     meta: &RequestMeta,
 ) -> StoreResult<(Session, String)> {
-    start(state, user, ctx, meta, None).await
+    let started = start(state, user, ctx, meta, None).await?;
+    state.metrics.sign_in(&ctx.amr.join(" "), "success");
+    Ok(started)
 }
 
 /// Starts an impersonation session: `engineer` acting as `user` under a support
@@ -236,12 +238,6 @@ pub async fn end(state: &Core, id: Uuid, reason: &str) -> StoreResult<bool> {
         after_end(state, &[id], reason).await?;
     }
     Ok(ended)
-}
-
-/// Ends every session of a user (each as [`end`] does), and every support session
-/// they opened as an engineer; returns the ids of the user's own sessions ended.
-pub async fn end_all_for_user(state: &Core, user_id: Uuid, reason: &str) -> StoreResult<Vec<Uuid>> {
-    end_all_for_user_but(state, user_id, None, reason).await
 }
 
 /// Ends every impersonation session `engineer` opened under support grants (each as

@@ -52,8 +52,19 @@ macro_rules! impl_account_store {
         #[__async_trait]
         impl UserStore for $store {
             async fn insert_user(&self, n: &NewUser) -> StoreResult<User> {
-                let id = Uuid::new_v4();
+                self.insert_user_with(Uuid::new_v4(), n, "", None, None).await
+            }
+
+            async fn insert_user_with(
+                &self,
+                id: Uuid,
+                n: &NewUser,
+                roles: &str,
+                audit: Option<&$crate::store::AuditEvent>,
+                message: Option<&$crate::store::OutboxMessage>,
+            ) -> StoreResult<User> {
                 let changed = n.password_hash.as_ref().map(|_| n.now);
+                let mut tx = self.pool.begin().await?;
                 insert_into!($db, "users", {
                     id,
                     org_id: n.org_id,
@@ -67,10 +78,30 @@ macro_rules! impl_account_store {
                     lock_count: 0_i64,
                     created_at: n.now,
                     updated_at: n.now,
+                    roles,
                 })
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(StoreError::from_sqlx)?;
+                if let Some(e) = audit {
+                    insert_into!($db, "audit_events", e => {
+                        id, org_id, actor_kind, actor_id, subject_user_id, action, ip, user_agent, details, at,
+                    })
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                }
+                if let Some(m) = message {
+                    insert_into!($db, "outbox", m => {
+                        id, org_id, user_id, to_address, to_name, locale, kind, subject, body_text,
+                        body_html, attempts, next_attempt_at, claimed_until, created_at, sent_at,
+                        failed_at, last_error,
+                    })
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+                }
+                tx.commit().await?;
                 self.get_user(id).await
             }
 

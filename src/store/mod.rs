@@ -68,6 +68,28 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// `Retry-After` seconds of a 503 answered because the database is unavailable.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+impl StoreError {
+    /// The database cannot be reached or gave no connection in time (down,
+    /// restarting, saturated): worth a 503 and a retry, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+            sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL: connection exceptions (08…), shutting down or starting (57P…).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- models
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -226,6 +248,17 @@ pub trait OrgStore {
 #[async_trait]
 pub trait UserStore {
     async fn insert_user(&self, new: &NewUser) -> StoreResult<User>;
+    /// Inserts a user with its id and roles, and in the same transaction what the
+    /// creation writes besides: its audit event and the message it sends (an
+    /// invitation). Either all of it is stored or none.
+    async fn insert_user_with(
+        &self,
+        id: Uuid,
+        new: &NewUser,
+        roles: &str,
+        audit: Option<&AuditEvent>,
+        message: Option<&OutboxMessage>,
+    ) -> StoreResult<User>;
     async fn get_user(&self, id: Uuid) -> StoreResult<User>;
     async fn count_users(&self, org_id: Uuid) -> StoreResult<i64>;
     /// Matches the normalised e-mail or login id within an organisation.
@@ -374,6 +407,18 @@ pub trait Backend:
     /// Starts hearing the other replicas' bus messages (PostgreSQL `LISTEN`, on a
     /// connection of its own); None on SQLite.
     async fn bus_subscribe(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<BusSignal>>>;
+    /// Rows waiting and given up in the outbox and the back-channel queue (metrics).
+    async fn queue_depths(&self) -> StoreResult<QueueDepths>;
+    /// The pool's open, idle and maximum connections (metrics).
+    fn pool_stats(&self) -> (i64, i64, i64);
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueDepths {
+    pub outbox_pending: i64,
+    pub outbox_failed: i64,
+    pub backchannel_pending: i64,
+    pub backchannel_failed: i64,
 }
 
 /// What the bus listener hands on.
@@ -381,6 +426,9 @@ pub trait Backend:
 pub enum BusSignal {
     /// A message another replica published (JSON).
     Message(String),
+    /// The listening connection was lost and is being re-established: until
+    /// [`BusSignal::Lost`], messages may be missed, so caches must not be trusted.
+    Down,
     /// The listening connection was lost (and is back): messages may have been missed.
     Lost,
 }

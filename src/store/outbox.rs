@@ -56,6 +56,10 @@ pub trait OutboxStore {
     async fn outbox_sent(&self, id: Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     /// Releases the claim and schedules another attempt.
     async fn outbox_retry(&self, id: Uuid, next_at: DateTime<Utc>, error: &str) -> StoreResult<()>;
+    /// Gives back a claimed message that was not sent (the worker is stopping), so
+    /// another worker can take it at once; `claimed_until` is the claim's end as
+    /// claimed (a claim taken over meanwhile is left alone).
+    async fn outbox_release(&self, id: Uuid, claimed_until: DateTime<Utc>) -> StoreResult<()>;
     /// Gives the message up (kept, with the last error, for admins to see).
     async fn outbox_failed(&self, id: Uuid, now: DateTime<Utc>, error: &str) -> StoreResult<()>;
     async fn get_outbox(&self, id: Uuid) -> StoreResult<Option<OutboxMessage>>;
@@ -116,6 +120,10 @@ macro_rules! impl_outbox_store {
 
                 async fn outbox_retry(&self, id: Uuid, next_at: DateTime<Utc>, error: &str) -> StoreResult<()> {
                     self.queue_update(&Q.sql().retry, id, next_at, Some(error)).await
+                }
+
+                async fn outbox_release(&self, id: Uuid, claimed_until: DateTime<Utc>) -> StoreResult<()> {
+                    self.queue_update(&Q.sql().release, id, claimed_until, None).await
                 }
 
                 async fn outbox_failed(&self, id: Uuid, now: DateTime<Utc>, error: &str) -> StoreResult<()> {

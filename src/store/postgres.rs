@@ -51,12 +51,26 @@ impl PostgresStore {
             conn.close().await?;
             opts = opts.options([("search_path", schema.as_str())]);
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(cfg.database.max_connections)
-            .acquire_timeout(timeout)
-            .connect_with(opts.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot reach PostgreSQL at database.url: {e}"))?;
+        // While serving, a request waits `acquire_timeout_ms` for a connection and is
+        // then answered 503; at start-up, connecting is retried for
+        // `connect_timeout_secs`.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let pool = loop {
+            let tried = PgPoolOptions::new()
+                .max_connections(cfg.database.max_connections)
+                .acquire_timeout(
+                    Duration::from_millis(cfg.database.acquire_timeout_ms).min(timeout),
+                )
+                .connect_with(opts.clone())
+                .await;
+            match tried {
+                Ok(pool) => break pool,
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    anyhow::bail!("cannot reach PostgreSQL at database.url: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
         Ok(Self {
             pool,
             opts,
@@ -68,11 +82,15 @@ impl PostgresStore {
     async fn bus_listener(&self) -> Result<PgListener, sqlx::Error> {
         let own = PgPoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(BUS_CONNECT_TIMEOUT)
             .max_lifetime(None)
             .idle_timeout(None)
             .connect_with(self.opts.clone())
             .await?;
         let mut l = PgListener::connect_with(&own).await?;
+        // A lost connection is ours to re-establish (see `bus_subscribe`), not the
+        // driver's: its pool backs off for seconds.
+        l.eager_reconnect(false);
         l.listen(&self.bus_channel).await?;
         Ok(l)
     }
@@ -100,6 +118,18 @@ impl crate::store::Backend for PostgresStore {
         self.pool.close().await;
     }
 
+    async fn queue_depths(&self) -> crate::store::StoreResult<crate::store::QueueDepths> {
+        self.both_queue_depths().await
+    }
+
+    fn pool_stats(&self) -> (i64, i64, i64) {
+        (
+            i64::from(self.pool.size()),
+            self.pool.num_idle() as i64,
+            i64::from(self.pool.options().get_max_connections()),
+        )
+    }
+
     async fn bus_publish(&self, payload: &str) -> crate::store::StoreResult<()> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(&self.bus_channel)
@@ -110,9 +140,12 @@ impl crate::store::Backend for PostgresStore {
     }
 
     /// LISTENs before returning (so nothing published after start-up is missed), then
-    /// forwards each message. After a lost connection it reconnects (every second
-    /// until it can), LISTENs again and sends [`BusSignal::Lost`] so the caches are
-    /// flushed for whatever was missed. Stops when the store is closed.
+    /// forwards each message. When the listening connection is lost it sends
+    /// [`BusSignal::Down`] at once (the caches stop being trusted), tries to connect
+    /// again every [`BUS_RETRY`] (each try bounded by [`BUS_CONNECT_TIMEOUT`], not the
+    /// driver's growing backoff), LISTENs again and sends [`BusSignal::Lost`] so the
+    /// caches are flushed for whatever was missed: within about a second of the
+    /// database being back. Stops when the store is closed.
     async fn bus_subscribe(
         &self,
     ) -> crate::store::StoreResult<Option<tokio::sync::mpsc::Receiver<BusSignal>>> {
@@ -132,26 +165,31 @@ impl crate::store::Backend for PostgresStore {
                 };
                 let signal = match got {
                     Ok(Some(n)) => BusSignal::Message(n.payload().to_string()),
-                    // Reconnected and listening again (eager reconnect).
-                    Ok(None) => BusSignal::Lost,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "bus listener lost its connection");
-                        if tx.send(BusSignal::Lost).await.is_err() {
+                    lost => {
+                        match lost {
+                            Err(e) => {
+                                tracing::warn!(error = %e, "bus listener lost its connection")
+                            }
+                            _ => tracing::warn!("bus listener lost its connection"),
+                        }
+                        if tx.send(BusSignal::Down).await.is_err() {
                             break;
                         }
                         loop {
                             tokio::select! {
-                                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                                _ = tokio::time::sleep(BUS_RETRY) => {}
                                 _ = main.close_event() => return,
                             }
-                            match me.bus_listener().await {
-                                Ok(l) => {
+                            match tokio::time::timeout(BUS_CONNECT_TIMEOUT, me.bus_listener()).await
+                            {
+                                Ok(Ok(l)) => {
                                     listener = l;
                                     break;
                                 }
-                                Err(e) => {
-                                    tracing::warn!(error = %e, "bus listener cannot reconnect yet")
+                                Ok(Err(e)) => {
+                                    tracing::debug!(error = %e, "bus listener cannot reconnect yet")
                                 }
+                                Err(_) => tracing::debug!("bus listener reconnect timed out"),
                             }
                         }
                         tracing::info!("bus listener reconnected");
@@ -166,6 +204,11 @@ impl crate::store::Backend for PostgresStore {
         Ok(Some(rx))
     }
 }
+
+/// Between attempts to reconnect the bus listener.
+const BUS_RETRY: Duration = Duration::from_millis(200);
+/// One attempt to reconnect the bus listener, at most.
+const BUS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 super::accounts::impl_account_store!(PostgresStore, sqlx::Postgres);
 super::queue::impl_queue!(PostgresStore, sqlx::Postgres);

@@ -31,6 +31,9 @@ pub(crate) struct QueueSql {
     pub retry: String,
     /// `$1` id, `$2` now, `$3` error.
     pub failed: String,
+    /// `$1` id, `$2` the claim's end as claimed: gives an unsent row back (a worker
+    /// stopping), without counting the attempt, if the claim is still this one.
+    pub release: String,
 }
 
 impl Queue {
@@ -81,6 +84,10 @@ impl Queue {
                     "UPDATE {table} SET failed_at = $2, last_error = $3, claimed_until = NULL \
                      WHERE id = $1{guard}"
                 ),
+                release: format!(
+                    "UPDATE {table} SET claimed_until = NULL, attempts = attempts - 1 \
+                     WHERE id = $1 AND claimed_until = $2 AND {done} IS NULL AND failed_at IS NULL"
+                ),
             }
         })
     }
@@ -121,6 +128,41 @@ macro_rules! impl_queue {
                     out.extend(row);
                 }
                 Ok(out)
+            }
+
+            /// Rows of `q` waiting (neither done nor given up) and given up.
+            pub(crate) async fn queue_depth(
+                &self,
+                q: &'static $crate::store::queue::Queue,
+            ) -> $crate::store::StoreResult<(i64, i64)> {
+                let (pending, failed): (i64, i64) =
+                    sqlx::query_as::<$db, (i64, i64)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(CASE WHEN {done} IS NULL AND failed_at IS NULL THEN 1 END), \
+                     COUNT(failed_at) FROM {table}",
+                        done = q.done,
+                        table = q.table
+                    )))
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok((pending, failed))
+            }
+
+            /// Rows waiting and given up in both queues.
+            pub(crate) async fn both_queue_depths(
+                &self,
+            ) -> $crate::store::StoreResult<$crate::store::QueueDepths> {
+                let (outbox_pending, outbox_failed) = self
+                    .queue_depth(&$crate::store::outbox::OUTBOX_QUEUE)
+                    .await?;
+                let (backchannel_pending, backchannel_failed) = self
+                    .queue_depth(&$crate::store::oidc::backchannel::BACKCHANNEL_QUEUE)
+                    .await?;
+                Ok($crate::store::QueueDepths {
+                    outbox_pending,
+                    outbox_failed,
+                    backchannel_pending,
+                    backchannel_failed,
+                })
             }
 
             /// Runs one of `q`'s updates (`done`, `retry` or `failed`) for row `id`.

@@ -64,6 +64,18 @@ impl crate::store::Backend for SqliteStore {
         self.pool.close().await;
     }
 
+    async fn queue_depths(&self) -> crate::store::StoreResult<crate::store::QueueDepths> {
+        self.both_queue_depths().await
+    }
+
+    fn pool_stats(&self) -> (i64, i64, i64) {
+        (
+            i64::from(self.pool.size()),
+            self.pool.num_idle() as i64,
+            i64::from(self.pool.options().get_max_connections()),
+        )
+    }
+
     /// One process per database file: the in-process bus is all there is.
     async fn bus_publish(&self, _payload: &str) -> crate::store::StoreResult<()> {
         Ok(())

@@ -427,8 +427,9 @@ pub async fn change_login_id(
     get(state, id).await
 }
 
-/// Ends one session (or all when `session_id` is None) of a user, and revokes every
-/// grant issued under them (`offline_access` ones too: a forced logout is total).
+/// Ends one session of a user and revokes every grant issued under it
+/// (`offline_access` ones too); or, when `session_id` is None, everything: every
+/// session and every grant of the user ([`revoke_all_access`]).
 pub async fn force_logout(
     state: &Core,
     ctx: &AdminCtx,
@@ -449,7 +450,21 @@ pub async fn force_logout(
                 vec![]
             }
         }
-        None => sessions::end_all_for_user(state, id, "admin_forced_logout").await?,
+        None => {
+            // Total and idempotent: every session and every grant of the user,
+            // `offline_access` ones and those of sessions that ended before, so a
+            // retry after a failure half-way ends what is left.
+            let n = revoke_all_access(state, id, None, "admin_forced_logout").await?;
+            record(
+                state,
+                ctx,
+                id,
+                action::SESSION_FORCED_LOGOUT,
+                json!({ "session_id": null, "sessions_ended": n }),
+            )
+            .await?;
+            return Ok(n);
+        }
     };
     state
         .store

@@ -16,24 +16,50 @@ use crate::store::{user_status, User};
 const INVITE_DAYS: i64 = 7;
 
 fn mac(state: &Core, user: &User, exp: i64) -> Vec<u8> {
-    let st = user
-        .password_changed_at
+    mac_of(state, user.id, &user.status, user.password_changed_at, exp)
+}
+
+fn mac_of(
+    state: &Core,
+    id: Uuid,
+    status: &str,
+    password_changed_at: Option<chrono::DateTime<chrono::Utc>>,
+    exp: i64,
+) -> Vec<u8> {
+    let st = password_changed_at
         .map(|t| t.timestamp_micros())
         .unwrap_or(0);
-    let data = format!("invite|{}|{exp}|{st}|{}", user.id, user.status);
+    let data = format!("invite|{id}|{exp}|{st}|{status}");
     state.keys.secrets().token_hash(data.as_bytes())
 }
 
 /// The invitation link for a pending user (absolute URL).
 pub fn link(state: &Core, user: &User) -> AppResult<String> {
-    let exp = (state.clock.now() + Duration::days(INVITE_DAYS)).timestamp();
-    let mut raw = user.id.as_bytes().to_vec();
-    raw.extend_from_slice(&exp.to_be_bytes());
-    let token = format!("{}.{}", B64.encode(raw), B64.encode(mac(state, user, exp)));
-    Ok(format!(
-        "{}/account/invitation?token={token}",
-        state.cfg.issuer()
+    Ok(link_with(
+        state,
+        user.id,
+        &user.status,
+        user.password_changed_at,
     ))
+}
+
+/// The invitation link for a user about to be created pending (no password yet).
+pub fn link_for_new(state: &Core, id: Uuid) -> String {
+    link_with(state, id, user_status::PENDING, None)
+}
+
+fn link_with(
+    state: &Core,
+    id: Uuid,
+    status: &str,
+    password_changed_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    let exp = (state.clock.now() + Duration::days(INVITE_DAYS)).timestamp();
+    let mut raw = id.as_bytes().to_vec();
+    raw.extend_from_slice(&exp.to_be_bytes());
+    let mac = mac_of(state, id, status, password_changed_at, exp);
+    let token = format!("{}.{}", B64.encode(raw), B64.encode(mac));
+    format!("{}/account/invitation?token={token}", state.cfg.issuer())
 }
 
 pub async fn check(state: &Core, token: &str) -> AppResult<User> {

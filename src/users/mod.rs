@@ -118,6 +118,64 @@ pub fn check_password(
 }
 
 pub async fn create(state: &Core, req: CreateUser) -> AppResult<User> {
+    let n = validate_new(state, req).await?;
+    Ok(state.store.insert_user(&n).await?)
+}
+
+/// What an admin's creation writes, in one transaction: the user with its roles, the
+/// audit event (`details` get the status and roles) and, for a pending user, the
+/// invitation. A failure stores none of it, so a retry does not meet a 409.
+pub async fn create_audited(
+    state: &Core,
+    req: CreateUser,
+    roles: &[String],
+    actor: &crate::audit::Actor,
+    meta: &crate::audit::RequestMeta,
+    mut details: serde_json::Value,
+) -> AppResult<User> {
+    let n = validate_new(state, req).await?;
+    let id = uuid::Uuid::new_v4();
+    let roles = roles.join(" ");
+    if let Some(o) = details.as_object_mut() {
+        o.insert("status".into(), n.status.clone().into());
+        o.insert("roles".into(), roles.clone().into());
+    }
+    let event = crate::audit::event(
+        state,
+        actor,
+        Some(id),
+        crate::audit::action::USER_CREATED,
+        meta,
+        details,
+    );
+    let invitation = if n.status == user_status::PENDING {
+        let to = crate::notify::Recipient {
+            user_id: Some(id),
+            email: n.email.clone(),
+            display_name: n.display_name.clone(),
+            locale: None,
+        };
+        let link = invitation::link_for_new(state, id);
+        Some(crate::notify::compose(
+            state,
+            &to,
+            &crate::notify::Message::Invitation { link },
+        )?)
+    } else {
+        None
+    };
+    let user = state
+        .store
+        .insert_user_with(id, &n, &roles, Some(&event), invitation.as_ref())
+        .await?;
+    if let Some(m) = &invitation {
+        crate::notify::queued(state, m);
+    }
+    Ok(user)
+}
+
+/// A validated, normalised new user (the password hashed), not yet stored.
+async fn validate_new(state: &Core, req: CreateUser) -> AppResult<NewUser> {
     let email = normalize_email(&req.email).ok_or_else(|| {
         AppError::bad_request("invalid_email", "not a valid e-mail address")
             .with_field("email", "invalid")
@@ -153,19 +211,15 @@ pub async fn create(state: &Core, req: CreateUser) -> AppResult<User> {
     } else {
         user_status::PENDING
     };
-    let user = state
-        .store
-        .insert_user(&NewUser {
-            org_id: state.org.id,
-            email,
-            login_id,
-            display_name,
-            status: status.into(),
-            password_hash,
-            now: state.clock.now(),
-        })
-        .await?;
-    Ok(user)
+    Ok(NewUser {
+        org_id: state.org.id,
+        email,
+        login_id,
+        display_name,
+        status: status.into(),
+        password_hash,
+        now: state.clock.now(),
+    })
 }
 
 /// Sends a pending user (no password yet) an invitation to set one.

@@ -114,6 +114,7 @@ on_both_backends!(
     every_documented_endpoint_refuses_missing_and_wrong_credentials,
     responses_with_secrets_are_not_cached,
     invitation_link_is_single_use_under_a_race,
+    a_failed_creation_leaves_nothing_and_can_be_retried,
 );
 
 /// A response that shows a client secret must not be kept by any cache (RFC 9111
@@ -1460,4 +1461,67 @@ async fn invitation_link_is_single_use_under_a_race(b: Backend) {
             == 303;
         assert_eq!(ok, pw == won[0], "{pw}");
     }
+}
+
+/// Creating a user writes the user, its audit event and its invitation together: when
+/// the invitation cannot be stored, neither is the user nor the event (a retry then
+/// succeeds rather than meeting a 409 and a pending user nobody invited).
+async fn a_failed_creation_leaves_nothing_and_can_be_retried(b: Backend) {
+    let app = TestApp::spawn(b).await.unwrap();
+    let admin = app.admin().await;
+    let body = json!({"email": "kaito@example.com", "roles": ["support"]});
+    app.db.fail_inserts_into("outbox").await;
+    let (s, e) = admin.post("/users", body.clone()).await;
+    assert_eq!(s, 500, "{e}");
+    assert!(app
+        .state
+        .store
+        .find_user_by_login(app.state.org.id, "kaito@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let events = app
+        .state
+        .store
+        .list_audit_events(
+            app.state.org.id,
+            app.clock.now() - chrono::Duration::days(1),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(
+        events.iter().all(|e| e.action != "user.created"),
+        "{events:?}"
+    );
+
+    app.db.heal("outbox").await;
+    let (s, u) = admin.post("/users", body).await;
+    assert_eq!((s, u["status"].as_str()), (201, Some("pending")), "{u}");
+    assert_eq!(u["roles"], json!(["support"]));
+    let id: uuid::Uuid = u["id"].as_str().unwrap().parse().unwrap();
+    let events = app
+        .state
+        .store
+        .list_audit_events_for_user(id, app.clock.now() - chrono::Duration::days(1), 100)
+        .await
+        .unwrap();
+    let created: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "user.created")
+        .collect();
+    assert_eq!(created.len(), 1, "{events:?}");
+    let d: Value = serde_json::from_str(&created[0].details).unwrap();
+    assert_eq!(
+        (d["status"].as_str(), d["roles"].as_str()),
+        (Some("pending"), Some("support"))
+    );
+    let sent = app
+        .state
+        .store
+        .list_outbox(app.state.org.id, Some(id), 10)
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, "invitation");
 }

@@ -284,3 +284,165 @@ fn saml_sp_add_reads_metadata_and_list_shows_it() {
         assert_eq!(v.as_array().unwrap().len(), 2);
     }
 }
+
+/// `log.format = "json"`: one JSON object per line, a request's line naming its
+/// `request_id`, the OAuth client and the signed-in user; a refused request's line
+/// saying why (here the CSRF check, which the browser would only show as a page).
+/// Secrets (the client secret, the password, the session cookie) appear nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_request_client_user_and_why_4xx() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let mut c = monban(&db);
+    c.args([
+        "user",
+        "add",
+        "--email",
+        "log@example.com",
+        "--password-stdin",
+    ]);
+    assert_eq!(run(c, "blue-Kettle-42-orbit\n").0, 0);
+    let mut c = monban(&db);
+    c.args([
+        "client", "add", "--name", "svc", "--kind", "service", "--json",
+    ]);
+    let (code, out, err) = run(c, "");
+    assert_eq!(code, 0, "{err}");
+    let client: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (id, secret) = (
+        client["client_id"].as_str().unwrap().to_string(),
+        client["client_secret"].as_str().unwrap().to_string(),
+    );
+
+    let mut c = monban(&db);
+    c.env("MONBAN_SERVER__LISTEN", "127.0.0.1:0")
+        .env("MONBAN_SERVER__ISSUER", "http://127.0.0.1:9")
+        .env("MONBAN_LOG__FORMAT", "json")
+        .env("MONBAN_LOG__LEVEL", "info")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for l in stdout.lines().map_while(Result::ok) {
+                if l.starts_with("Monban listening on ") {
+                    let _ = tx.send(l.clone());
+                }
+                lines.lock().unwrap().push(l);
+            }
+        });
+    }
+    let first = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("listening line");
+    let base = first
+        .strip_prefix("Monban listening on ")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A sign-in form posted without its CSRF token.
+    let r = http
+        .post(format!("{base}/login"))
+        .header("x-request-id", "csrf-probe-1")
+        .form(&[
+            ("username", "log@example.com"),
+            ("password", "blue-Kettle-42-orbit"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A real sign-in, then a signed-in page.
+    let html = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = common::extract_csrf(&html).unwrap();
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", "log@example.com"),
+            ("password", "blue-Kettle-42-orbit"),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = http
+        .get(format!("{base}/account"))
+        .header("x-request-id", "account-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-request-id"], "account-1");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = lines.lock().unwrap().clone();
+    let json: Vec<serde_json::Value> = lines
+        .iter()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!json.is_empty(), "{lines:?}");
+    let span = |v: &serde_json::Value, k: &str| v["span"][k].as_str().map(String::from);
+    let token_line = json
+        .iter()
+        .find(|v| {
+            v["fields"]["message"] == "request" && span(v, "path").as_deref() == Some("/token")
+        })
+        .unwrap_or_else(|| panic!("no /token line: {lines:?}"));
+    assert_eq!(span(token_line, "client_id").as_deref(), Some(id.as_str()));
+    assert!(span(token_line, "request_id").is_some());
+    let refused = json
+        .iter()
+        .find(|v| {
+            v["fields"]["message"] == "request refused"
+                && span(v, "request_id").as_deref() == Some("csrf-probe-1")
+        })
+        .unwrap_or_else(|| panic!("no refusal line: {lines:?}"));
+    assert!(
+        refused["fields"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("csrf"),
+        "{refused}"
+    );
+    let account = json
+        .iter()
+        .find(|v| {
+            v["fields"]["message"] == "request"
+                && span(v, "request_id").as_deref() == Some("account-1")
+        })
+        .unwrap_or_else(|| panic!("no /account line: {lines:?}"));
+    assert!(uuid::Uuid::parse_str(&span(account, "user_id").unwrap()).is_ok());
+    let all = lines.join("\n");
+    for secret in [secret.as_str(), "blue-Kettle-42-orbit", "monban_session="] {
+        assert!(!all.contains(secret), "{secret} logged");
+    }
+}

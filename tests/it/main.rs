@@ -28,6 +28,7 @@ mod notify;
 mod oidc;
 mod oidc_conformance;
 mod oidc_mfa;
+mod operations;
 mod passkeys;
 mod ratelimit;
 mod replicas;

@@ -23,6 +23,7 @@ on_both_backends!(
     a_permanent_refusal_is_not_retried,
     nothing_is_lost_across_a_restart,
     replicas_never_claim_the_same_message,
+    claims_are_given_back_on_shutdown,
 );
 
 // ------------------------------------------------------------------ helpers
@@ -636,4 +637,92 @@ async fn replicas_never_claim_the_same_message(b: Backend) {
     assert_eq!(a.list_outbox(org, None, 100).await.unwrap().len(), 40);
     a.close().await;
     b2.close().await;
+}
+
+/// Stopping while the worker holds claims (one message mid-send to an SMTP server
+/// that never answers, two more waiting in its batch) gives them all back at once:
+/// the next instance delivers them without waiting out `notify.claim_secs`, and the
+/// abandoned attempt is not counted.
+async fn claims_are_given_back_on_shutdown(b: Backend) {
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = hung.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    {
+        let held = held.clone();
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = hung.accept().await {
+                held.lock().unwrap().push(sock); // accepted, never answered
+            }
+        });
+    }
+    let Some(first) = TestApp::spawn_with(b, |c| {
+        smtp_to(c, port);
+        c.notify.smtp_timeout_secs = 120;
+        c.notify.claim_secs = 600;
+        // One round, after all three are queued (the wake below).
+        c.notify.poll_interval_ms = 600_000;
+        c.server.shutdown_timeout_secs = 10;
+    })
+    .await
+    else {
+        return;
+    };
+    // Due a minute from now, so that the worker's first round (at start-up) leaves
+    // them; then the clock moves and one round claims all three.
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let m = queued(
+            first.state.org.id,
+            first.clock.now() + Duration::seconds(60),
+            i,
+        );
+        first.state.store.enqueue_outbox(&m).await.unwrap();
+        ids.push(m.id);
+    }
+    first.clock.advance(Duration::seconds(61));
+    first.state.notify.wake.notify_one();
+    eventually("all three claimed, one mid-send", || async {
+        let mut claimed = 0;
+        for id in &ids {
+            claimed += row(&first, *id).await.claimed_until.is_some() as usize;
+        }
+        claimed == 3 && !held.lock().unwrap().is_empty()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let db = first.stop_and_take_db().await;
+    assert!(
+        started.elapsed() < StdDuration::from_secs(8),
+        "the hung send did not hold up the shutdown: {:?}",
+        started.elapsed()
+    );
+
+    // Within the claim the first instance took, another delivers all three.
+    let smtp = fake_smtp(0, TEMPORARY).await;
+    let second = TestApp::spawn_on(db, |c| {
+        smtp_to(c, smtp.port);
+        c.notify.poll_interval_ms = 50;
+    })
+    .await;
+    for id in &ids {
+        let r = row(&second, *id).await;
+        assert_eq!(
+            (r.claimed_until, r.attempts),
+            (None, 0),
+            "given back: {r:?}"
+        );
+    }
+    second.clock.advance(Duration::seconds(61));
+    second.state.notify.wake.notify_one();
+    eventually("delivered by the next instance", || async {
+        smtp.received.lock().unwrap().len() == 3
+    })
+    .await;
+    for id in &ids {
+        eventually("marked sent", || async {
+            row(&second, *id).await.sent_at.is_some()
+        })
+        .await;
+        assert_eq!(row(&second, *id).await.attempts, 1);
+    }
 }

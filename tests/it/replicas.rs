@@ -63,7 +63,7 @@ fn http() -> reqwest::Client {
 }
 
 /// Signs in on `base` through the form; returns the `Cookie` header value.
-async fn sign_in(base: &str, cookie_name: &str, email: &str) -> String {
+pub(crate) async fn sign_in(base: &str, cookie_name: &str, email: &str) -> String {
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -90,7 +90,7 @@ async fn sign_in(base: &str, cookie_name: &str, email: &str) -> String {
 }
 
 /// 200 when `/account` on `base` accepts the cookie, 303 (to /login) when not.
-async fn account(base: &str, cookie: &str) -> u16 {
+pub(crate) async fn account(base: &str, cookie: &str) -> u16 {
     http()
         .get(format!("{base}/account"))
         .header("cookie", cookie)

@@ -82,6 +82,7 @@ async fn everything_of(s: &Store, org: Uuid, user: Uuid, peer: Uuid) -> Uuid {
         created_at: t,
         expires_at: t + Duration::days(1),
         used_at: None,
+        replaced_by: None,
     })
     .await
     .unwrap();

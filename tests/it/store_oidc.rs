@@ -271,6 +271,7 @@ fn refresh(hash: &[u8], family: Uuid) -> RefreshToken {
         created_at: t,
         expires_at: t + Duration::days(30),
         used_at: None,
+        replaced_by: None,
     }
 }
 
@@ -296,34 +297,92 @@ async fn refresh_tokens_are_spent_once(b: Backend) {
     );
     assert!(s.find_refresh_token(b"nope").await.unwrap().is_none());
 
+    // Rotation: the old one is marked used with its successor, in one transaction.
     let t = now();
-    match s.consume_refresh_token(b"rt-1", t).await.unwrap() {
-        Consumed::Fresh(got) => assert_eq!(
+    let r1b = refresh(b"rt-1b", f.id);
+    match s
+        .rotate_refresh_token(b"rt-1", &r1b, t, t - Duration::seconds(10))
+        .await
+        .unwrap()
+    {
+        Rotation::Rotated(got) => assert_eq!(
             got,
             RefreshToken {
                 used_at: Some(t),
+                replaced_by: Some(r1b.id),
                 ..r1.clone()
             }
         ),
         other => panic!("first use: {other:?}"),
     }
+    let spent = s.find_refresh_token(b"rt-1").await.unwrap().unwrap();
+    assert_eq!((spent.used_at, spent.replaced_by), (Some(t), Some(r1b.id)));
+    // A retry within the window: the unused successor is retired, the new one stored.
+    let r1c = refresh(b"rt-1c", f.id);
+    let soon = t + Duration::seconds(5);
+    assert!(matches!(
+        s.rotate_refresh_token(b"rt-1", &r1c, soon, soon - Duration::seconds(10))
+            .await
+            .unwrap(),
+        Rotation::Retried(_)
+    ));
+    let retired = s.find_refresh_token(b"rt-1b").await.unwrap().unwrap();
+    assert_eq!(retired.used_at, Some(soon));
+    assert!(s.find_refresh_token(b"rt-1c").await.unwrap().is_some());
+    // Outside the window: a replay, nothing stored.
     let later = t + Duration::seconds(30);
-    match s.consume_refresh_token(b"rt-1", later).await.unwrap() {
-        Consumed::Reused(got) => assert_eq!(got.used_at, Some(t)),
+    let r1d = refresh(b"rt-1d", f.id);
+    match s
+        .rotate_refresh_token(b"rt-1", &r1d, later, later - Duration::seconds(10))
+        .await
+        .unwrap()
+    {
+        Rotation::Reused(got) => assert_eq!(got.used_at, Some(t)),
         other => panic!("reuse: {other:?}"),
     }
+    assert!(s.find_refresh_token(b"rt-1d").await.unwrap().is_none());
+    // Within the window but the successor was used: a replay too.
+    let r1e = refresh(b"rt-1e", f.id);
+    s.rotate_refresh_token(b"rt-1c", &r1e, soon, soon)
+        .await
+        .unwrap();
+    let r1f = refresh(b"rt-1f", f.id);
     assert!(matches!(
-        s.consume_refresh_token(b"nope", t).await.unwrap(),
-        Consumed::Unknown
+        s.rotate_refresh_token(b"rt-1", &r1f, soon, t)
+            .await
+            .unwrap(),
+        Rotation::Reused(_)
     ));
+    assert!(matches!(
+        s.rotate_refresh_token(b"nope", &refresh(b"rt-x", f.id), t, t)
+            .await
+            .unwrap(),
+        Rotation::Unknown
+    ));
+    // A failing insert of the successor leaves the old token unused.
+    let r3 = refresh(b"rt-3", f.id);
+    s.insert_refresh_token(&r3).await.unwrap();
+    let clash = refresh(b"rt-1", f.id); // its hash is taken
+    assert!(s.rotate_refresh_token(b"rt-3", &clash, t, t).await.is_err());
+    assert_eq!(
+        s.find_refresh_token(b"rt-3")
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        None
+    );
     let r2 = refresh(b"rt-2", f.id);
     s.insert_refresh_token(&r2).await.unwrap();
+    let fid = f.id;
     let fresh = fx::winners(8, || {
         let s = s.clone();
         async move {
+            let next = refresh(Uuid::new_v4().as_bytes(), fid);
+            let t = now();
             matches!(
-                s.consume_refresh_token(b"rt-2", now()).await.unwrap(),
-                Consumed::Fresh(_)
+                s.rotate_refresh_token(b"rt-2", &next, t, t).await,
+                Ok(Rotation::Rotated(_))
             )
         }
     })

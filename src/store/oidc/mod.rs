@@ -14,7 +14,7 @@ pub use backchannel::{BackchannelJob, BackchannelStore};
 pub use clients::{Client, ClientStore};
 pub use device::{DeviceAuthorization, DeviceStore, DeviceUserDecision};
 pub use grants::{GrantRecordStore, FRESH_LOGIN_PREFIX};
-pub use tokens::{AuthCode, Consumed, RefreshToken, TokenFamily, TokenStore};
+pub use tokens::{AuthCode, Consumed, RefreshToken, Rotation, TokenFamily, TokenStore};
 
 /// Every OpenID Connect store trait (implemented by any type that has them all).
 pub trait OidcStore:

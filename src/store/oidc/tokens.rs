@@ -68,6 +68,21 @@ pub struct RefreshToken {
     pub expires_at: DateTime<Utc>,
     /// Set when it was exchanged (rotated); a second use is a reuse.
     pub used_at: Option<DateTime<Utc>>,
+    /// The token it was exchanged for.
+    pub replaced_by: Option<Uuid>,
+}
+
+/// Result of [`TokenStore::rotate_refresh_token`].
+#[derive(Debug)]
+pub enum Rotation {
+    /// The old token (as it is now) was marked used and the new one stored.
+    Rotated(RefreshToken),
+    /// The old token had been rotated within the grace window and its successor
+    /// was never used: the successor is retired and the new one stored instead.
+    Retried(RefreshToken),
+    /// Used before, outside the window or with a successor in use: a replay.
+    Reused(RefreshToken),
+    Unknown,
 }
 
 /// Result of a single-use exchange (code or refresh token).
@@ -108,11 +123,18 @@ pub trait TokenStore {
     ) -> StoreResult<Consumed<AuthCode>>;
 
     async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()>;
-    async fn consume_refresh_token(
+    /// Exchanges the refresh token `old_hash` for `new`, in one transaction (a
+    /// failure stores neither change): marks it used and stores `new` as its
+    /// successor. A token already used at or after `retry_since` whose successor is
+    /// unused is a client's retry: that successor is retired and `new` takes its
+    /// place. Anything else already used is a replay ([`Rotation::Reused`]).
+    async fn rotate_refresh_token(
         &self,
-        token_hash: &[u8],
+        old_hash: &[u8],
+        new: &RefreshToken,
         now: DateTime<Utc>,
-    ) -> StoreResult<Consumed<RefreshToken>>;
+        retry_since: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
     async fn find_refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>>;
 }
 
@@ -120,7 +142,7 @@ pub trait TokenStore {
 macro_rules! impl_token_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use $crate::store::oidc::tokens::{AuthCode, Consumed, RefreshToken, TokenFamily, TokenStore};
+            use $crate::store::oidc::tokens::{AuthCode, Consumed, RefreshToken, Rotation, TokenFamily, TokenStore};
             use $crate::store::sql::insert_into;
             use $crate::store::sql::select;
             use $crate::store::{StoreError, StoreResult};
@@ -131,7 +153,7 @@ macro_rules! impl_token_store {
                 claims, created_at, revoked_at, revoked_reason, impersonator_id, support_grant_id";
             const CODE_COLS: &str = "code_hash, family_id, client_id, user_id, session_id, redirect_uri, \
                 redirect_uri_given, scope, nonce, code_challenge, claims, auth_time, amr, acr, created_at, expires_at, used_at";
-            const RT_COLS: &str = "id, token_hash, family_id, client_id, scope, created_at, expires_at, used_at";
+            const RT_COLS: &str = "id, token_hash, family_id, client_id, scope, created_at, expires_at, used_at, replaced_by";
 
             async fn write_family<'e, E>(e: E, f: &TokenFamily) -> StoreResult<()>
             where
@@ -155,6 +177,19 @@ macro_rules! impl_token_store {
                     code_hash, family_id, client_id, user_id, session_id, redirect_uri,
                     redirect_uri_given, scope, nonce, code_challenge, claims, auth_time, amr, acr,
                     created_at, expires_at, used_at,
+                })
+                .execute(e)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+                Ok(())
+            }
+
+            async fn write_refresh<'e, E>(e: E, t: &RefreshToken) -> StoreResult<()>
+            where
+                E: sqlx::Executor<'e, Database = $db>,
+            {
+                insert_into!($db, "refresh_tokens", t => {
+                    id, token_hash, family_id, client_id, scope, created_at, expires_at, used_at, replaced_by,
                 })
                 .execute(e)
                 .await
@@ -239,32 +274,68 @@ macro_rules! impl_token_store {
                 }
 
                 async fn insert_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
-                    insert_into!($db, "refresh_tokens", t => {
-                        id, token_hash, family_id, client_id, scope, created_at, expires_at, used_at,
-                    })
-                    .execute(&self.pool)
-                    .await
-                    .map_err(StoreError::from_sqlx)?;
-                    Ok(())
+                    write_refresh(&self.pool, t).await
                 }
 
-                async fn consume_refresh_token(
+                async fn rotate_refresh_token(
                     &self,
-                    token_hash: &[u8],
+                    old_hash: &[u8],
+                    new: &RefreshToken,
                     now: DateTime<Utc>,
-                ) -> StoreResult<Consumed<RefreshToken>> {
+                    retry_since: DateTime<Utc>,
+                ) -> StoreResult<Rotation> {
+                    let mut tx = self.pool.begin().await?;
+                    // The write first: it waits for a concurrent rotation of the same
+                    // token to finish (a row lock; SQLite's write lock), so what is read
+                    // after it is what that one committed.
                     let fresh = sqlx::query_as::<$db, RefreshToken>(sqlx::AssertSqlSafe(format!(
-                        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL \
-                         RETURNING {RT_COLS}"
+                        "UPDATE refresh_tokens SET used_at = $2, replaced_by = $3 \
+                         WHERE token_hash = $1 AND used_at IS NULL RETURNING {RT_COLS}"
                     )))
-                    .bind(token_hash)
+                    .bind(old_hash)
                     .bind(now)
-                    .fetch_optional(&self.pool)
+                    .bind(new.id)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some(t) = fresh {
-                        return Ok(Consumed::Fresh(t));
-                    }
-                    Ok(self.find_refresh_token(token_hash).await?.map(Consumed::Reused).unwrap_or(Consumed::Unknown))
+                    let outcome = if let Some(t) = fresh {
+                        Rotation::Rotated(t)
+                    } else {
+                        let current = sqlx::query_as::<$db, RefreshToken>(sqlx::AssertSqlSafe(format!(
+                            "SELECT {RT_COLS} FROM refresh_tokens WHERE token_hash = $1"
+                        )))
+                        .bind(old_hash)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let Some(current) = current else { return Ok(Rotation::Unknown) };
+                        // A retry: within the window, and the successor it got was
+                        // never used (taken here, so two retries cannot both win).
+                        let retired = match (current.used_at, current.replaced_by) {
+                            (Some(used), Some(successor)) if used >= retry_since => {
+                                sqlx::query::<$db>(
+                                    "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+                                )
+                                .bind(successor)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected()
+                                    == 1
+                            }
+                            _ => false,
+                        };
+                        if !retired {
+                            return Ok(Rotation::Reused(current));
+                        }
+                        sqlx::query::<$db>("UPDATE refresh_tokens SET replaced_by = $2 WHERE token_hash = $1")
+                            .bind(old_hash)
+                            .bind(new.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        Rotation::Retried(current)
+                    };
+                    write_refresh(&mut *tx, new).await?;
+                    tx.commit().await?;
+                    Ok(outcome)
                 }
 
                 async fn find_refresh_token(&self, token_hash: &[u8]) -> StoreResult<Option<RefreshToken>> {

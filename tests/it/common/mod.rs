@@ -3,6 +3,7 @@
 //! a fake clock. Each test spawns its own instance, so tests run in parallel.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod saml;
 
 use std::net::TcpListener;
@@ -60,6 +61,8 @@ impl TestDb {
         cfg.database.url = self.url.clone();
         cfg.database.schema = self.schema.clone();
         cfg.database.max_connections = 4;
+        // Many tests at once on two cores: a connection may take a while to come free.
+        cfg.database.acquire_timeout_ms = 10_000;
         cfg.data.dir = self.dir.path().join("data");
         cfg.keys.dir = self.dir.path().join("keys");
         cfg.password.argon2_memory_kib = 1024;
@@ -84,6 +87,60 @@ impl TestDb {
             *l = huge;
         }
         cfg
+    }
+}
+
+impl TestDb {
+    /// Runs `sql` on this database, outside the application (fault injection).
+    pub async fn exec(&self, sql: &str) {
+        use sqlx::Connection;
+        if self.schema.is_empty() {
+            let mut c = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        } else {
+            let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "SET search_path TO \"{}\"; {sql}",
+                self.schema
+            )))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        }
+    }
+
+    /// From now on every INSERT into `table` fails (a trigger), as a database that
+    /// breaks half-way through a request would; [`TestDb::heal`] takes it away.
+    pub async fn fail_inserts_into(&self, table: &str) {
+        if self.schema.is_empty() {
+            self.exec(&format!(
+                "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+            ))
+            .await
+        } else {
+            self.exec(&format!(
+                "CREATE FUNCTION fault_{table}() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$; \
+                 CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION fault_{table}();"
+            ))
+            .await
+        }
+    }
+
+    pub async fn heal(&self, table: &str) {
+        if self.schema.is_empty() {
+            self.exec(&format!("DROP TRIGGER fault_{table};")).await
+        } else {
+            self.exec(&format!(
+                "DROP TRIGGER fault_{table} ON {table}; DROP FUNCTION fault_{table}();"
+            ))
+            .await
+        }
     }
 }
 
@@ -121,6 +178,11 @@ pub struct TestApp {
     pub clock: FakeClock,
     pub handle: actix_web::dev::ServerHandle,
     pub db: TestDb,
+    /// `/metrics` on its own listener (`metrics.listen`), if configured.
+    pub metrics_port: Option<u16>,
+    /// `Application::run_until_stopped`: done when the server, the workers and the
+    /// database pool have stopped.
+    runner: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl TestApp {
@@ -153,8 +215,11 @@ impl TestApp {
             .expect("application starts");
         let state = app.state();
         let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
+        let metrics_port = app.metrics_port();
+        let runner = tokio::spawn(app.run_until_stopped());
         TestApp {
+            metrics_port,
+            runner,
             base: format!("http://127.0.0.1:{port}"),
             port,
             state,
@@ -167,6 +232,7 @@ impl TestApp {
     /// Stops the server (and its background workers) and hands back its database.
     pub async fn stop_and_take_db(self) -> TestDb {
         self.handle.stop(true).await;
+        let _ = self.runner.await;
         self.db
     }
 
