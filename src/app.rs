@@ -120,7 +120,7 @@ impl Application {
     /// 503 so a load balancer stops sending; requests are still accepted and
     /// answered, with `Connection: close`), then the listener closes and in-flight
     /// requests get `server.shutdown_timeout_secs` to finish. The notification worker
-    /// then finishes the message it is sending and gives back its other claims.
+    /// then abandons the message it is sending and gives back every claim it holds.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let handle = self.server.handle();

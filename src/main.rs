@@ -359,6 +359,13 @@ async fn serve(cfg: Config, clock: SharedClock) -> anyhow::Result<()> {
         app.port()
     );
     if let Some(port) = app.metrics_port() {
+        let host = state
+            .cfg
+            .metrics
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
         println!("  metrics:  http://{host}:{port}/metrics");
     }
     println!("  database: {db}");

@@ -11,10 +11,9 @@ use prometheus::{
 /// Figures read at scrape time from other parts (the store, the caches).
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
-    pub outbox_pending: i64,
-    pub outbox_failed: i64,
-    pub backchannel_pending: i64,
-    pub backchannel_failed: i64,
+    /// Rows waiting in the outbox and the back-channel queue; None when they could
+    /// not be read (the series are then left out and `scrape_errors_total` counts).
+    pub queues: Option<(i64, i64)>,
     /// (cache, hits, misses), counters since start.
     pub caches: Vec<(&'static str, u64, u64)>,
     pub pool_size: i64,
@@ -39,6 +38,7 @@ pub struct Metrics {
     /// Deliveries that failed (a retry or given up), by queue.
     pub delivery_failures: IntCounterVec,
     pub bus_reconnects: IntCounter,
+    scrape_errors: IntCounter,
     queue_depth: IntGaugeVec,
     cache_hits: IntCounterVec,
     cache_misses: IntCounterVec,
@@ -78,12 +78,16 @@ impl Metrics {
         .expect("valid metric");
         r.register(Box::new(bus_reconnects.clone()))
             .expect("registered once");
+        let scrape_errors = IntCounter::new(
+            "scrape_errors_total",
+            "Scrapes whose database figures (queue depths) could not be read.",
+        )
+        .expect("valid metric");
+        r.register(Box::new(scrape_errors.clone()))
+            .expect("registered once");
         let queue_depth = IntGaugeVec::new(
-            Opts::new(
-                "queue_depth",
-                "Rows waiting or given up in a delivery queue.",
-            ),
-            &["queue", "state"],
+            Opts::new("queue_depth", "Rows waiting in a delivery queue."),
+            &["queue"],
         )
         .expect("valid metric");
         r.register(Box::new(queue_depth.clone()))
@@ -133,6 +137,7 @@ impl Metrics {
                 &["queue"],
             ),
             bus_reconnects,
+            scrape_errors,
             queue_depth,
             cache_hits: counter(&r, "cache_hits_total", "Cache hits, by cache.", &["cache"]),
             cache_misses: counter(
@@ -146,8 +151,19 @@ impl Metrics {
         }
     }
 
-    /// One answered request.
+    /// One answered request. The method is one of the standard ones or `other`:
+    /// a label never takes a value the client chose.
     pub fn observe_request(&self, route: &str, method: &str, status: u16, secs: f64) {
+        let method = match method {
+            "GET" => "GET",
+            "HEAD" => "HEAD",
+            "POST" => "POST",
+            "PUT" => "PUT",
+            "PATCH" => "PATCH",
+            "DELETE" => "DELETE",
+            "OPTIONS" => "OPTIONS",
+            _ => "other",
+        };
         self.requests
             .with_label_values(&[route, method, status_label(status)])
             .inc();
@@ -162,20 +178,17 @@ impl Metrics {
 
     /// The text exposition format, with the scrape-time figures of `snap`.
     pub fn render(&self, snap: &Snapshot) -> String {
-        for (queue, pending, failed) in [
-            ("outbox", snap.outbox_pending, snap.outbox_failed),
-            (
-                "backchannel",
-                snap.backchannel_pending,
-                snap.backchannel_failed,
-            ),
-        ] {
-            self.queue_depth
-                .with_label_values(&[queue, "pending"])
-                .set(pending);
-            self.queue_depth
-                .with_label_values(&[queue, "failed"])
-                .set(failed);
+        match snap.queues {
+            Some((outbox, backchannel)) => {
+                self.queue_depth.with_label_values(&["outbox"]).set(outbox);
+                self.queue_depth
+                    .with_label_values(&["backchannel"])
+                    .set(backchannel);
+            }
+            None => {
+                self.queue_depth.reset();
+                self.scrape_errors.inc();
+            }
         }
         for (cache, hits, misses) in &snap.caches {
             catch_up(&self.cache_hits, cache, *hits);
@@ -249,7 +262,7 @@ mod tests {
         m.sign_in("password", "succeeded");
         m.lockouts.inc();
         let snap = Snapshot {
-            outbox_pending: 3,
+            queues: Some((3, 0)),
             caches: vec![("sessions", 5, 2)],
             pool_max: 16,
             ..Default::default()
@@ -263,7 +276,7 @@ mod tests {
         ));
         assert!(text.contains("monban_sign_ins_total{method=\"password\",outcome=\"succeeded\"} 1"));
         assert!(text.contains("monban_lockouts_total 1"));
-        assert!(text.contains("monban_queue_depth{queue=\"outbox\",state=\"pending\"} 3"));
+        assert!(text.contains("monban_queue_depth{queue=\"outbox\"} 3"));
         assert!(text.contains("monban_cache_hits_total{cache=\"sessions\"} 5"));
         // Counters from elsewhere only go up, scrape after scrape.
         let again = m.render(&Snapshot {
@@ -271,5 +284,9 @@ mod tests {
             ..snap
         });
         assert!(again.contains("monban_cache_hits_total{cache=\"sessions\"} 7"));
+        // Queue depths that could not be read are left out, not shown as 0.
+        let failed = m.render(&Snapshot::default());
+        assert!(!failed.contains("monban_queue_depth{"));
+        assert!(failed.contains("monban_scrape_errors_total 1"));
     }
 }

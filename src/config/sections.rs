@@ -59,6 +59,8 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// Another address for `/metrics` (e.g. `127.0.0.1:9090`); empty: the main listener.
     pub listen: String,
+    /// If set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    pub token: String,
 }
 
 impl Default for ServerConfig {
@@ -295,10 +297,11 @@ pub struct TokensConfig {
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
-    /// A client that retries a refresh whose answer it lost (a timeout, a 5xx on
-    /// the way) within this many seconds of the rotation gets a new token instead
-    /// of having the grant revoked as a replay, as long as the token it was not
-    /// given was never used (that one is retired). 0 = every second use is a replay.
+    /// A confidential client that retries a refresh whose answer it lost (a timeout,
+    /// a 5xx on the way) within this many seconds of the rotation gets a new token
+    /// instead of having the grant revoked as a replay, as long as the token it was
+    /// not given was never used (that one is retired). Public clients get no
+    /// window. 0 = every second use is a replay.
     pub refresh_retry_grace_secs: i64,
 }
 

@@ -75,6 +75,12 @@ impl Config {
                 "cert_file and key_file go together: set both or neither".into(),
             );
         }
+        if !self.server.tls.cert_file.is_empty() && !self.server.issuer.starts_with("https://") {
+            return bad(
+                "server.issuer",
+                "must be an https:// URL when server.tls serves HTTPS".into(),
+            );
+        }
         if self.server.tls.reload_interval_secs == 0 {
             return bad(
                 "server.tls.reload_interval_secs",

@@ -55,8 +55,27 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         })))
 }
 
-/// Prometheus metrics in the text format (only routed when `metrics.enabled`).
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus metrics in the text format (only routed when `metrics.enabled`);
+/// with `metrics.token`, only for `Authorization: Bearer <token>`.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let want = &state.cfg.metrics.token;
+    if !want.is_empty() {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let h = |s: &str| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes());
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            h(given).as_ref(),
+            h(want).as_ref(),
+        )) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
+                .finish();
+        }
+    }
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .content_type("text/plain; version=0.0.4; charset=utf-8")
@@ -65,20 +84,17 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 
 /// The metrics text with the figures read now (queues, caches, the pool).
 pub async fn render_metrics(state: &crate::core::Core) -> String {
-    let depths = match state.store.queue_depths().await {
-        Ok(d) => d,
+    let queues = match state.store.queue_depths().await {
+        Ok(d) => Some((d.outbox_pending, d.backchannel_pending)),
         Err(e) => {
             tracing::warn!(error = %e, "metrics: queue depths not readable");
-            Default::default()
+            None
         }
     };
     let (pool_size, pool_idle, pool_max) = state.store.pool_stats();
     let st = &state.cache.stats;
     let snap = crate::metrics::Snapshot {
-        outbox_pending: depths.outbox_pending,
-        outbox_failed: depths.outbox_failed,
-        backchannel_pending: depths.backchannel_pending,
-        backchannel_failed: depths.backchannel_failed,
+        queues,
         caches: vec![
             ("sessions", st.sessions.hits(), st.sessions.misses()),
             ("users", st.users.hits(), st.users.misses()),

@@ -83,14 +83,17 @@ pub async fn request_id(
         tracing::info!(status, elapsed_ms = elapsed * 1000.0, "request");
     });
     if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        let route = res.request().match_pattern();
-        let route = route.as_deref().unwrap_or("unmatched");
-        let method = res.request().method().as_str();
-        state
-            .metrics
-            .observe_request(route, method, status, elapsed);
-        if status == 429 {
-            state.metrics.rate_limited.with_label_values(&[route]).inc();
+        if state.cfg.metrics.enabled {
+            // The route pattern, never the raw path (ids would make series without end).
+            let route = res.request().match_pattern();
+            let route = route.as_deref().unwrap_or("unmatched");
+            let method = res.request().method().as_str();
+            state
+                .metrics
+                .observe_request(route, method, status, elapsed);
+            if status == 429 {
+                state.metrics.rate_limited.with_label_values(&[route]).inc();
+            }
         }
         if state.is_draining() {
             // Shutting down: no connection is kept for another request, so none is
@@ -157,9 +160,14 @@ pub async fn html_errors(
     let res = next.call(req).await?.map_into_boxed_body();
     if let Some(e) = res.response().error() {
         // Why it was refused, for whoever reads the log: a browser shows a page (or
-        // nothing) and an API client may not say.
+        // nothing) and an API client may not say. A malformed body, query or path
+        // is named by its code only: the parser's message may quote what was sent.
         if res.status().is_client_error() {
-            tracing::info!(status = res.status().as_u16(), reason = %e, "request refused");
+            let reason = match e.as_error::<AppError>() {
+                Some(a) if a.code == "bad_request" => format!("{:?} ({})", a.kind, a.code),
+                _ => e.to_string(),
+            };
+            tracing::info!(status = res.status().as_u16(), %reason, "request refused");
         }
     }
     let Some(err) = res

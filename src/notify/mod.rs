@@ -273,6 +273,8 @@ pub async fn deliver_due(state: &Core) -> StoreResult<usize> {
     let mut jobs = jobs.into_iter();
     while let Some(m) = jobs.next() {
         let result = tokio::select! {
+            // A send that finished is recorded as sent, even if shutdown began meanwhile.
+            biased;
             r = state.notify.transport.send(&state.notify.from, &m) => r,
             _ = state.notify.stopping() => {
                 // Shutting down: this message and the rest go back at once, rather

@@ -126,15 +126,7 @@ impl ResponseError for OAuthError {
 impl From<crate::store::StoreError> for OAuthError {
     fn from(e: crate::store::StoreError) -> Self {
         if e.is_unavailable() {
-            // RFC 6749's code for a server that cannot handle the request now.
-            tracing::warn!(error = %e, "database unavailable in an OAuth endpoint");
-            return OAuthError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                error: "temporarily_unavailable",
-                description: "the service is temporarily unavailable; try again shortly".into(),
-                www_authenticate: None,
-                retry_after: Some(crate::store::RETRY_AFTER_SECS),
-            };
+            return crate::error::AppError::from(e).into();
         }
         OAuthError::server_error(e)
     }
@@ -152,6 +144,15 @@ impl From<crate::error::AppError> for OAuthError {
             Some(secs) if e.kind == crate::error::Kind::TooManyRequests => {
                 OAuthError::rate_limited(secs)
             }
+            // The database is down (in a step that speaks AppError, e.g. the device
+            // grant's audit): RFC 6749's code for a server that cannot answer now.
+            Some(secs) if e.kind == crate::error::Kind::Unavailable => OAuthError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: "temporarily_unavailable",
+                description: "the service is temporarily unavailable; try again shortly".into(),
+                www_authenticate: None,
+                retry_after: Some(secs),
+            },
             _ => OAuthError::server_error(e),
         }
     }

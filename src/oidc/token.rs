@@ -252,6 +252,19 @@ async fn refresh_grant(state: &Core, client: &Client, p: &Params) -> OAuthResult
         Some(t) if t.client_id == client.client_id => t,
         _ => return Err(OAuthError::invalid_grant("unknown refresh token")),
     };
+    // A retry of a rotation whose answer was lost is allowed for
+    // `tokens.refresh_retry_grace_secs`, to clients that authenticate (a public
+    // client's token is all it takes to use it: no second chance for a copy).
+    let grace = state.cfg.tokens.refresh_retry_grace_secs;
+    let retry_since = if grace > 0 && !client.is_public() {
+        now - Duration::seconds(grace)
+    } else {
+        now + Duration::days(1) // no used token is recent enough
+    };
+    // A replay is found out before anything else can refuse it.
+    if t.used_at.is_some_and(|used| used < retry_since) {
+        return Err(reused(state, client, t.family_id, now).await?);
+    }
     if t.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
     }
@@ -299,32 +312,43 @@ async fn refresh_grant(state: &Core, client: &Client, p: &Params) -> OAuthResult
     // The new refresh token keeps the whole grant's scope. Marking the old one used
     // and storing the new one commit together: a failure leaves the old one usable.
     let (token, new) = new_refresh_token(state, client, &family, &t.scope);
-    let grace = chrono::Duration::seconds(state.cfg.tokens.refresh_retry_grace_secs);
     match state
         .store
-        .rotate_refresh_token(&hash, &new, now, now - grace)
+        .rotate_refresh_token(&hash, &new, now, retry_since)
         .await?
     {
         Rotation::Rotated(_) => {}
         Rotation::Retried(_) => {
-            tracing::info!(client = %client.client_id, family = %family.id, "refresh retried within the grace window: the unused successor is retired");
+            // Either a client that lost an answer or a copy of the token used within
+            // the window; the token the client was not given is retired, so if it was
+            // the copy, the client's next refresh is a replay and ends the grant.
+            tracing::warn!(client = %client.client_id, family = %family.id, "refresh token presented again within the retry window: its unused successor is retired");
         }
-        Rotation::Reused(t) => {
-            if state
-                .store
-                .revoke_family(t.family_id, now, "refresh_reuse")
-                .await?
-            {
-                tracing::warn!(client = %client.client_id, family = %t.family_id, "refresh token reused: grant revoked");
-            }
-            return Err(OAuthError::invalid_grant(
-                "the refresh token was already used; the grant is revoked",
-            ));
-        }
+        Rotation::Reused(t) => return Err(reused(state, client, t.family_id, now).await?),
         Rotation::Unknown => return Err(OAuthError::invalid_grant("unknown refresh token")),
     }
     res.refresh_token = Some(token);
     Ok(res)
+}
+
+/// A used refresh token presented again: the whole grant is revoked (RFC 9700
+/// §4.14.2); the refusal to send.
+async fn reused(
+    state: &Core,
+    client: &Client,
+    family: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> OAuthResult<OAuthError> {
+    if state
+        .store
+        .revoke_family(family, now, "refresh_reuse")
+        .await?
+    {
+        tracing::warn!(client = %client.client_id, %family, "refresh token reused: grant revoked");
+    }
+    Ok(OAuthError::invalid_grant(
+        "the refresh token was already used; the grant is revoked",
+    ))
 }
 
 fn client_credentials(state: &Core, client: &Client, p: &Params) -> OAuthResult<TokenResponse> {

@@ -101,8 +101,14 @@ macro_rules! impl_account_store {
                     .await
                     .map_err(StoreError::from_sqlx)?;
                 }
+                let user = sqlx::query_as::<$db, User>(sqlx::AssertSqlSafe(format!(
+                    "SELECT {USER_COLS} FROM users WHERE id = $1"
+                )))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
                 tx.commit().await?;
-                self.get_user(id).await
+                Ok(user)
             }
 
             async fn get_user(&self, id: Uuid) -> StoreResult<User> {
@@ -353,6 +359,15 @@ macro_rules! impl_account_store {
             async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>> {
                 Ok(select!($db, Session, "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 AND ended_at IS NULL \
                      ORDER BY created_at DESC", user_id).fetch_all(&self.pool).await?)
+            }
+
+            async fn list_sessions_ended_since(
+                &self,
+                user_id: Uuid,
+                since: DateTime<Utc>,
+            ) -> StoreResult<Vec<Session>> {
+                Ok(select!($db, Session, "SELECT {SESSION_COLS} FROM sessions WHERE user_id = $1 AND ended_at >= $2",
+                    user_id, since).fetch_all(&self.pool).await?)
             }
         }
 

@@ -80,11 +80,14 @@ impl StoreError {
         };
         match e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-            sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => true,
-            // PostgreSQL: connection exceptions (08…), shutting down or starting (57P…).
-            sqlx::Error::Database(db) => db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            // PostgreSQL: connection failures (not 08P01, a protocol violation: a bug),
+            // and a server shutting down or starting (57P01-57P03).
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                matches!(
+                    c.as_ref(),
+                    "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03"
+                )
+            }),
             _ => false,
         }
     }
@@ -356,6 +359,13 @@ pub trait SessionStore {
         reason: &str,
     ) -> StoreResult<Vec<Uuid>>;
     async fn list_live_sessions(&self, user_id: Uuid) -> StoreResult<Vec<Session>>;
+    /// A user's sessions that ended at or after `since` (some replica may still hold
+    /// them in its cache).
+    async fn list_sessions_ended_since(
+        &self,
+        user_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>>;
     /// Ends every live session of a user but `keep`; returns the ids ended.
     async fn end_user_sessions_except(
         &self,
@@ -407,7 +417,7 @@ pub trait Backend:
     /// Starts hearing the other replicas' bus messages (PostgreSQL `LISTEN`, on a
     /// connection of its own); None on SQLite.
     async fn bus_subscribe(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<BusSignal>>>;
-    /// Rows waiting and given up in the outbox and the back-channel queue (metrics).
+    /// Rows waiting in the outbox and the back-channel queue (metrics).
     async fn queue_depths(&self) -> StoreResult<QueueDepths>;
     /// The pool's open, idle and maximum connections (metrics).
     fn pool_stats(&self) -> (i64, i64, i64);
@@ -416,9 +426,7 @@ pub trait Backend:
 #[derive(Debug, Clone, Copy, Default)]
 pub struct QueueDepths {
     pub outbox_pending: i64,
-    pub outbox_failed: i64,
     pub backchannel_pending: i64,
-    pub backchannel_failed: i64,
 }
 
 /// What the bus listener hands on.

@@ -130,38 +130,34 @@ macro_rules! impl_queue {
                 Ok(out)
             }
 
-            /// Rows of `q` waiting (neither done nor given up) and given up.
+            /// Rows of `q` waiting (neither done nor given up), counted on the
+            /// queue's index of due rows.
             pub(crate) async fn queue_depth(
                 &self,
                 q: &'static $crate::store::queue::Queue,
-            ) -> $crate::store::StoreResult<(i64, i64)> {
-                let (pending, failed): (i64, i64) =
-                    sqlx::query_as::<$db, (i64, i64)>(sqlx::AssertSqlSafe(format!(
-                        "SELECT COUNT(CASE WHEN {done} IS NULL AND failed_at IS NULL THEN 1 END), \
-                     COUNT(failed_at) FROM {table}",
+            ) -> $crate::store::StoreResult<i64> {
+                let (pending,): (i64,) =
+                    sqlx::query_as::<$db, (i64,)>(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(*) FROM {table} WHERE {done} IS NULL AND failed_at IS NULL",
                         done = q.done,
                         table = q.table
                     )))
                     .fetch_one(&self.pool)
                     .await?;
-                Ok((pending, failed))
+                Ok(pending)
             }
 
-            /// Rows waiting and given up in both queues.
+            /// Rows waiting in both queues.
             pub(crate) async fn both_queue_depths(
                 &self,
             ) -> $crate::store::StoreResult<$crate::store::QueueDepths> {
-                let (outbox_pending, outbox_failed) = self
-                    .queue_depth(&$crate::store::outbox::OUTBOX_QUEUE)
-                    .await?;
-                let (backchannel_pending, backchannel_failed) = self
-                    .queue_depth(&$crate::store::oidc::backchannel::BACKCHANNEL_QUEUE)
-                    .await?;
                 Ok($crate::store::QueueDepths {
-                    outbox_pending,
-                    outbox_failed,
-                    backchannel_pending,
-                    backchannel_failed,
+                    outbox_pending: self
+                        .queue_depth(&$crate::store::outbox::OUTBOX_QUEUE)
+                        .await?,
+                    backchannel_pending: self
+                        .queue_depth(&$crate::store::oidc::backchannel::BACKCHANNEL_QUEUE)
+                        .await?,
                 })
             }
 

@@ -444,7 +444,13 @@ pub async fn force_logout(
                 Some(s) if s.user_id == id => {}
                 _ => return Err(AppError::not_found("no such session")),
             }
-            if sessions::end(state, sid, "admin_forced_logout").await? {
+            let ended = sessions::end(state, sid, "admin_forced_logout").await?;
+            // Also when it had ended already (a retry): its grants go in any case.
+            state
+                .store
+                .revoke_all_session_families(&[sid], state.clock.now(), "admin_forced_logout")
+                .await?;
+            if ended {
                 vec![sid]
             } else {
                 vec![]
@@ -454,7 +460,14 @@ pub async fn force_logout(
             // Total and idempotent: every session and every grant of the user,
             // `offline_access` ones and those of sessions that ended before, so a
             // retry after a failure half-way ends what is left.
+            let since = state.clock.now()
+                - chrono::Duration::seconds(state.cfg.cache.ttl_secs.max(60) as i64);
             let n = revoke_all_access(state, id, None, "admin_forced_logout").await?;
+            // Sessions a failed earlier attempt ended may still be cached elsewhere:
+            // every replica drops them now.
+            for s in state.store.list_sessions_ended_since(id, since).await? {
+                crate::cache::session_changed(state, &s).await;
+            }
             record(
                 state,
                 ctx,
@@ -466,10 +479,6 @@ pub async fn force_logout(
             return Ok(n);
         }
     };
-    state
-        .store
-        .revoke_all_session_families(&ended, state.clock.now(), "admin_forced_logout")
-        .await?;
     let n = ended.len();
     record(
         state,

@@ -119,6 +119,31 @@ fn bad_values_are_named() {
         ),
         ("[notify]\nclaim_secs = 10\n", vec![], "notify.claim_secs"),
         (
+            "[server.tls]\ncert_file = \"/etc/c.pem\"\n",
+            vec![],
+            "server.tls",
+        ),
+        (
+            "[server.tls]\ncert_file = \"/etc/c.pem\"\nkey_file = \"/etc/k.pem\"\n",
+            vec![],
+            "server.issuer",
+        ),
+        (
+            "[database]\nacquire_timeout_ms = 0\n",
+            vec![],
+            "database.acquire_timeout_ms",
+        ),
+        (
+            "[tokens]\nrefresh_retry_grace_secs = 3600\n",
+            vec![],
+            "tokens.refresh_retry_grace_secs",
+        ),
+        (
+            "[server]\nbody_timeout_secs = 0\n",
+            vec![],
+            "server.body_timeout_secs",
+        ),
+        (
             "",
             vec![("MONBAN_NOTIFY__SMTP_USERNAME", "user")],
             "notify.smtp_password",

@@ -2044,6 +2044,29 @@ async fn admin_forced_logout_is_total_and_idempotent(b: Backend) {
     // Again: the same answer, nothing left to end.
     let (s, v2) = admin.delete(&path).await;
     assert_eq!(s, 200, "{v2}");
+
+    // One session that had already ended (the user signed out): its offline grant
+    // still goes.
+    let offline = rp.tokens("openid offline_access").await;
+    let sid = claims_of(offline["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = rp.app.csrf(&rp.browser, "/account").await;
+    rp.browser
+        .post(rp.app.url("/logout"))
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+    let (s, v) = admin.delete(&format!("{path}/{sid}")).await;
+    assert_eq!((s, v["sessions_ended"].as_u64()), (200, Some(0)), "{v}");
+    let (s, e) = rp.refresh(offline["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
 }
 
 /// The database fails while a refresh is rotated (the new token cannot be stored):
@@ -2090,6 +2113,57 @@ async fn a_failed_rotation_keeps_the_grant_and_a_lost_answer_can_be_retried(b: B
     let (s, _) = rp.refresh(a["refresh_token"].as_str().unwrap()).await;
     assert_eq!(s, 200);
     let (s, e) = rp.refresh(&a0).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+
+    // A public client gets no window: its token is all it takes, so a second use is
+    // a replay at once.
+    let public = rp
+        .app
+        .register_client(NewClient {
+            name: "Public".into(),
+            kind: "public".into(),
+            redirect_uris: vec![REDIRECT.into()],
+            first_party: true,
+            ..Default::default()
+        })
+        .await;
+    let (v, ch) = pkce();
+    let url = authz_url(&rp.app, &public.client_id, "openid", &ch, "");
+    let r = rp
+        .app
+        .browse(&rp.browser, &url, Some((EMAIL, PW)), true)
+        .await
+        .unwrap();
+    let code = query_param(&r, "code").unwrap();
+    let post = |form: Vec<(&'static str, String)>| {
+        let http = rp.http.clone();
+        let url = rp.app.url("/token");
+        async move {
+            let r = http.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, t) = post(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code),
+        ("redirect_uri", REDIRECT.into()),
+        ("code_verifier", v),
+        ("client_id", public.client_id.clone()),
+    ])
+    .await;
+    assert_eq!(s, 200, "{t}");
+    let p0 = t["refresh_token"].as_str().unwrap().to_string();
+    let refresh = vec![
+        ("grant_type", "refresh_token".into()),
+        ("refresh_token", p0),
+        ("client_id", public.client_id.clone()),
+    ];
+    assert_eq!(post(refresh.clone()).await.0, 200);
+    let (s, e) = post(refresh).await;
     assert_eq!(
         (s, e["error"].as_str()),
         (400, Some("invalid_grant")),

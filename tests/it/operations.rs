@@ -269,7 +269,7 @@ async fn metrics_are_served_in_the_prometheus_format(b: Backend) {
         "monban_tokens_issued_total{grant=\"client_credentials\"} 1",
         "monban_sign_ins_total{method=\"pwd\",outcome=\"bad_password\"} 1",
         "monban_sign_ins_total{method=\"pwd\",outcome=\"success\"} 1",
-        "monban_queue_depth{queue=\"outbox\",state=\"pending\"}",
+        "monban_queue_depth{queue=\"outbox\"} 0",
         "monban_db_pool_connections{state=\"max\"} 4",
         "monban_cache_hits_total{cache=\"clients\"}",
         "# TYPE monban_http_request_duration_seconds histogram",
@@ -293,11 +293,30 @@ async fn metrics_are_served_in_the_prometheus_format(b: Backend) {
         text.contains("route=\"/admin/v1/users/{id}\",status=\"401\"} 1"),
         "{text}"
     );
+    // Nor does a method the client made up.
+    let r = http
+        .request(
+            reqwest::Method::from_bytes(b"BREW").unwrap(),
+            app.url("/token"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error());
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!text.contains("BREW"), "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
 
-    // On an address of its own: not on the main listener.
+    // On an address of its own: not on the main listener; with a token, only for it.
     let sep = TestApp::spawn_with(b, |c| {
         c.metrics.enabled = true;
         c.metrics.listen = "127.0.0.1:0".into();
+        c.metrics.token = "scrape-secret-1".into();
     })
     .await
     .unwrap();
@@ -306,7 +325,18 @@ async fn metrics_are_served_in_the_prometheus_format(b: Backend) {
         404
     );
     let port = sep.metrics_port.expect("metrics listener");
-    let r = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    for wrong in [None, Some("scrape-secret-2"), Some("")] {
+        let mut q = http.get(&url);
+        if let Some(t) = wrong {
+            q = q.bearer_auth(t);
+        }
+        assert_eq!(q.send().await.unwrap().status(), 401, "{wrong:?}");
+    }
+    let r = http
+        .get(&url)
+        .bearer_auth("scrape-secret-1")
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
