@@ -31,6 +31,11 @@ fn bus_channel(schema: &str) -> String {
 }
 
 impl PostgresStore {
+    /// PostgreSQL has row locks: write transactions need no turn of their own.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
     pub async fn connect(cfg: &Config) -> anyhow::Result<Self> {
         let url = cfg.database_url();
         let mut opts = PgConnectOptions::from_str(&url)

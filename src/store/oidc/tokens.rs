@@ -284,6 +284,7 @@ macro_rules! impl_token_store {
                     now: DateTime<Utc>,
                     retry_since: DateTime<Utc>,
                 ) -> StoreResult<Rotation> {
+                    let _turn = self.write_turn().await;
                     let mut tx = self.pool.begin().await?;
                     // The write first: it waits for a concurrent rotation of the same
                     // token to finish (a row lock; SQLite's write lock), so what is read
