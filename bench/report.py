@@ -257,6 +257,23 @@ target("password sign-in ≥ 90% of the argon2 ceiling", "–" if s is None else
 for k in ("discovery", "jwks"):
     s = shares.get(k)
     target(f"{k} ≥ 70% of actix hello", "–" if s is None else f"{100 * s:.0f}%", None if s is None else s >= 0.7)
+# Issue 18's goals.
+m, n = rps("monban", "refresh"), rps("node-oidc-provider", "refresh")
+target("refresh rotation ≥ 3× node oidc-provider (issue 18)", "–" if not (m and n) else f"{m / n:.2f}×",
+       None if not (m and n) else m / n >= 3)
+s = shares.get("signin_pwd")
+target("password sign-in ≥ 80% of the argon2 ceiling (issue 18)", "–" if s is None else f"{100 * s:.0f}%",
+       None if s is None else s >= 0.8)
+m, h = rps("monban", "cc_es256"), rps("hello", "hello")
+target("client_credentials ES256 ≥ 45% of actix hello (issue 18)", "–" if not (m and h) else f"{100 * m / h:.0f}%",
+       None if not (m and h) else m / h >= 0.45)
+if soak:
+    before, after, _ = soak.split("\t")
+    d = results.get(("monban", "soak_es256"), {})
+    grew = (int(after) - int(before)) / max(int(before), 1)
+    target("soak at 80% of peak: no errors, RSS flat (< 10% growth) (issue 18)",
+           f"errors {d.get('errors')}, RSS {100 * grew:+.1f}%",
+           d.get("errors") == 0 and grew < 0.10)
 i = idle.get("monban")
 target("idle RSS ≤ 30 MB", mb(i), None if not i else int(i) <= 30 * 1024)
 target("≤ 2.5 KB per active session", "–" if per_session is None else f"{per_session:,.0f} bytes",

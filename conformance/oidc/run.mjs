@@ -161,9 +161,14 @@ await check('refresh token rotation', async () => {
   const next = await client.refreshTokenGrant(web, old);
   assert.notEqual(next.refresh_token, old);
   assert.equal(next.claims().sub, sub);
-  // The rotated token is dead, and reusing it revokes the new one too.
-  await assert.rejects(client.refreshTokenGrant(web, old), (e) => e.error === 'invalid_grant');
+  // The same token again within tokens.refresh_retry_grace_secs (a confidential client
+  // that lost the answer): a new token, and the one it never saw is retired...
+  const again = await client.refreshTokenGrant(web, old);
+  assert.notEqual(again.refresh_token, next.refresh_token);
+  // ...so presenting that one is a replay, which revokes the whole grant.
   await assert.rejects(client.refreshTokenGrant(web, next.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(web, again.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(client.refreshTokenGrant(web, old), (e) => e.error === 'invalid_grant');
 });
 
 await check('introspection and revocation', async () => {
