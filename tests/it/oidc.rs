@@ -146,6 +146,17 @@ impl Rp {
         self.token(&[("grant_type", "refresh_token"), ("refresh_token", rt)])
             .await
     }
+
+    /// The user signs out of Monban in the browser (`POST /logout`).
+    async fn sign_out(&self) {
+        let token = self.app.csrf(&self.browser, "/account").await;
+        self.browser
+            .post(self.app.url("/logout"))
+            .form(&[("csrf_token", token)])
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 on_both_backends!(
@@ -1241,13 +1252,7 @@ async fn offline_access_outlives_the_session(b: Backend) {
     let rp = rp(b).await;
     let online = rp.tokens("openid").await;
     let offline = rp.tokens("openid offline_access").await;
-    let token = rp.app.csrf(&rp.browser, "/account").await;
-    rp.browser
-        .post(rp.app.url("/logout"))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap();
+    rp.sign_out().await;
     assert_eq!(
         rp.refresh(online["refresh_token"].as_str().unwrap())
             .await
@@ -2010,13 +2015,7 @@ async fn admin_forced_logout_is_total_and_idempotent(b: Backend) {
     let rp = rp(b).await;
     let offline = rp.tokens("openid offline_access").await;
     // The user signs out: the offline grant lives on (as it should, until now).
-    let token = rp.app.csrf(&rp.browser, "/account").await;
-    rp.browser
-        .post(rp.app.url("/logout"))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap();
+    rp.sign_out().await;
     let (s, t) = rp.refresh(offline["refresh_token"].as_str().unwrap()).await;
     assert_eq!(s, 200, "{t}");
     let live = rp.tokens("openid").await;
@@ -2052,13 +2051,7 @@ async fn admin_forced_logout_is_total_and_idempotent(b: Backend) {
         .as_str()
         .unwrap()
         .to_string();
-    let token = rp.app.csrf(&rp.browser, "/account").await;
-    rp.browser
-        .post(rp.app.url("/logout"))
-        .form(&[("csrf_token", token)])
-        .send()
-        .await
-        .unwrap();
+    rp.sign_out().await;
     let (s, v) = admin.delete(&format!("{path}/{sid}")).await;
     assert_eq!((s, v["sessions_ended"].as_u64()), (200, Some(0)), "{v}");
     let (s, e) = rp.refresh(offline["refresh_token"].as_str().unwrap()).await;

@@ -20,6 +20,17 @@ const PW: &str = "blue-Kettle-42-orbit";
 
 on_both_backends!(metrics_are_served_in_the_prometheus_format);
 
+/// A service client (`client_credentials`, scope `api`).
+async fn service_client(app: &TestApp) -> monban::clients::Registered {
+    app.register_client(monban::clients::NewClient {
+        name: "Svc".into(),
+        kind: "service".into(),
+        scopes: Some("api".into()),
+        ..Default::default()
+    })
+    .await
+}
+
 /// An instance on `db`'s schema whose database connections go through `proxy`.
 async fn through_proxy(
     db: &TestDb,
@@ -60,14 +71,7 @@ async fn database_outage_is_answered_503_at_once_and_recovers() {
         return;
     };
     let setup = TestApp::spawn(Backend::Postgres).await.unwrap();
-    let svc = setup
-        .register_client(monban::clients::NewClient {
-            name: "Svc".into(),
-            kind: "service".into(),
-            scopes: Some("api".into()),
-            ..Default::default()
-        })
-        .await;
+    let svc = service_client(&setup).await;
     let admin = setup.admin_token("admin:*").await;
     let (_, target) = via_proxy(&pg, 1);
     let proxy = FaultProxy::start(target).await;
@@ -236,14 +240,7 @@ async fn metrics_are_served_in_the_prometheus_format(b: Backend) {
         .await
         .unwrap();
     app.create_user("metrics@example.com", PW).await;
-    let svc = app
-        .register_client(monban::clients::NewClient {
-            name: "Svc".into(),
-            kind: "service".into(),
-            scopes: Some("api".into()),
-            ..Default::default()
-        })
-        .await;
+    let svc = service_client(&app).await;
     let http = reqwest::Client::new();
     let r = http
         .post(app.url("/token"))
