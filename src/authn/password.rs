@@ -3,13 +3,17 @@
 //! Hashing is CPU- and memory-heavy, so it runs on the blocking pool behind a
 //! semaphore sized to the core count: a burst of sign-ins queues instead of starving
 //! the async workers or exhausting memory.
+//!
+//! Verification (every sign-in) computes into a reused work area ([`WorkAreas`]): a
+//! fresh 19 MiB area per hash cost a third of the sign-in CPU in the kernel, zeroing
+//! and faulting its pages in (bench/results/2026-12-06-vm.md). There are at most as
+//! many areas as permits, and they are given back to the system after a quiet minute.
 
 use std::sync::Arc;
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher as _, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::config::PasswordConfig;
@@ -26,6 +30,78 @@ struct Inner {
     /// such attempts take as long as a wrong password.
     dummy_hash: String,
     policy: PasswordConfig,
+    work: WorkAreas,
+}
+
+/// Argon2 work areas kept between verifications (one per concurrent hash at most:
+/// the permits bound them), dropped when none was used for [`WorkAreas::IDLE`].
+#[derive(Default)]
+struct WorkAreas {
+    free: std::sync::Mutex<Vec<Vec<Block>>>,
+    /// Unix seconds of the last use.
+    last_used: std::sync::atomic::AtomicI64,
+}
+
+impl WorkAreas {
+    const IDLE: i64 = 60;
+
+    fn take(&self, blocks: usize) -> Vec<Block> {
+        self.last_used.store(
+            chrono::Utc::now().timestamp(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let reused = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match reused {
+            Some(v) if v.len() == blocks => v,
+            _ => vec![Block::default(); blocks],
+        }
+    }
+
+    fn give(&self, area: Vec<Block>) {
+        self.free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(area);
+    }
+
+    /// Drops the areas if none was used for a while (so idle memory goes back).
+    fn release_if_idle(&self) {
+        let last = self.last_used.load(std::sync::atomic::Ordering::Relaxed);
+        if chrono::Utc::now().timestamp() - last >= Self::IDLE {
+            self.free.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+/// Verifies `pw` against a parsed argon2 hash, with its own parameters (old hashes
+/// keep verifying after the configured cost changes), computing into a reused work
+/// area; constant-time in the comparison.
+fn verify_with_area(work: &WorkAreas, pw: &[u8], hash: &PasswordHash<'_>) -> bool {
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let mut area = work.take(params.block_count());
+    let ok = argon
+        .hash_password_into_with_memory(pw, salt, &mut out, &mut area)
+        .is_ok();
+    work.give(area);
+    ok && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,14 +149,29 @@ impl Passwords {
         } else {
             policy.hash_concurrency
         };
-        Ok(Passwords {
-            inner: Arc::new(Inner {
-                argon,
-                permits: Semaphore::new(n),
-                dummy_hash,
-                policy: policy.clone(),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            argon,
+            permits: Semaphore::new(n),
+            dummy_hash,
+            policy: policy.clone(),
+            work: WorkAreas::default(),
+        });
+        // Gives the work areas back after a quiet minute (when there is a runtime:
+        // the command line hashes once and exits).
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&inner);
+            rt.spawn(async move {
+                let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+                loop {
+                    tick.tick().await;
+                    match weak.upgrade() {
+                        Some(inner) => inner.work.release_if_idle(),
+                        None => break,
+                    }
+                }
+            });
+        }
+        Ok(Passwords { inner })
     }
 
     /// Hashes a password into a PHC string (`$argon2id$v=19$m=…`).
@@ -113,9 +204,7 @@ impl Passwords {
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return false;
             };
-            // Parameters come from the stored hash, so old hashes keep verifying
-            // after the configured cost changes.
-            let ok = inner.argon.verify_password(pw.as_bytes(), &parsed).is_ok();
+            let ok = verify_with_area(&inner.work, pw.as_bytes(), &parsed);
             ok && real
         })
         .await
@@ -190,6 +279,49 @@ mod tests {
             "dummy hash never verifies"
         );
         assert!(!p.verify(Some("not a hash"), "x").await);
+    }
+
+    /// Verification with a reused work area agrees with the argon2 crate's own, for
+    /// hashes of other costs, versions and variants than the configured one (the
+    /// area is resized), and reuses the area.
+    #[tokio::test]
+    async fn reused_work_area_verifies_like_the_crate() {
+        use argon2::password_hash::PasswordVerifier;
+        let p = fast();
+        for (alg, version, m, t) in [
+            (Algorithm::Argon2id, Version::V0x13, 64, 1),
+            (Algorithm::Argon2id, Version::V0x13, 256, 2),
+            (Algorithm::Argon2i, Version::V0x13, 64, 3),
+            (Algorithm::Argon2d, Version::V0x10, 128, 1),
+        ] {
+            let a = Argon2::new(alg, version, Params::new(m, t, 1, None).unwrap());
+            let salt = SaltString::generate(&mut OsRng);
+            let h = a
+                .hash_password(b"blue-Kettle-42", &salt)
+                .unwrap()
+                .to_string();
+            let parsed = PasswordHash::new(&h).unwrap();
+            for pw in ["blue-Kettle-42", "blue-Kettle-43", ""] {
+                assert_eq!(
+                    p.verify(Some(&h), pw).await,
+                    a.verify_password(pw.as_bytes(), &parsed).is_ok(),
+                    "{h} {pw}"
+                );
+            }
+        }
+        assert!(
+            !p.inner.work.free.lock().unwrap().is_empty(),
+            "kept for reuse"
+        );
+        p.inner
+            .work
+            .last_used
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        p.inner.work.release_if_idle();
+        assert!(
+            p.inner.work.free.lock().unwrap().is_empty(),
+            "given back when idle"
+        );
     }
 
     #[test]
