@@ -49,25 +49,30 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        // Every operation may be rate limited (per credential): 429 with Retry-After.
-        let too_many = ResponseBuilder::new()
-            .description("rate limited; retry after the given seconds")
-            .header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(Some(
-                        utoipa::openapi::ObjectBuilder::new()
-                            .schema_type(utoipa::openapi::Type::Integer),
-                    ))
-                    .build(),
-            )
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build();
+        // Every operation may be rate limited (per credential): 429 with Retry-After;
+        // and answered 503 with Retry-After while the database is unavailable.
+        let retry_later = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .header(
+                    "Retry-After",
+                    HeaderBuilder::new()
+                        .schema(Some(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::Type::Integer),
+                        ))
+                        .build(),
+                )
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        let too_many = retry_later("rate limited; retry after the given seconds");
+        let unavailable = retry_later("the database is unavailable; retry after the given seconds");
         // Every operation may be refused for a malformed request (400), without a
         // valid credential (401) or without the scope it needs (403): problem
         // documents, declared here once rather than on each operation.
@@ -101,6 +106,9 @@ impl Modify for BearerAuth {
                 op.responses
                     .responses
                     .insert("429".into(), too_many.clone().into());
+                op.responses
+                    .responses
+                    .insert("503".into(), unavailable.clone().into());
                 for (status, response) in &refusals {
                     op.responses
                         .responses

@@ -167,7 +167,7 @@ async fn page(
             form method="post" action="/admin/apps/identity-providers" {
                 (page.token())
                 label for="idp-slug" { "slug" }
-                input #idp-slug type="text" name="slug" value=(kept("slug")) maxlength="40" pattern="[a-z0-9][a-z0-9-]*" required;
+                input #idp-slug type="text" name="slug" value=(kept("slug")) maxlength="40" pattern="[a-z0-9][a-z0-9\\-]*" required;
                 label for="idp-name" { (l.t("console.members.name")) }
                 input #idp-name type="text" name="display_name" value=(kept("display_name")) maxlength="100" required;
                 label for="idp-issuer" { (l.t("console.idp.issuer")) }
@@ -180,7 +180,7 @@ async fn page(
                 input #idp-scopes type="text" name="scopes" value=(if failed.is_some() { kept("scopes") } else { "openid email profile".into() }) maxlength="500";
                 label.check { input type="checkbox" name="create_users" value="1" checked[!kept("create_users").is_empty()]; " " (l.t("console.idp.create_users")) }
                 label.check { input type="checkbox" name="link_by_verified_email" value="1" checked[!kept("link_by_verified_email").is_empty()]; " " (l.t("console.idp.link_by_verified_email")) }
-                label.check { input type="checkbox" name="require_local_mfa" value="1" checked[!kept("require_local_mfa").is_empty()]; " " (l.t("console.idp.require_local_mfa")) }
+                label.check { input type="checkbox" name="require_local_mfa" value="1" checked[failed.is_none() || !kept("require_local_mfa").is_empty()]; " " (l.t("console.idp.require_local_mfa")) }
                 button type="submit" data-action="register-idp" { (l.t("console.apps.register")) }
             }
         }

@@ -279,13 +279,9 @@ pub async fn update(
     ctx.require(scope::CLIENTS)?;
     let mut p = find(core, slug).await?;
     if let Some(v) = &patch.slug {
+        // A slug taken by another provider is refused by the store (the unique
+        // index), answered 409 below: no check-then-write race.
         check_slug(v)?;
-        if v != &p.slug && core.store.get_provider(core.org.id, v).await?.is_some() {
-            return Err(AppError::conflict(
-                "identity_provider_exists",
-                "a provider with this slug exists",
-            ));
-        }
         p.slug = v.clone();
     }
     if let Some(v) = &patch.display_name {

@@ -438,7 +438,7 @@ pub async fn force_logout(
 ) -> AppResult<usize> {
     ctx.require(scope::SESSIONS)?;
     get(state, id).await?;
-    let ended: Vec<Uuid> = match session_id {
+    let n = match session_id {
         Some(sid) => {
             match state.store.get_session(sid).await? {
                 Some(s) if s.user_id == id => {}
@@ -450,11 +450,7 @@ pub async fn force_logout(
                 .store
                 .revoke_all_session_families(&[sid], state.clock.now(), "admin_forced_logout")
                 .await?;
-            if ended {
-                vec![sid]
-            } else {
-                vec![]
-            }
+            usize::from(ended)
         }
         None => {
             // Total and idempotent: every session and every grant of the user,
@@ -468,18 +464,9 @@ pub async fn force_logout(
             for s in state.store.list_sessions_ended_since(id, since).await? {
                 crate::cache::session_changed(state, &s).await;
             }
-            record(
-                state,
-                ctx,
-                id,
-                action::SESSION_FORCED_LOGOUT,
-                json!({ "session_id": null, "sessions_ended": n }),
-            )
-            .await?;
-            return Ok(n);
+            n
         }
     };
-    let n = ended.len();
     record(
         state,
         ctx,

@@ -34,13 +34,8 @@ fn mac_of(
 }
 
 /// The invitation link for a pending user (absolute URL).
-pub fn link(state: &Core, user: &User) -> AppResult<String> {
-    Ok(link_with(
-        state,
-        user.id,
-        &user.status,
-        user.password_changed_at,
-    ))
+pub fn link(state: &Core, user: &User) -> String {
+    link_with(state, user.id, &user.status, user.password_changed_at)
 }
 
 /// The invitation link for a user about to be created pending (no password yet).

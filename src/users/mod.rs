@@ -224,7 +224,7 @@ async fn validate_new(state: &Core, req: CreateUser) -> AppResult<NewUser> {
 
 /// Sends a pending user (no password yet) an invitation to set one.
 pub async fn invite(state: &Core, user: &User) -> AppResult<()> {
-    let link = invitation::link(state, user)?;
+    let link = invitation::link(state, user);
     notices::invitation(state, user, &link).await
 }
 

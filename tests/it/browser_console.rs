@@ -569,6 +569,38 @@ async fn admin_console_apps_policy_and_devices() {
     let (_, sps) = api.get("/saml/service-providers").await;
     assert!(sps.as_array().unwrap().is_empty(), "{sps}");
 
+    // An upstream OpenID provider, typed in; Monban's own second step stays asked
+    // unless the admin unticks it. Then disabled and enabled again.
+    b.type_into("#idp-slug", "corp").await;
+    b.type_into("#idp-name", "Corp SSO").await;
+    b.type_into("#idp-issuer", "https://login.corp.example")
+        .await;
+    b.type_into("#idp-client-id", "monban").await;
+    b.type_into("#idp-client-secret", "upstream-secret-1").await;
+    press(&b, "", "register-idp").await;
+    expect_done(&b, "idp-registered").await;
+    assert!(b.has("tr[data-provider='corp']").await);
+    b.look("idp registered", &[]).await;
+    let (_, p) = api.get("/identity-providers/corp").await;
+    assert_eq!(
+        (p["issuer"].as_str(), p["require_local_mfa"].as_bool()),
+        (Some("https://login.corp.example"), Some(true)),
+        "{p}"
+    );
+    assert!(p.get("client_secret").is_none(), "never shown: {p}");
+    press(&b, "tr[data-provider='corp']", "disable-idp").await;
+    expect_done(&b, "idp-disabled").await;
+    assert_eq!(
+        api.get("/identity-providers/corp").await.1["disabled"],
+        true
+    );
+    press(&b, "tr[data-provider='corp']", "enable-idp").await;
+    expect_done(&b, "idp-enabled").await;
+    assert_eq!(
+        api.get("/identity-providers/corp").await.1["disabled"],
+        false
+    );
+
     // The policy: stricter lockout and MFA for everyone.
     b.goto(&app.url("/admin/policy")).await;
     b.wait_path("policy", "/admin/policy").await;
